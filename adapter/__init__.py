@@ -1,0 +1,1 @@
+"""ONCOR DEZO adapter: ONCOR registry <-> RabbitMQ bridge."""

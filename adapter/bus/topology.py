@@ -1,0 +1,127 @@
+"""The whole RabbitMQ topology of the adapter, declared in one place.
+
+dezo.commands (topic) --order.*--> [dezo.commands] (quorum, delivery limit)
+                                     |  rejected past the delivery limit, or dead-lettered
+                                     v  by the consumer with the reason in headers
+dezo.dead (fanout) ----------------> [dezo.commands.dead]
+(default exchange) --> [dezo.commands.retry.N] (TTL = Nth delay) --dead-letter--> [dezo.commands]
+dezo.events (topic): order.received, command.succeeded.<command>, command.failed.<command>
+[dezo.poller.leader] (single active consumer): whoever holds its token message polls ONCOR
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractQueue, ExchangeType
+
+EVENTS_EXCHANGE = "dezo.events"
+COMMANDS_EXCHANGE = "dezo.commands"
+DEAD_EXCHANGE = "dezo.dead"
+COMMANDS_QUEUE = "dezo.commands"
+DEAD_QUEUE = "dezo.commands.dead"
+RETRY_QUEUE_PREFIX = "dezo.commands.retry."
+LEADER_QUEUE = "dezo.poller.leader"
+
+ORDER_RECEIVED = "order.received"
+COMMAND_TYPES = (
+    "order.associate-dicom",
+    "order.reject",
+    "order.conclusion",
+    "order.expertise-dicom",
+    "order.expertise-protocol",
+)
+
+
+def succeeded_key(command: str) -> str:
+    return f"command.succeeded.{command}"
+
+
+def failed_key(command: str) -> str:
+    return f"command.failed.{command}"
+
+
+def retry_queue_name(step: int) -> str:
+    return f"{RETRY_QUEUE_PREFIX}{step}"
+
+
+@dataclass(frozen=True)
+class TopologySettings:
+    """Knobs of the topology; the names themselves are fixed by the bus contract."""
+
+    delivery_limit: int = 5
+    retry_delays: tuple[float, ...] = (1.0, 5.0, 30.0, 120.0, 600.0)
+
+
+@dataclass
+class DeclaredTopology:
+    events: AbstractExchange
+    commands: AbstractExchange
+    dead: AbstractExchange
+    commands_queue: AbstractQueue
+    dead_queue: AbstractQueue
+    leader_queue: AbstractQueue
+    retry_queues: list[AbstractQueue] = field(default_factory=list)
+
+
+async def declare_topology(
+    channel: AbstractChannel, settings: TopologySettings | None = None
+) -> DeclaredTopology:
+    """Declare every exchange, queue and binding; idempotent, so it runs at every (re)connect."""
+    settings = settings or TopologySettings()
+    events = await channel.declare_exchange(EVENTS_EXCHANGE, ExchangeType.TOPIC, durable=True)
+    commands = await channel.declare_exchange(COMMANDS_EXCHANGE, ExchangeType.TOPIC, durable=True)
+    dead = await channel.declare_exchange(DEAD_EXCHANGE, ExchangeType.FANOUT, durable=True)
+
+    commands_queue = await channel.declare_queue(
+        COMMANDS_QUEUE,
+        durable=True,
+        arguments={
+            "x-queue-type": "quorum",
+            # A message that keeps crashing consumers stops after this many deliveries.
+            "x-delivery-limit": settings.delivery_limit,
+            "x-dead-letter-exchange": DEAD_EXCHANGE,
+            # Quorum queues dead-letter at most once unless told otherwise.
+            "x-dead-letter-strategy": "at-least-once",
+            "x-overflow": "reject-publish",
+        },
+    )
+    for command in COMMAND_TYPES:
+        await commands_queue.bind(commands, routing_key=command)
+
+    dead_queue = await channel.declare_queue(
+        DEAD_QUEUE, durable=True, arguments={"x-queue-type": "quorum"}
+    )
+    await dead_queue.bind(dead)
+
+    retry_queues = []
+    for step, delay in enumerate(settings.retry_delays, start=1):
+        retry_queues.append(
+            await channel.declare_queue(
+                retry_queue_name(step),
+                durable=True,
+                arguments={
+                    "x-queue-type": "quorum",
+                    "x-message-ttl": int(delay * 1000),
+                    "x-dead-letter-exchange": "",
+                    "x-dead-letter-routing-key": COMMANDS_QUEUE,
+                    "x-dead-letter-strategy": "at-least-once",
+                    "x-overflow": "reject-publish",
+                },
+            )
+        )
+
+    leader_queue = await channel.declare_queue(
+        LEADER_QUEUE,
+        durable=True,
+        arguments={"x-single-active-consumer": True, "x-max-length": 1},
+    )
+    return DeclaredTopology(
+        events=events,
+        commands=commands,
+        dead=dead,
+        commands_queue=commands_queue,
+        dead_queue=dead_queue,
+        leader_queue=leader_queue,
+        retry_queues=retry_queues,
+    )

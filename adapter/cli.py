@@ -1,0 +1,96 @@
+"""`dezo-adapter`: the command line of the adapter and its ONCOR emulator."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+
+from adapter.config import ConfigError, load_settings
+
+
+def _run(args: argparse.Namespace) -> int:
+    from adapter.runner import ALL_ROLES, run
+
+    settings = load_settings()
+    roles = [args.role] if args.role else list(ALL_ROLES)
+    asyncio.run(run(settings, roles))
+    return 0
+
+
+def _emulator(args: argparse.Namespace) -> int:
+    from adapter.emulator.server import EmulatorOptions, serve
+
+    serve(
+        EmulatorOptions(
+            host=args.host,
+            port=args.port,
+            token=args.token,
+            orders=args.orders,
+            seed=args.seed,
+            job_ready_after=args.job_ready_after,
+            page_offset_mode=args.page_offset_mode,
+        )
+    )
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from adapter.demo import run_demo
+
+    asyncio.run(run_demo(orders=args.orders, port=args.port))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dezo-adapter", description="ONCOR DEZO orders <-> RabbitMQ adapter"
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser(
+        "run", help="run the adapter against ONCOR and RabbitMQ configured by DEZO_* variables"
+    )
+    run.add_argument("--role", choices=["publisher", "consumer"], help="run only one role")
+    run.set_defaults(handler=_run)
+
+    emulator = commands.add_parser("emulator", help="serve the ONCOR emulator (API + /admin/)")
+    emulator.add_argument("--host", default="127.0.0.1")
+    emulator.add_argument("--port", type=int, default=8080)
+    emulator.add_argument("--token", default="emulator-token", help="the API token it accepts")
+    emulator.add_argument("--orders", type=int, default=5, help="sample orders seeded at start")
+    emulator.add_argument("--seed", type=int, default=1, help="random seed of the sample data")
+    emulator.add_argument(
+        "--job-ready-after", type=float, default=0.2, help="seconds a search job is not ready"
+    )
+    emulator.add_argument(
+        "--page-offset-mode",
+        choices=["page", "record"],
+        default="page",
+        help="whether RecordsPage offset counts pages or records",
+    )
+    emulator.set_defaults(handler=_emulator)
+
+    demo = commands.add_parser(
+        "demo", help="the emulator and the adapter together, on the local RabbitMQ"
+    )
+    demo.add_argument("--orders", type=int, default=5, help="sample orders in the emulator")
+    demo.add_argument("--port", type=int, default=8080, help="the emulator's port")
+    demo.set_defaults(handler=_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except ConfigError as exc:
+        print(f"dezo-adapter: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,158 @@
+"""The adapter's configuration: environment variables with the `DEZO_` prefix, checked at start."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from adapter.bus.topology import TopologySettings
+from adapter.oncor.client import RetryPolicy, SearchPolicy
+from adapter.oncor.transport import TransportName
+
+ENV_PREFIX = "DEZO_"
+_SECRET_FIELDS = {"oncor_token", "amqp_url"}  # never echoed back, not even when invalid
+
+
+class ConfigError(Exception):
+    """The environment holds values the adapter cannot start with; the message lists each."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
+
+    # ONCOR
+    oncor_url: AnyHttpUrl = Field(
+        AnyHttpUrl("http://127.0.0.1:8080/api/1.0/json/"),
+        description="ONCOR API base URL, ending in /api/1.0/json/",
+    )
+    oncor_token: SecretStr = Field(description="ONCOR API token (X-Oncor-API-Token)")
+    oncor_timezone: str = Field("Asia/Yekaterinburg", description="Time zone of ONCOR's clock")
+    oncor_ui_url: AnyHttpUrl | None = Field(
+        None, description="Origin for /ui-orid/ links; default: the API URL's origin"
+    )
+    oncor_connect_timeout: float = Field(5.0, gt=0, description="Seconds to connect")
+    oncor_read_timeout: float = Field(30.0, gt=0, description="Seconds to wait for an answer")
+    oncor_retry_attempts: int = Field(4, ge=1, le=20, description="In-process tries per call")
+    oncor_retry_max_seconds: float = Field(
+        20.0, gt=0, description="In-process retry budget per call, in seconds"
+    )
+    oncor_max_connections: int = Field(50, ge=1, le=1000, description="HTTP connection pool size")
+    oncor_http_transport: TransportName = Field("aiohttp", description="aiohttp or httpx")
+    oncor_search_ready_timeout: float = Field(
+        60.0, gt=0, description="Seconds to wait for a search job to become ready"
+    )
+    oncor_page_size: int = Field(100, ge=1, le=1000, description="Records per search page")
+    oncor_page_offset: Literal["auto", "page", "record"] = Field(
+        "auto", description="What RecordsPage offset counts; auto detects it"
+    )
+
+    # RabbitMQ
+    amqp_url: SecretStr = Field(
+        SecretStr("amqp://guest:guest@127.0.0.1:5672/"), description="AMQP URL of the broker"
+    )
+
+    # order publisher
+    poll_interval: float = Field(30.0, gt=0, description="Seconds between order searches")
+    poll_from_date: date | None = Field(
+        None, description="Search orders created since this date (YYYY-MM-DD)"
+    )
+    poll_lookback_days: int = Field(
+        30, ge=1, description="Without DEZO_POLL_FROM_DATE: search this many days back"
+    )
+    poll_concurrency: int = Field(16, ge=1, le=256, description="Orders enriched in parallel")
+
+    # command consumer
+    command_prefetch: int = Field(64, ge=1, le=1000, description="Commands processed in parallel")
+    command_delivery_limit: int = Field(
+        5, ge=1, description="Deliveries before the broker dead-letters a crashing command"
+    )
+    command_retry_delays: tuple[float, ...] = Field(
+        (1.0, 5.0, 30.0, 120.0, 600.0),
+        description="Delays of the retry queues, seconds, JSON list; their count is the budget",
+    )
+    command_max_bytes: int = Field(
+        12 * 2**20, ge=1024, description="Largest command message accepted, bytes"
+    )
+    attachment_inline_max_bytes: int = Field(
+        8 * 2**20, ge=1, description="Largest inline (base64) attachment, decoded bytes"
+    )
+    attachment_url_max_bytes: int = Field(
+        100 * 2**20, ge=1, description="Largest attachment downloaded by URL, bytes"
+    )
+    attachment_url_timeout: float = Field(
+        60.0, gt=0, description="Seconds allowed to download an attachment by URL"
+    )
+    dictionary_refresh_interval: float = Field(
+        3600.0, gt=0, description="Seconds between refreshes of ONCOR's dictionaries"
+    )
+
+    # operations
+    shutdown_grace: float = Field(
+        30.0, ge=0, description="Seconds to finish in-flight work after SIGTERM"
+    )
+    http_port: int = Field(9100, ge=0, le=65535, description="Port of /metrics, /healthz, /readyz")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level")
+
+    @field_validator("oncor_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}, e.g. Asia/Yekaterinburg") from None
+        return value
+
+    @field_validator("amqp_url")
+    @classmethod
+    def _amqp_scheme(cls, value: SecretStr) -> SecretStr:
+        if urlsplit(value.get_secret_value()).scheme not in ("amqp", "amqps"):
+            raise ValueError("must start with amqp:// or amqps://")
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.oncor_timezone)
+
+    @property
+    def oncor_origin(self) -> str:
+        """Where ONCOR's web UI lives, for `/ui-orid/` links."""
+        url = urlsplit(str(self.oncor_ui_url or self.oncor_url))
+        return f"{url.scheme}://{url.netloc}"
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        return RetryPolicy(
+            attempts=self.oncor_retry_attempts, max_seconds=self.oncor_retry_max_seconds
+        )
+
+    @property
+    def topology(self) -> TopologySettings:
+        return TopologySettings(
+            delivery_limit=self.command_delivery_limit, retry_delays=self.command_retry_delays
+        )
+
+    @property
+    def search_policy(self) -> SearchPolicy:
+        return SearchPolicy(
+            ready_timeout=self.oncor_search_ready_timeout,
+            page_size=self.oncor_page_size,
+            offset_mode=self.oncor_page_offset,
+        )
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the environment; on bad values raise ConfigError naming each variable and why."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            field = str(error["loc"][0]) if error["loc"] else "?"
+            shown = "" if field in _SECRET_FIELDS else f" (got {error['input']!r})"
+            lines.append(f"  {ENV_PREFIX}{field.upper()}: {error['msg']}{shown}")
+        raise ConfigError("invalid configuration:\n" + "\n".join(lines)) from None

@@ -1,0 +1,155 @@
+"""Reading a command off the wire: size, CloudEvent envelope, type, then the command's schema.
+
+Everything here is synchronous and touches nothing outside: what comes out is a validated
+command, or an UnreadableCommand saying what is wrong and whatever could still be read
+(the command id, its type, its order) so that the sender still gets a `command.failed`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from aio_pika.abc import AbstractIncomingMessage
+from pydantic import ValidationError
+from pydantic_core import ErrorDetails
+
+from adapter.bus.envelope import TYPE_PREFIX, EnvelopeError, decode
+from adapter.consumer.errors import InvalidCommand, Problem
+from adapter.consumer.idempotency import may_have_taken_effect
+from adapter.messages.commands import COMMANDS, Command
+
+ATTEMPT_HEADER = "x-dezo-attempt"
+UNKNOWN_COMMAND = "unknown"
+_TYPE_SUFFIX = ".v1"
+
+
+@dataclass(frozen=True)
+class ReceivedCommand:
+    """A readable, valid command and what the delivery tells about its history."""
+
+    command_id: str
+    command: Command
+    reply_to: str | None
+    attempt: int  # how many times it went through a retry queue
+    suspect: bool  # its ONCOR effect may exist already: reconcile before writing
+
+    @property
+    def name(self) -> str:
+        return self.command.name
+
+
+class UnreadableCommand(InvalidCommand):
+    """A command rejected while reading it, with what could be read of it."""
+
+    def __init__(
+        self,
+        problem: Problem,
+        message: str,
+        *,
+        command_id: str | None,
+        command: str,
+        order_id: str | None,
+    ) -> None:
+        super().__init__(problem, message)
+        self.command_id = command_id
+        self.command = command
+        self.order_id = order_id
+
+
+def read_command(message: AbstractIncomingMessage, max_bytes: int) -> ReceivedCommand:
+    """Validate one delivery into a command; raises UnreadableCommand."""
+    routed_as = message.routing_key if message.routing_key in COMMANDS else UNKNOWN_COMMAND
+    if len(message.body) > max_bytes:
+        raise UnreadableCommand(
+            "too_large",
+            f"the message has {len(message.body)} bytes, over the limit of {max_bytes} "
+            "(DEZO_COMMAND_MAX_BYTES); send large files by URL instead of inline",
+            command_id=message.message_id,
+            command=routed_as,
+            order_id=None,
+        )
+    try:
+        event = decode(message.body)
+    except EnvelopeError as exc:
+        problem: Problem = "not_json" if exc.reason == "not_json" else "not_cloudevent"
+        raise UnreadableCommand(
+            problem,
+            exc.detail,
+            command_id=_peek(message.body, "id") or message.message_id,
+            command=routed_as,
+            order_id=None,
+        ) from None
+
+    order_id = event.data.get("order_id") if isinstance(event.data, dict) else None
+    known = {
+        "command_id": event.id,
+        "order_id": order_id if isinstance(order_id, str) else None,
+    }
+    name = _command_name(event.type)
+    if name is None:
+        raise UnreadableCommand(
+            "unknown_type",
+            f"unknown command type {event.type!r}; known types: "
+            + ", ".join(f"{TYPE_PREFIX}{name}{_TYPE_SUFFIX}" for name in COMMANDS),
+            command=UNKNOWN_COMMAND,
+            **known,
+        )
+    try:
+        command = COMMANDS[name].model_validate(event.data)
+    except ValidationError as exc:
+        raise UnreadableCommand(
+            _problem_of(exc.errors()), _describe(exc.errors()), command=name, **known
+        ) from None
+
+    attempt = _attempt(message.headers)
+    return ReceivedCommand(
+        command_id=event.id,
+        command=command,
+        reply_to=message.reply_to,
+        attempt=attempt,
+        suspect=may_have_taken_effect(message, attempt),
+    )
+
+
+def _command_name(event_type: str) -> str | None:
+    """`ru.oncor.dezo.order.conclusion.v1` -> `order.conclusion`, if it is a command."""
+    if not (event_type.startswith(TYPE_PREFIX) and event_type.endswith(_TYPE_SUFFIX)):
+        return None
+    name = event_type[len(TYPE_PREFIX) : -len(_TYPE_SUFFIX)]
+    return name if name in COMMANDS else None
+
+
+def _problem_of(errors: list[ErrorDetails]) -> Problem:
+    if any(error["type"] == "invalid_orid" for error in errors):
+        return "invalid_orid"
+    if any(
+        error["loc"][:1] == ("expert_id",) and error["type"] in ("missing", "string_too_short")
+        for error in errors
+    ):
+        return "missing_expert"
+    return "schema"
+
+
+def _describe(errors: list[ErrorDetails]) -> str:
+    # Messages only, never the input values: a description may hold clinical text.
+    return "invalid command data: " + "; ".join(
+        f"{'.'.join(str(part) for part in error['loc']) or 'data'}: {error['msg']}"
+        for error in errors
+    )
+
+
+def _peek(body: bytes, key: str) -> str | None:
+    """A top-level string field of a JSON object that is not a valid CloudEvent."""
+    try:
+        parsed: Any = json.loads(body)
+    except ValueError:
+        return None
+    value = parsed.get(key) if isinstance(parsed, dict) else None
+    return value if isinstance(value, str) and value else None
+
+
+def _attempt(headers: dict[str, Any]) -> int:
+    value = headers.get(ATTEMPT_HEADER, 0)
+    return value if isinstance(value, int) and value >= 0 else 0

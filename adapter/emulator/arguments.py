@@ -1,0 +1,43 @@
+"""The emulator's command line, both ways: flags to EmulatorOptions and back."""
+
+import argparse
+from collections.abc import Sequence
+from dataclasses import fields
+
+from adapter.emulator.server import EmulatorOptions
+
+_HELP = {
+    "host": "interface to listen on",
+    "port": "port to listen on; 0 picks a free one",
+    "token": "the X-Oncor-API-Token clients must send",
+    "orders": "sample orders seeded at start",
+    "seed": "random seed for the sample data",
+    "job_ready_after": "seconds a search job answers ready=false",
+    "page_offset_mode": "RecordsPage offset counts pages (as its doc says) or records (dezo.md)",
+    "timezone": "time zone of ONCOR's local timestamps",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m adapter.emulator", description="ONCOR DEZO API emulator")
+    defaults = EmulatorOptions()
+    for option in fields(EmulatorOptions):
+        default = getattr(defaults, option.name)
+        parser.add_argument(
+            "--" + option.name.replace("_", "-"), type=type(default), default=default,
+            choices=("page", "record") if option.name == "page_offset_mode" else None,
+            help=f"{_HELP[option.name]} (default: {default})",
+        )
+    return parser
+
+
+def parse_options(argv: Sequence[str] | None = None) -> EmulatorOptions:
+    return EmulatorOptions(**vars(build_parser().parse_args(argv)))
+
+
+def to_argv(options: EmulatorOptions) -> list[str]:
+    argv: list[str] = []
+    for option in fields(EmulatorOptions):
+        argv += ["--" + option.name.replace("_", "-"), str(getattr(options, option.name))]
+    return argv

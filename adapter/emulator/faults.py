@@ -1,0 +1,105 @@
+"""Fault injection for the ONCOR API (never /admin): latency, 5xx, hangs, dropped connections."""
+
+import asyncio
+import logging
+import random
+
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.responses import HTMLResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from adapter.emulator.protocol import error_response, oncor_path
+
+
+class FaultSettings(BaseModel):
+    """What to break, as set through POST /admin/faults."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    latency_ms: int = Field(default=0, ge=0)
+    error_rate: float = Field(default=0.0, ge=0.0, le=1.0)  # answered 500/502/503
+    timeout_rate: float = Field(default=0.0, ge=0.0, le=1.0)  # hang timeout_seconds first
+    timeout_seconds: float = Field(default=30.0, ge=0.0)
+    drop_rate: float = Field(default=0.0, ge=0.0, le=1.0)  # connection cut mid-body
+    paths: list[str] | None = None  # API path prefixes, e.g. ["patient/get"]; None = all
+
+    def applies_to(self, path: str) -> bool:
+        if self.paths is None:
+            return True
+        return any(path.startswith(prefix.lstrip("/")) for prefix in self.paths)
+
+
+class FaultInjector:
+    def __init__(self, seed: int) -> None:
+        self.settings = FaultSettings()
+        self.random = random.Random(seed)
+
+    def clear(self) -> None:
+        self.settings = FaultSettings()
+
+
+class InjectedConnectionDrop(Exception):
+    """Raised after half a response body so that the server cuts the connection."""
+
+
+class HideInjectedDrops(logging.Filter):
+    """Keeps uvicorn from logging the drops we cause on purpose as application errors."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], InjectedConnectionDrop))
+
+
+_PROXY_PAGE = "<html><head><title>{0}</title></head><body><center><h1>{0}</h1></center><hr>" \
+              "<center>nginx</center></body></html>"
+
+
+def _server_error(status_code: int) -> Response:
+    # A 500 comes from ONCOR itself; 502 and 503 from the proxy in front of it, as HTML.
+    if status_code == 500:
+        return error_response("InternalServerErrorException", "injected fault", 500)
+    if status_code == 502:
+        return HTMLResponse(_PROXY_PAGE.format("502 Bad Gateway"), 502)
+    page = _PROXY_PAGE.format("503 Service Temporarily Unavailable")
+    return HTMLResponse(page, 503, headers={"Retry-After": "1"})
+
+
+class FaultMiddleware:
+    def __init__(self, app: ASGIApp, injector: FaultInjector) -> None:
+        self.app = app
+        self.injector = injector
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = oncor_path(scope["path"]) if scope["type"] == "http" else None
+        settings = self.injector.settings
+        if path is None or not settings.applies_to(path):
+            await self.app(scope, receive, send)
+            return
+        roll = self.injector.random.random
+        if settings.latency_ms:
+            await asyncio.sleep(settings.latency_ms / 1000)
+        if roll() < settings.timeout_rate:
+            await asyncio.sleep(settings.timeout_seconds)
+        if roll() < settings.error_rate:
+            response = _server_error(self.injector.random.choice((500, 502, 503)))
+            await response(scope, receive, send)
+        elif roll() < settings.drop_rate:
+            await self._drop_mid_body(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+    async def _drop_mid_body(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer with the real Content-Length but only half the body, then cut the connection."""
+        messages: list[Message] = []
+
+        async def keep(message: Message) -> None:
+            messages.append(message)
+
+        await self.app(scope, receive, keep)
+        start = messages[0]
+        body = b"".join(message.get("body", b"") for message in messages[1:])
+        headers = [(name, value) for name, value in start["headers"] if name != b"content-length"]
+        headers.append((b"content-length", str(len(body)).encode()))
+        await send({"type": "http.response.start", "status": start["status"], "headers": headers})
+        half = body[: len(body) // 2]
+        await send({"type": "http.response.body", "body": half, "more_body": True})
+        raise InjectedConnectionDrop("connection dropped mid-response by fault injection")

@@ -1,0 +1,52 @@
+"""Everything one emulator holds, behind one object the routes share."""
+
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from adapter.emulator.calls import CallLog
+from adapter.emulator.clock import LocalClock
+from adapter.emulator.faults import FaultInjector
+from adapter.emulator.jobs import SearchJobs
+from adapter.emulator.samples import SampleGenerator
+from adapter.emulator.store import Store
+
+PageOffsetMode = Literal["page", "record"]
+
+
+@dataclass
+class RuntimeConfig:
+    """Settings /admin/config may change while the emulator runs."""
+
+    job_ready_after: float  # seconds a new search job answers ready=false
+    # "page": RecordsPage offset is a page number (RecordsPage doc);
+    # "record": it counts records (dezo.md). Clients must work with both.
+    page_offset_mode: PageOffsetMode
+
+
+class EmulatorState:
+    """The emulator's whole state.
+
+    The app runs in one event loop and every mutation here is synchronous (no await inside), so
+    each request's changes are atomic without a lock.
+    """
+
+    def __init__(
+        self, *, token: str, timezone: str, seed: int, config: RuntimeConfig,
+    ) -> None:
+        self.token = token
+        self.clock = LocalClock(timezone)
+        self._initial_config = config
+        self.config = replace(config)
+        self.store = Store()
+        self.samples = SampleGenerator(self.store, self.clock, seed)
+        self.jobs = SearchJobs()
+        self.calls = CallLog()
+        self.faults = FaultInjector(seed)
+
+    def reset(self) -> None:
+        """Back to an empty registry with the start-up config; record ids keep growing."""
+        self.store.clear()
+        self.jobs.clear()
+        self.calls.clear()
+        self.faults.clear()
+        self.config = replace(self._initial_config)

@@ -1,0 +1,121 @@
+"""The emulated registry's records: patients, orders, documents, their statuses, attachments."""
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+ORDER_CLASS = "RcTm66Order"
+ATTACHMENT_CLUSTER = 1587
+
+JsonObject = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class StatusEntry:
+    """One InstanceStatus of a record: the parsed status json and who set it when."""
+
+    fields: JsonObject
+    user_id: str
+    time: str
+
+    @property
+    def json_text(self) -> str:
+        # ONCOR accepts a lenient JSON-ish string but answers with strict JSON.
+        return json.dumps(self.fields, ensure_ascii=False)
+
+    def instance_status(self, rc_id: str) -> JsonObject:
+        return {"json": self.json_text, "rc_id": rc_id, "user_id": self.user_id, "time": self.time}
+
+
+@dataclass
+class Record:
+    """An Rc: an order or a document. `rc` is its JSON without the current instance_status."""
+
+    rc: JsonObject
+    created: datetime
+    statuses: list[StatusEntry] = field(default_factory=list)  # oldest first, current last
+    status_updates: int = 0  # calls of /rc/updateInstanceStatus, not document side effects
+
+    @property
+    def id(self) -> str:
+        return str(self.rc["id"])
+
+    @property
+    def class_name(self) -> str:
+        return str(self.rc["class_name"])
+
+    @property
+    def current_status(self) -> StatusEntry | None:
+        return self.statuses[-1] if self.statuses else None
+
+    def set_status(self, fields: JsonObject, user_id: str, time: str) -> StatusEntry:
+        entry = StatusEntry(fields=fields, user_id=user_id, time=time)
+        self.statuses.append(entry)
+        return entry
+
+    def to_rc(self) -> JsonObject:
+        current = self.current_status
+        if current is None:
+            return self.rc
+        return {**self.rc, "instance_status": current.json_text}
+
+
+@dataclass(frozen=True)
+class Attachment:
+    id: str
+    name: str
+    type: str
+    created: str
+    data: bytes
+    digest: str  # sha1 hex of data, as ONCOR's Attachment.digest
+
+    def meta(self) -> JsonObject:
+        return {
+            "id": self.id, "digest": self.digest, "name": self.name, "type": self.type,
+            "size": len(self.data), "created": self.created,
+        }
+
+
+class Store:
+    """Records by ORID. Positions only grow, even across clear(), so an id is never reused."""
+
+    def __init__(self) -> None:
+        self.patients: dict[str, JsonObject] = {}
+        self.records: dict[str, Record] = {}
+        self.attachments: dict[str, Attachment] = {}
+        self._next_position: dict[int, int] = {}
+
+    def clear(self) -> None:
+        self.patients.clear()
+        self.records.clear()
+        self.attachments.clear()
+
+    def new_orid(self, cluster: int) -> str:
+        position = self._next_position.get(cluster, 0)
+        self._next_position[cluster] = position + 1
+        return f"#{cluster}:{position}"
+
+    def add_record(self, rc: JsonObject, created: datetime) -> Record:
+        record = Record(rc=rc, created=created)
+        self.records[record.id] = record
+        return record
+
+    def add_attachment(self, name: str, media_type: str, data: bytes, created: str) -> Attachment:
+        attachment = Attachment(
+            id=self.new_orid(ATTACHMENT_CLUSTER), name=name, type=media_type, created=created,
+            data=data, digest=hashlib.sha1(data).hexdigest(),
+        )
+        self.attachments[attachment.id] = attachment
+        return attachment
+
+    def order(self, orid: str) -> Record | None:
+        record = self.records.get(orid)
+        return record if record is not None and record.class_name == ORDER_CLASS else None
+
+    def orders(self) -> list[Record]:
+        return [record for record in self.records.values() if record.class_name == ORDER_CLASS]
+
+    def documents(self) -> list[Record]:
+        return [record for record in self.records.values() if record.class_name != ORDER_CLASS]

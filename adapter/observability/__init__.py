@@ -1,0 +1,1 @@
+"""Metrics, logs and health: how operators see the adapter."""

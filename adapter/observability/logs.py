@@ -1,0 +1,69 @@
+"""JSON logs, one object per line, that never carry a secret or a patient's personal data.
+
+Callers pass ids through `extra={...}`. Two guards stand behind them: keys that name personal
+data are dropped whatever their value, and the configured secrets are masked in every field.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+#: Fields of a patient (as ONCOR names them) that must never reach a log line.
+PERSONAL_KEYS = frozenset(
+    {
+        "first_name",
+        "middle_name",
+        "last_name",
+        "birth_day",
+        "snils",
+        "phones",
+        "address",
+        "patient",
+        "insurance",
+        "code_of_patient",
+    }
+)
+_STANDARD_ATTRS = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
+MASK = "***"
+
+
+class JsonFormatter(logging.Formatter):
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        super().__init__()
+        self._secrets = [secret for secret in secrets if secret]
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for key, value in vars(record).items():
+            if key not in _STANDARD_ATTRS and key not in PERSONAL_KEYS:
+                entry[key] = value
+        if record.exc_info:
+            entry["error"] = self.formatException(record.exc_info)
+        return self._mask(json.dumps(entry, ensure_ascii=False, default=str))
+
+    def _mask(self, line: str) -> str:
+        for secret in self._secrets:
+            line = line.replace(secret, MASK)
+        return line
+
+
+def configure_logging(level: str = "INFO", secrets: Iterable[str] = ()) -> None:
+    """Send every logger's records to stderr as JSON lines."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter(secrets))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    # aio-pika and httpx log URLs and reconnect chatter at INFO; warnings are enough.
+    for noisy in ("aio_pika", "aiormq", "httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

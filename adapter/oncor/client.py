@@ -1,0 +1,482 @@
+"""The typed async client of ONCOR's HTTP+JSON API: one method per call DEZO uses."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, TypeVar
+
+import httpx
+from pydantic import BaseModel, ValidationError
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_random_exponential,
+)
+
+from adapter.oncor.attachment_body import AttachmentBody, AttachmentContent
+from adapter.oncor.errors import (
+    OncorAuthError,
+    OncorError,
+    OncorProtocolError,
+    OncorRejected,
+    OncorSearchTimeout,
+    OncorUnavailable,
+)
+from adapter.oncor.models import (
+    Attachment,
+    AttachmentMeta,
+    DictionaryEntry,
+    DocumentQuery,
+    ErrorResult,
+    InstanceStatus,
+    MedDepart,
+    MedOrganization,
+    MedResource,
+    Patient,
+    Rc,
+    RcTm66OrderConclusion,
+    RcTm66OrderExpertiseDicom,
+    RcTm66OrderExpertiseProtocol,
+    RcTm66OrderQuery,
+    RcTm66OrderReject,
+    RecordsPage,
+    SearchJob,
+    Tm66Dictionary,
+)
+from adapter.oncor.orid import orid_for_query
+from adapter.oncor.status import format_status
+from adapter.oncor.transport import TransportName, make_transport, request_never_sent
+
+log = logging.getLogger(__name__)
+
+TOKEN_HEADER = "X-Oncor-API-Token"
+DocumentSearch = Literal[
+    "RcTm66OrderConclusionQuery",
+    "RcTm66OrderExpertiseDicomQuery",
+    "RcTm66OrderExpertiseProtocolQuery",
+]
+OffsetMode = Literal["auto", "page", "record"]
+Model = TypeVar("Model", bound=BaseModel)
+
+#: Called after every HTTP exchange with (API method, outcome, seconds); outcome is the HTTP
+#: status as text, or `timeout` / `connection_error`. The metrics module plugs in here.
+CallObserver = Callable[[str, str, float], None]
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """In-process retries of transient failures: exponential backoff with jitter, bounded twice."""
+
+    attempts: int = 4
+    max_seconds: float = 20.0
+    initial_backoff: float = 0.2
+    max_backoff: float = 5.0
+
+
+@dataclass(frozen=True)
+class SearchPolicy:
+    """How long to wait for a search job, and how to page through it."""
+
+    ready_timeout: float = 60.0
+    page_size: int = 100
+    offset_mode: OffsetMode = "auto"
+
+
+def _ignore_call(method: str, outcome: str, seconds: float) -> None:
+    return None
+
+
+class OncorClient:
+    """One long-lived client per process; safe to share between tasks.
+
+    Reads are retried on every transient failure. Writes (status updates, attachments,
+    documents) are retried in process only when the request surely never reached ONCOR;
+    otherwise the failure surfaces with `maybe_applied=True` so the caller can reconcile.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        *,
+        connect_timeout: float = 5.0,
+        read_timeout: float = 30.0,
+        max_connections: int = 50,
+        transport: TransportName | httpx.AsyncBaseTransport = "aiohttp",
+        retry: RetryPolicy | None = None,
+        search: SearchPolicy | None = None,
+        observer: CallObserver = _ignore_call,
+    ) -> None:
+        if not isinstance(transport, httpx.AsyncBaseTransport):
+            transport = make_transport(transport, max_connections)
+        self._http = httpx.AsyncClient(
+            base_url=base_url.rstrip("/") + "/",
+            headers={TOKEN_HEADER: token, "Content-Type": "application/json"},
+            timeout=httpx.Timeout(read_timeout, connect=connect_timeout, pool=read_timeout),
+            transport=transport,
+        )
+        self._retry = retry or RetryPolicy()
+        self._search = search or SearchPolicy()
+        self._observer = observer
+        self._detected_offset_mode: Literal["page", "record"] | None = None
+
+    def __repr__(self) -> str:  # never the token
+        return f"OncorClient({str(self._http.base_url)!r})"
+
+    async def __aenter__(self) -> OncorClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # --- search -------------------------------------------------------------------------------
+
+    async def start_order_search(self, query: RcTm66OrderQuery) -> SearchJob:
+        """`search/start/RcTm66OrderQuery`: start an asynchronous search for DEZO orders."""
+        return await self._start_search("RcTm66OrderQuery", query)
+
+    async def start_document_search(self, kind: DocumentSearch, query: DocumentQuery) -> SearchJob:
+        """`search/start/RcTm66Order{Conclusion,ExpertiseDicom,ExpertiseProtocol}Query`."""
+        return await self._start_search(kind, query)
+
+    async def _start_search(self, kind: str, query: BaseModel) -> SearchJob:
+        body = {"query": query.model_dump(exclude_defaults=True)}
+        return await self._call_one(SearchJob, f"search/start/{kind}", json_body=body)
+
+    async def get_records_page(self, job_id: str, offset: int, size: int) -> RecordsPage:
+        """`search/get/RecordsPage`: one page of a search job (which may not be ready yet)."""
+        body = {"page": {"job": {"id": job_id}, "offset": offset, "size": size}}
+        return await self._call_one(RecordsPage, "search/get/RecordsPage", json_body=body)
+
+    async def wait_until_ready(self, job_id: str) -> RecordsPage:
+        """Ask for the first page until the job is ready, backing off; bounded in time."""
+        started = time.monotonic()
+        delay = 0.05
+        while True:
+            first = await self.get_records_page(job_id, 0, self._search.page_size)
+            if first.page.job.error is not None:
+                error = first.page.job.error
+                raise OncorRejected(
+                    "search/get/RecordsPage", error.error_name, error.message or "", error.uuid
+                )
+            if first.page.job.ready:
+                return first
+            waited = time.monotonic() - started
+            if waited + delay > self._search.ready_timeout:
+                raise OncorSearchTimeout("search/get/RecordsPage", job_id, waited)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
+
+    async def iter_search(self, job_id: str) -> AsyncIterator[list[Rc]]:
+        """Every record of a search job, a page at a time, none skipped and none repeated.
+
+        ONCOR's docs disagree on whether `offset` counts pages or records; unless configured,
+        the client tells them apart on the second request and remembers the answer.
+        """
+        size = self._search.page_size
+        first = await self.wait_until_ready(job_id)
+        total = first.size or 0
+        seen: set[str] = set()
+
+        def fresh(records: list[Rc]) -> list[Rc]:
+            new = [rc for rc in records if rc.id not in seen]
+            seen.update(rc.id for rc in new if rc.id)
+            return new
+
+        yield fresh(first.rc)
+        if len(seen) >= total or not first.rc:
+            return
+        mode = self._offset_mode()
+        offset = 1 if mode == "page" else len(first.rc)
+        if mode is None:
+            probe = await self.get_records_page(job_id, 1, size)
+            record_mode = len(first.rc) > 1 and bool(probe.rc) and probe.rc[0].id == first.rc[1].id
+            mode = self._detected_offset_mode = "record" if record_mode else "page"
+            if mode == "page":
+                yield fresh(probe.rc)
+                offset = 2
+        step = 1 if mode == "page" else len(first.rc)
+        while len(seen) < total:
+            page = await self.get_records_page(job_id, offset, size)
+            if not page.rc:
+                break
+            yield fresh(page.rc)
+            offset += step
+        if len(seen) < total:
+            raise OncorProtocolError(
+                "search/get/RecordsPage",
+                f"job {job_id} announced {total} records, gave {len(seen)}",
+            )
+
+    def _offset_mode(self) -> Literal["page", "record"] | None:
+        configured = self._search.offset_mode
+        return self._detected_offset_mode if configured == "auto" else configured
+
+    # --- patients and records -----------------------------------------------------------------
+
+    async def get_patient(self, patient_id: str) -> Patient:
+        """`patient/get`: the patient by id. The answer is personal data: never log it."""
+        return await self._call_one(
+            Patient, "patient/get", params={"id": orid_for_query(patient_id)}
+        )
+
+    async def get_record(self, record_id: str) -> Rc:
+        """`rc/get`: any medical record (an order, a DEZO document) by id."""
+        return await self._call_one(Rc, "rc/get", params={"id": orid_for_query(record_id)})
+
+    async def get_instance_status(self, record_id: str) -> InstanceStatus:
+        """`rc/getInstanceStatus`: a record's current status with its history."""
+        params = {"id": orid_for_query(record_id)}
+        return await self._call_one(InstanceStatus, "rc/getInstanceStatus", params=params)
+
+    async def update_instance_status(
+        self, record_id: str, status: str, **fields: str
+    ) -> InstanceStatus:
+        """`rc/updateInstanceStatus`: set a record's status, e.g. `Обработка началась`."""
+        body = {
+            "updateInstanceStatus": {"json": format_status(status, **fields), "rc_id": record_id}
+        }
+        return await self._call_one(
+            InstanceStatus, "rc/updateInstanceStatus", json_body=body, writes=True
+        )
+
+    # --- attachments --------------------------------------------------------------------------
+
+    async def create_attachment(
+        self, name: str, media_type: str, content: AttachmentContent
+    ) -> AttachmentMeta:
+        """`attachment/create`: upload a file; the body is base64 in JSON, built as a stream."""
+        body = AttachmentBody(name, media_type, content)
+        return await self._call_one(
+            AttachmentMeta, "attachment/create", body_stream=body, writes=True
+        )
+
+    async def get_attachment(self, attachment_id: str) -> Attachment:
+        """`attachment/get`: an attachment's metadata and bytes."""
+        params = {"id": orid_for_query(attachment_id)}
+        return await self._call_one(Attachment, "attachment/get", params=params)
+
+    async def query_attachments(self, attachment_ids: Sequence[str]) -> list[AttachmentMeta]:
+        """`attachment/query`: the metadata of many attachments in one call."""
+        body = {"query": {"ids": list(attachment_ids)}}
+        return await self._call_list(AttachmentMeta, "attachment/query", json_body=body)
+
+    async def get_attachment_file(self, attachment_id: str) -> bytes:
+        """`attachment/file`: an attachment's bytes, as they were uploaded."""
+        params = {"id": orid_for_query(attachment_id)}
+        response = await self._send("attachment/file", "GET", params=params)
+        return response.content
+
+    # --- DEZO documents -----------------------------------------------------------------------
+
+    async def add_reject(self, reject: RcTm66OrderReject) -> Rc:
+        """`tm66/order/addRcTm66OrderReject`: the expert centre refuses the order."""
+        return await self._add_document("addRcTm66OrderReject", "rc_tm66_order_reject", reject)
+
+    async def add_conclusion(self, conclusion: RcTm66OrderConclusion) -> Rc:
+        """`tm66/order/addRcTm66OrderConclusion`: the expert's conclusion on the order."""
+        return await self._add_document(
+            "addRcTm66OrderConclusion", "rc_tm66_order_conclusion", conclusion
+        )
+
+    async def add_expertise_dicom(self, expertise: RcTm66OrderExpertiseDicom) -> Rc:
+        """`tm66/order/addRcTm66OrderExpertiseDicom`: quality expertise of the DICOM study."""
+        return await self._add_document(
+            "addRcTm66OrderExpertiseDicom", "rc_tm66_order_expertise_dicom", expertise
+        )
+
+    async def add_expertise_protocol(self, expertise: RcTm66OrderExpertiseProtocol) -> Rc:
+        """`tm66/order/addRcTm66OrderExpertiseProtocol`: expertise of the primary protocol."""
+        return await self._add_document(
+            "addRcTm66OrderExpertiseProtocol", "rc_tm66_order_expertise_protocol", expertise
+        )
+
+    async def _add_document(self, method: str, field: str, document: BaseModel) -> Rc:
+        body = {"record": {field: document.model_dump(exclude_defaults=True, by_alias=True)}}
+        return await self._call_one(Rc, f"tm66/order/{method}", json_body=body, writes=True)
+
+    # --- dictionaries -------------------------------------------------------------------------
+
+    async def get_dictionary(self, name: Tm66Dictionary) -> list[DictionaryEntry]:
+        """`directory/get/Tm66*`: the valid codes and captions of a DEZO dictionary."""
+        return await self._call_list(DictionaryEntry, f"directory/get/{name}", http_method="GET")
+
+    async def get_med_organizations(self) -> list[MedOrganization]:
+        """`directory/get/MedOrganization`: medical organisations."""
+        return await self._call_list(
+            MedOrganization, "directory/get/MedOrganization", http_method="GET"
+        )
+
+    async def get_med_departments(self) -> list[MedDepart]:
+        """`directory/get/MedDepart`: departments of medical organisations."""
+        return await self._call_list(MedDepart, "directory/get/MedDepart", http_method="GET")
+
+    async def get_med_resources(self) -> list[MedResource]:
+        """`directory/get/MedResource`: physicians (clients and experts)."""
+        return await self._call_list(MedResource, "directory/get/MedResource", http_method="GET")
+
+    # --- the exchange itself ------------------------------------------------------------------
+
+    async def _call_one(self, model: type[Model], method: str, **kwargs: Any) -> Model:
+        results = await self._call_list(model, method, **kwargs)
+        if len(results) != 1:
+            raise OncorProtocolError(method, f"expected one result, got {len(results)}")
+        return results[0]
+
+    async def _call_list(
+        self,
+        model: type[Model],
+        method: str,
+        *,
+        http_method: str | None = None,
+        params: Mapping[str, str] | None = None,
+        json_body: Any = None,
+        body_stream: AttachmentBody | None = None,
+        writes: bool = False,
+    ) -> list[Model]:
+        verb = http_method or ("POST" if json_body is not None or body_stream else "GET")
+        response = await self._send(
+            method, verb, params=params, json_body=json_body, body_stream=body_stream, writes=writes
+        )
+        try:
+            payload = response.json()
+            return [model.model_validate(item) for item in payload["result"]]
+        except (ValueError, KeyError, TypeError, ValidationError) as exc:
+            raise OncorProtocolError(method, f"unreadable answer: {type(exc).__name__}") from None
+
+    async def _send(
+        self,
+        method: str,
+        verb: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        json_body: Any = None,
+        body_stream: AttachmentBody | None = None,
+        writes: bool = False,
+    ) -> httpx.Response:
+        def retryable(exc: BaseException) -> bool:
+            if not isinstance(exc, OncorUnavailable):
+                return False
+            return not writes or not exc.maybe_applied
+
+        retrying = AsyncRetrying(
+            retry=retry_if_exception(retryable),
+            stop=stop_after_attempt(self._retry.attempts)
+            | stop_after_delay(self._retry.max_seconds),
+            wait=self._wait,
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                return await self._exchange(method, verb, params, json_body, body_stream)
+        raise AssertionError("tenacity ends with a result or the last error")  # pragma: no cover
+
+    def _wait(self, state: RetryCallState) -> float:
+        """Exponential backoff with full jitter, but never sooner than ONCOR's `Retry-After`."""
+        backoff = wait_random_exponential(
+            multiplier=self._retry.initial_backoff, max=self._retry.max_backoff
+        )(state)
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, OncorUnavailable) and exc.retry_after is not None:
+            return max(backoff, exc.retry_after)
+        return backoff
+
+    async def _exchange(
+        self,
+        method: str,
+        verb: str,
+        params: Mapping[str, str] | None,
+        json_body: Any,
+        body_stream: AttachmentBody | None,
+    ) -> httpx.Response:
+        started = time.perf_counter()
+        outcome = "connection_error"
+        try:
+            if body_stream is not None:
+                request = self._http.build_request(
+                    verb,
+                    method,
+                    content=body_stream.chunks(),
+                    headers={"Content-Length": str(body_stream.content_length)},
+                )
+            else:
+                content = None if json_body is None else json.dumps(json_body, ensure_ascii=False)
+                request = self._http.build_request(
+                    verb, method, params=params, content=content.encode() if content else None
+                )
+            response = await self._http.send(request)
+            outcome = str(response.status_code)
+        except httpx.TimeoutException as exc:
+            outcome = "timeout"
+            raise OncorUnavailable(
+                method, "timed out", maybe_applied=not request_never_sent(exc)
+            ) from None
+        except httpx.TransportError as exc:
+            raise OncorUnavailable(
+                method,
+                f"connection failed: {type(exc).__name__}",
+                maybe_applied=not request_never_sent(exc),
+            ) from None
+        finally:
+            seconds = time.perf_counter() - started
+            self._observer(method, outcome, seconds)
+            log.debug(
+                "oncor call",
+                extra={
+                    "oncor_method": method,
+                    "outcome": outcome,
+                    "duration_ms": round(seconds * 1000, 1),
+                },
+            )
+        _raise_for_status(method, response)
+        return response
+
+
+def _raise_for_status(method: str, response: httpx.Response) -> None:
+    status = response.status_code
+    if status < 400:
+        return
+    if status == 422:
+        error = _error_body(response)
+        raise OncorRejected(method, error.error_name, error.message or "", error.uuid)
+    if status in (401, 403):
+        raise OncorAuthError(method, status)
+    if status >= 500 or status == 429:
+        raise OncorUnavailable(
+            method,
+            f"HTTP {status}",
+            status=status,
+            # A gateway that answered 502/503/504 (or a 429) did not hand the request on.
+            maybe_applied=status == 500 or status > 504,
+            retry_after=_retry_after(response),
+        )
+    raise OncorProtocolError(method, f"unexpected HTTP {status}")
+
+
+def _error_body(response: httpx.Response) -> ErrorResult:
+    try:
+        return ErrorResult.model_validate(response.json()["error"])
+    except (ValueError, KeyError, TypeError, ValidationError):
+        return ErrorResult(name="UnreadableError", message=response.text[:200])
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None  # the HTTP-date form; our backoff applies instead
+
+
+__all__ = ["CallObserver", "OncorClient", "OncorError", "RetryPolicy", "SearchPolicy"]

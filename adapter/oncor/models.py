@@ -1,0 +1,311 @@
+"""Pydantic models of ONCOR's wire types, as its API docs describe them.
+
+Every model accepts fields the docs do not list (`extra="allow"`): ONCOR adds fields over time
+and an adapter must not break on them. Field names are ONCOR's own.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
+
+from adapter.oncor.status import parse_status
+
+
+class OncorModel(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+
+# --- dictionaries -------------------------------------------------------------------------------
+
+Tm66Dictionary = Literal[
+    "Tm66OrderPurpose",
+    "Tm66DiagnosticsType",
+    "Tm66DiagnosticsMethod",
+    "Tm66ConclusionType",
+    "Tm66OrderRejectReason",
+    "Tm66ExpertDicomResult",
+    "Tm66ExpertProtocolResult",
+]
+
+
+class DictionaryEntry(OncorModel):
+    """One dictionary entry: a `Tm66*` code, an ICD-10 diagnosis, a gender, ..."""
+
+    orid: str | None = None
+    id: str | None = None
+    code: str | None = None
+    caption: str | None = None
+
+
+class MedOrganization(OncorModel):
+    id: str | None = None
+    code: str | None = None
+    date_range: list[str] = Field(default_factory=list)
+    name: str | None = None
+    mo_code: str | None = None
+    long_name: str | None = None
+    med_org_code: str | None = None
+    terr_code: str | None = None
+    address: str | None = None
+    phone: str | None = None
+    ogrn: str | None = None
+    chief_last_name: str | None = None
+    chief_first_name: str | None = None
+    chief_patronymic: str | None = None
+
+
+class MedDepart(OncorModel):
+    id: str | None = None
+    code: str | None = None
+    date_range: list[str] = Field(default_factory=list)
+    name: str | None = None
+    depart_code: str | None = None
+    med_org_code: str | None = None
+    name_full: str | None = None
+    name_short: str | None = None
+    type_help: str | None = None
+
+
+class MedResource(OncorModel):
+    """A physician (`Врач`): the order's client or a document's expert."""
+
+    id: str | None = None
+    code: str | None = None
+    date_range: list[str] = Field(default_factory=list)
+    name: str | None = None
+    doctor_code: str | None = None
+    doctor_name: str | None = None
+    med_org_code: str | None = None
+    med_spec_code: str | None = None
+
+
+# --- records ------------------------------------------------------------------------------------
+
+
+class Published(OncorModel):
+    user_id: str | None = None
+    time: str | None = None
+
+
+class Tm66PrimaryDiagnosticsDoc(OncorModel):
+    """The primary study protocol attached to an order."""
+
+    method: DictionaryEntry | None = None
+    date_time: str | None = None
+    device: str | None = None
+    text: str | None = None
+    dose_msv: float | None = None
+    attachment_id: list[str] = Field(default_factory=list)
+
+
+class Tm66Doc(OncorModel):
+    """A medical document attached to an order."""
+
+    date_time: str | None = None
+    name: str | None = None
+    description: str | None = None
+    attachment_id: list[str] = Field(default_factory=list)
+
+
+class RcTm66Order(OncorModel):
+    """A DEZO order: a request for a remote expert opinion on a diagnostic study."""
+
+    purpose: DictionaryEntry | None = None
+    diagnostics_type: DictionaryEntry | None = None
+    description: str | None = None
+    dz_icd10: DictionaryEntry | None = None
+    dz_text: str | None = None
+    primary_diagnostics_doc: Tm66PrimaryDiagnosticsDoc | None = None
+    docs: list[Tm66Doc] = Field(default_factory=list)
+    client: MedResource | None = None
+    client_mo: MedOrganization | None = None
+    expert_mo: MedOrganization | None = None
+
+    def attachment_ids(self) -> list[str]:
+        """Every attachment the order refers to: the protocol's first, then the documents'."""
+        ids = (
+            list(self.primary_diagnostics_doc.attachment_id) if self.primary_diagnostics_doc else []
+        )
+        for doc in self.docs:
+            ids.extend(doc.attachment_id)
+        return list(dict.fromkeys(ids))
+
+
+class Tm66Document(OncorModel):
+    """What the four DEZO documents (reject, conclusion, two expertises) have in common."""
+
+    order_id: str | None = None
+    description: str | None = None
+    pdf_id: str | None = None
+    pdf_ds_id: str | None = None
+    expert: MedResource | None = None
+    expert_d: MedDepart | None = None
+
+
+class RcTm66OrderReject(Tm66Document):
+    reason: DictionaryEntry | None = None
+
+
+class RcTm66OrderConclusion(Tm66Document):
+    conclusion: DictionaryEntry | None = None
+
+
+class RcTm66OrderExpertiseDicom(Tm66Document):
+    result: DictionaryEntry | None = None
+
+
+class RcTm66OrderExpertiseProtocol(Tm66Document):
+    result: DictionaryEntry | None = None
+
+
+class Rc(OncorModel):
+    """A medical record; exactly one of the `rc_*` fields holds its class-specific part."""
+
+    id: str | None = None
+    class_name: str | None = None
+    patient_id: str | None = None
+    ehr_id: str | None = None
+    published: Published | None = None
+    org_unit_id: str | None = None
+    summary: str | None = None
+    time_rc: str | None = None
+    deleted_status: list[Any] = Field(default_factory=list)
+    attachment_id: list[str] = Field(default_factory=list)
+    instance_status: str | None = None
+    rc_doc: dict[str, Any] | None = None  # a generic document; DEZO never reads inside it
+    rc_tm66_order: RcTm66Order | None = None
+    rc_tm66_order_reject: RcTm66OrderReject | None = None
+    rc_tm66_order_conclusion: RcTm66OrderConclusion | None = None
+    rc_tm66_order_expertise_dicom: RcTm66OrderExpertiseDicom | None = None
+    rc_tm66_order_expertise_protocol: RcTm66OrderExpertiseProtocol | None = None
+
+    def document(self) -> Tm66Document | None:
+        """The DEZO document this record holds, if it is one."""
+        return (
+            self.rc_tm66_order_reject
+            or self.rc_tm66_order_conclusion
+            or self.rc_tm66_order_expertise_dicom
+            or self.rc_tm66_order_expertise_protocol
+        )
+
+
+# --- patients, statuses, attachments ------------------------------------------------------------
+
+
+class Patient(OncorModel):
+    """A patient as ONCOR gives it. Personal data: never log it."""
+
+    id: str | None = None
+    first_name: str | None = None
+    middle_name: str | None = None
+    last_name: str | None = None
+    birth_day: str | None = None
+    gender: DictionaryEntry | None = None
+    code: str | None = None
+    ehr_count: int | None = None
+    company_name: str | None = None
+    snils: str | None = None
+    phones: str | None = None
+
+
+class InstanceStatus(OncorModel):
+    """A record's status; `json` holds the status object, `history` the earlier ones."""
+
+    json_: str | None = Field(default=None, alias="json")
+    rc_id: str | None = None
+    user_id: str | None = None
+    time: str | None = None
+    history: list[InstanceStatus] = Field(default_factory=list)
+
+    def fields(self) -> dict[str, Any]:
+        """The status object, e.g. `{"status": "Обработка началась"}`; empty when unset."""
+        return parse_status(self.json_) if self.json_ else {}
+
+    @property
+    def status(self) -> str | None:
+        value = self.fields().get("status")
+        return str(value) if value is not None else None
+
+    def all_statuses(self) -> list[str]:
+        """The status values this record has had, oldest first, the current one last."""
+        entries = [*self.history, self]
+        return [entry.status for entry in entries if entry.status is not None]
+
+
+class AttachmentMeta(OncorModel):
+    id: str | None = None
+    digest: str | None = None
+    name: str
+    type: str
+    size: int | None = None
+    created: str | None = None
+
+
+class Attachment(OncorModel):
+    """An attachment with its bytes (`data` is base64 on the wire)."""
+
+    meta: AttachmentMeta
+    data: bytes
+
+    @field_validator("data", mode="before")
+    @classmethod
+    def _decode(cls, value: Any) -> Any:
+        return base64.b64decode(value, validate=True) if isinstance(value, str) else value
+
+    @field_serializer("data")
+    def _encode(self, value: bytes) -> str:
+        return base64.b64encode(value).decode("ascii")
+
+
+# --- search -------------------------------------------------------------------------------------
+
+
+class ErrorResult(OncorModel):
+    """ONCOR's error body; some endpoints say `class` where others say `name`."""
+
+    name: str | None = None
+    class_: str | None = Field(default=None, alias="class")
+    message: str | None = None
+    uuid: str | None = None
+
+    @property
+    def error_name(self) -> str:
+        return self.name or self.class_ or "UnknownError"
+
+
+class SearchJob(OncorModel):
+    id: str
+    ready: bool | None = None
+    error: ErrorResult | None = None
+
+
+class Page(OncorModel):
+    job: SearchJob
+    offset: int | None = None
+    size: int | None = None
+
+
+class RecordsPage(OncorModel):
+    page: Page
+    rc: list[Rc] = Field(default_factory=list)
+    size: int | None = None
+
+
+class RcTm66OrderQuery(OncorModel):
+    """Search for orders; at most one of the three status conditions may be given."""
+
+    from_date: str | None = None
+    to_date: str | None = None
+    status_is_null: bool | None = None
+    status_value: str | None = None
+    status_value_with_history: str | None = None
+
+
+class DocumentQuery(OncorModel):
+    """Search for DEZO documents (conclusions, expertises) created in a date range."""
+
+    from_date: str | None = None
+    to_date: str | None = None

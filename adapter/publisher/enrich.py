@@ -1,0 +1,84 @@
+"""What a polling cycle asks ONCOR about besides the orders: patients and attachment metadata.
+
+Within one cycle each patient is fetched once, however many of its orders are found (concurrent
+askers share the one call), and each page's attachments are described by one `attachment/query`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine, Hashable, Sequence
+from typing import Any, Generic, TypeVar
+
+from adapter.oncor.client import OncorClient
+from adapter.oncor.models import AttachmentMeta, Patient, Rc
+
+Key = TypeVar("Key", bound=Hashable)
+Value = TypeVar("Value")
+
+
+class SharedCalls(Generic[Key, Value]):
+    """Memoised async calls: every caller of one key gets the outcome of a single call."""
+
+    def __init__(self, call: Callable[[Key], Coroutine[Any, Any, Value]]) -> None:
+        self._call = call
+        self._calls: dict[Key, asyncio.Task[Value]] = {}
+
+    async def get(self, key: Key) -> Value:
+        call = self._calls.get(key)
+        if call is None:
+            call = self._calls[key] = asyncio.create_task(self._call(key))
+        # Shielded: one caller being cancelled must not cancel the call the others wait for.
+        return await asyncio.shield(call)
+
+    def cancel(self) -> None:
+        for call in self._calls.values():
+            call.cancel()
+
+
+def attachment_ids(record: Rc) -> list[str]:
+    """Every attachment an order refers to: the record's, the protocol's, the documents'."""
+    order_ids = record.rc_tm66_order.attachment_ids() if record.rc_tm66_order else []
+    return list(dict.fromkeys([*record.attachment_id, *order_ids]))
+
+
+def page_attachment_ids(records: Sequence[Rc]) -> tuple[str, ...]:
+    """The attachments of a whole page of orders, each once: the key of one `attachment/query`."""
+    return tuple(dict.fromkeys(id_ for record in records for id_ in attachment_ids(record)))
+
+
+class CycleEnrichment:
+    """Patients and attachment metadata for one cycle, with at most `concurrency` calls at once."""
+
+    def __init__(self, oncor: OncorClient, concurrency: int) -> None:
+        self._oncor = oncor
+        self._limit = asyncio.Semaphore(concurrency)
+        self._patients: SharedCalls[str, Patient] = SharedCalls(self._fetch_patient)
+        self._attachments: SharedCalls[tuple[str, ...], dict[str, AttachmentMeta]] = SharedCalls(
+            self._query_attachments
+        )
+
+    async def patient(self, patient_id: str) -> Patient:
+        return await self._patients.get(patient_id)
+
+    async def attachments(self, record: Rc, page_ids: tuple[str, ...]) -> dict[str, AttachmentMeta]:
+        """The order's attachment metadata by id, from its page's single `attachment/query`."""
+        wanted = attachment_ids(record)
+        if not wanted:
+            return {}
+        described = await self._attachments.get(page_ids)
+        return {id_: described[id_] for id_ in wanted if id_ in described}
+
+    def close(self) -> None:
+        """Abandon the calls still running: the cycle that needed them is over."""
+        self._patients.cancel()
+        self._attachments.cancel()
+
+    async def _fetch_patient(self, patient_id: str) -> Patient:
+        async with self._limit:
+            return await self._oncor.get_patient(patient_id)
+
+    async def _query_attachments(self, ids: tuple[str, ...]) -> dict[str, AttachmentMeta]:
+        async with self._limit:
+            metas = await self._oncor.query_attachments(ids)
+        return {meta.id: meta for meta in metas if meta.id}

@@ -1,0 +1,99 @@
+"""Leader election over the `dezo.poller.leader` queue: the replica holding its token polls ONCOR.
+
+The queue has a single active consumer. Every replica consumes it on a channel of its own with
+prefetch 1 and never acknowledges: the broker delivers the token to the active consumer, which
+keeps it unacknowledged for as long as it leads. When that consumer's channel or connection
+closes, the broker requeues the token and hands it to the next consumer.
+
+Leadership is "I hold a delivery on a channel that is still open". aio-pika restores a closed
+channel and its consumer on its own; the restored replica leads again only after a fresh delivery.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import aio_pika
+from aio_pika.abc import AbstractIncomingMessage, AbstractRobustChannel
+from aiormq.abc import AbstractChannel as WireChannel
+from aiormq.exceptions import ChannelInvalidStateError
+
+from adapter.bus.connection import Bus
+from adapter.bus.topology import LEADER_QUEUE
+from adapter.observability import metrics
+
+log = logging.getLogger(__name__)
+
+TOKEN = b"dezo poller leadership token"
+
+
+class Leadership:
+    """This replica's claim on the poller; `held` is the truth, the events wake waiters."""
+
+    def __init__(self, bus: Bus) -> None:
+        self._bus = bus
+        self._channel: AbstractRobustChannel | None = None
+        self._token_channel: WireChannel | None = None
+        self.gained = asyncio.Event()
+        self.lost = asyncio.Event()
+        self.lost.set()
+
+    @property
+    def held(self) -> bool:
+        channel = self._token_channel
+        return channel is not None and not channel.is_closed
+
+    async def start(self) -> None:
+        """Join the election: consume the leader queue, and make sure a token exists."""
+        self._channel = await self._bus.channel(prefetch=1, publisher_confirms=False)
+        self._channel.close_callbacks.add(self._on_channel_closed)
+        queue = await self._channel.get_queue(LEADER_QUEUE)  # declared by the topology
+        await queue.consume(self._on_token)
+        await self.ensure_token()
+
+    async def ensure_token(self) -> None:
+        """Publish a token when none is ready in the queue.
+
+        The leader's token is unacknowledged, not ready, so followers add a spare one: harmless,
+        since only the single active consumer gets deliveries, and `x-max-length: 1` keeps it one.
+        """
+        probe = await self._bus.channel(publisher_confirms=False)
+        try:
+            queue = await probe.declare_queue(LEADER_QUEUE, passive=True, robust=False)
+            ready = queue.declaration_result.message_count
+        finally:
+            await probe.close()
+        if not ready:
+            token = aio_pika.Message(TOKEN, delivery_mode=aio_pika.DeliveryMode.PERSISTENT)
+            await self._bus.publish("", LEADER_QUEUE, token)
+
+    async def close(self) -> None:
+        """Leave the election; closing the channel hands the token to the next replica."""
+        if self._channel is not None:
+            await self._channel.close()
+        self._drop("stepped down")
+
+    async def _on_token(self, message: AbstractIncomingMessage) -> None:
+        try:
+            self._token_channel = message.channel
+        except ChannelInvalidStateError:
+            return  # delivered on a channel that has closed since: the broker took it back
+        self.lost.clear()
+        self.gained.set()
+        metrics.poller_leader.set(1)
+        log.info("poller leadership gained")
+
+    def _on_channel_closed(self, *_: Any) -> None:
+        if not self.held:  # a late callback must not drop a token delivered after a reopen
+            self._drop("channel closed")
+
+    def _drop(self, why: str) -> None:
+        was_leader = self._token_channel is not None
+        self._token_channel = None
+        self.gained.clear()
+        self.lost.set()
+        metrics.poller_leader.set(0)
+        if was_leader:
+            log.warning("poller leadership lost", extra={"reason": why})

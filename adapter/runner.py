@@ -1,0 +1,85 @@
+"""`dezo-adapter run`: wires the real dependencies and runs the adapter until SIGTERM.
+
+This is the only place that builds the ONCOR client, the broker connection and the services
+from the settings; tests build them the same way, with their own settings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Sequence
+from typing import Literal
+from urllib.parse import urlsplit
+
+from adapter.bus.connection import Bus
+from adapter.config import Settings
+from adapter.consumer.service import CommandConsumer
+from adapter.observability import metrics
+from adapter.observability.health import Health, OncorReachability, health_server
+from adapter.observability.logs import configure_logging
+from adapter.oncor.client import CallObserver, OncorClient
+from adapter.publisher.service import OrderPublisher
+
+log = logging.getLogger(__name__)
+
+Role = Literal["publisher", "consumer"]
+ALL_ROLES: tuple[Role, ...] = ("publisher", "consumer")
+
+
+def build_oncor_client(settings: Settings, observer: CallObserver) -> OncorClient:
+    return OncorClient(
+        str(settings.oncor_url),
+        settings.oncor_token.get_secret_value(),
+        connect_timeout=settings.oncor_connect_timeout,
+        read_timeout=settings.oncor_read_timeout,
+        max_connections=settings.oncor_max_connections,
+        transport=settings.oncor_http_transport,
+        retry=settings.retry_policy,
+        search=settings.search_policy,
+        observer=observer,
+    )
+
+
+def secrets_of(settings: Settings) -> list[str]:
+    """What must never appear in a log line: the ONCOR token and the broker password."""
+    password = urlsplit(settings.amqp_url.get_secret_value()).password
+    return [settings.oncor_token.get_secret_value(), *([password] if password else [])]
+
+
+async def run(settings: Settings, roles: Sequence[Role] = ALL_ROLES) -> None:
+    configure_logging(settings.log_level, secrets_of(settings))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+
+    health = Health()
+    reachability = OncorReachability(window=max(5 * settings.poll_interval, 300.0))
+
+    def observe(method: str, outcome: str, seconds: float) -> None:
+        metrics.observe_oncor_call(method, outcome, seconds)
+        reachability.observe(method, outcome, seconds)
+
+    health.add_readiness("oncor_reachable", reachability.reachable)
+    http = health_server(health, settings.http_port)
+    http_task = asyncio.create_task(http.serve())
+
+    async with build_oncor_client(settings, observe) as oncor:
+        bus = Bus(settings.amqp_url.get_secret_value(), topology=settings.topology)
+        await bus.connect()
+        health.add_readiness("broker_connected", lambda: bus.ready)
+        log.info("adapter started", extra={"roles": list(roles)})
+        services: list[OrderPublisher | CommandConsumer] = []
+        if "publisher" in roles:
+            services.append(OrderPublisher(settings, oncor, bus))
+        if "consumer" in roles:
+            services.append(CommandConsumer(settings, oncor, bus))
+        try:
+            await asyncio.gather(*(service.run(stop) for service in services))
+        finally:
+            await bus.close()
+            http.should_exit = True
+            await http_task
+            log.info("adapter stopped")

@@ -1,0 +1,94 @@
+"""Shared fixtures: a real RabbitMQ (own vhost per test) and the ONCOR emulator over real HTTP.
+
+The broker is the one at $AMQP_URL (default: the local one); where a Docker engine exists and
+$AMQP_URL is unset, a RabbitMQ container is started with testcontainers instead.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import httpx
+import pytest
+
+from adapter.emulator.process import EmulatorProcess, start_emulator_process
+from adapter.emulator.server import EmulatorOptions
+
+DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
+EMULATOR_TOKEN = "test-token"
+
+
+@dataclass
+class Broker:
+    """A RabbitMQ we may create virtual hosts on."""
+
+    url: str
+    rabbitmqctl: list[str]
+
+    def ctl(self, *args: str) -> str:
+        return subprocess.run(
+            [*self.rabbitmqctl, *args], check=True, capture_output=True, text=True, timeout=60
+        ).stdout
+
+    def vhost_url(self, vhost: str) -> str:
+        parts = urlsplit(self.url)
+        return urlunsplit(parts._replace(path="/" + quote(vhost, safe="")))
+
+
+def _docker_available() -> bool:
+    if shutil.which("docker") is None:
+        return False
+    return subprocess.run(["docker", "info"], capture_output=True).returncode == 0
+
+
+@pytest.fixture(scope="session")
+def broker() -> Iterator[Broker]:
+    url = os.environ.get("AMQP_URL")
+    if url is None and _docker_available():
+        from testcontainers.rabbitmq import RabbitMqContainer
+
+        with RabbitMqContainer("rabbitmq:3.13-management") as container:
+            host, port = container.get_container_host_ip(), container.get_exposed_port(5672)
+            yield Broker(
+                f"amqp://guest:guest@{host}:{port}/",
+                ["docker", "exec", container.get_wrapped_container().id, "rabbitmqctl"],
+            )
+        return
+    yield Broker(url or DEFAULT_AMQP_URL, ["rabbitmqctl"])
+
+
+@pytest.fixture
+def amqp_url(broker: Broker) -> Iterator[str]:
+    """A fresh virtual host for one test, deleted afterwards with everything in it."""
+    vhost = f"test-{uuid.uuid4().hex[:12]}"
+    broker.ctl("add_vhost", vhost)
+    user = urlsplit(broker.url).username or "guest"
+    broker.ctl("set_permissions", "-p", vhost, user, ".*", ".*", ".*")
+    try:
+        yield broker.vhost_url(vhost)
+    finally:
+        broker.ctl("delete_vhost", vhost)
+
+
+@pytest.fixture(scope="session")
+def emulator_server() -> Iterator[EmulatorProcess]:
+    options = EmulatorOptions(port=0, orders=0, token=EMULATOR_TOKEN, job_ready_after=0.05)
+    with start_emulator_process(options) as process:
+        yield process
+
+
+@pytest.fixture
+def emulator(emulator_server: EmulatorProcess) -> Iterator[EmulatorProcess]:
+    """The emulator, emptied and with no faults, for one test."""
+    admin = httpx.Client(base_url=emulator_server.base_url)
+    admin.post("/admin/reset").raise_for_status()
+    admin.post("/admin/config", json={"job_ready_after": 0.05, "page_offset_mode": "page"})
+    yield emulator_server
+    admin.post("/admin/reset").raise_for_status()
+    admin.close()
