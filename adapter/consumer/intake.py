@@ -18,9 +18,9 @@ from pydantic_core import ErrorDetails
 from adapter.bus.envelope import TYPE_PREFIX, EnvelopeError, decode
 from adapter.consumer.errors import InvalidCommand, Problem
 from adapter.consumer.idempotency import may_have_taken_effect
+from adapter.consumer.settlement import ATTEMPT_HEADER
 from adapter.messages.commands import COMMANDS, Command
 
-ATTEMPT_HEADER = "x-dezo-attempt"
 UNKNOWN_COMMAND = "unknown"
 _TYPE_SUFFIX = ".v1"
 

@@ -66,7 +66,8 @@ async def _parse(request: Request, model: type[Body]) -> Body:
     except ValidationError as error:
         problems = "; ".join(
             ".".join(str(part) for part in problem["loc"]) + ": " + problem["msg"]
-            if problem["loc"] else problem["msg"]
+            if problem["loc"]
+            else problem["msg"]
             for problem in error.errors()
         )
         raise invalid(problems) from None
@@ -110,8 +111,11 @@ class AdminApi:
     async def add_orders(self, request: Request) -> Response:
         new = await _parse(request, NewOrders)
         order_ids, patient_ids = self.state.samples.add_orders(
-            new.count, patients=new.patients, missing_optional=new.missing_optional,
-            unknown_patient=new.unknown_patient, created_at=new.created_at,
+            new.count,
+            patients=new.patients,
+            missing_optional=new.missing_optional,
+            unknown_patient=new.unknown_patient,
+            created_at=new.created_at,
         )
         return JSONResponse({"ids": order_ids, "patient_ids": patient_ids})
 
@@ -129,7 +133,8 @@ class AdminApi:
         order_id = request.query_params.get("order_id")
         class_name = request.query_params.get("class_name")
         documents = [
-            document.rc for document in self.state.store.documents()
+            document.rc
+            for document in self.state.store.documents()
             if (order_id is None or _document_order_id(document) == orid_from_path(order_id))
             and (class_name is None or document.class_name == class_name)
         ]
@@ -174,12 +179,14 @@ class AdminApi:
 
     async def stats(self, request: Request) -> Response:
         store = self.state.store
-        return JSONResponse({
-            "calls": self.state.calls.counts(),
-            "orders": len(store.orders()),
-            "documents": len(store.documents()),
-            "attachments": len(store.attachments),
-        })
+        return JSONResponse(
+            {
+                "calls": self.state.calls.counts(),
+                "orders": len(store.orders()),
+                "documents": len(store.documents()),
+                "attachments": len(store.attachments),
+            }
+        )
 
     def _attachment(self, request: Request) -> Attachment:
         attachment_id = orid_from_path(request.path_params["attachment_id"])

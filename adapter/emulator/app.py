@@ -36,7 +36,8 @@ class TokenGate:
         given = Headers(scope=scope).get(TOKEN_HEADER, "").encode()
         if scope["type"] == "http" and not secrets.compare_digest(given, self.token):
             response = error_response(
-                "AuthenticationException", f"missing or wrong {TOKEN_HEADER} header", 401)
+                "AuthenticationException", f"missing or wrong {TOKEN_HEADER} header", 401
+            )
             await response(scope, receive, send)
             return
         await self.app(scope, receive, send)
@@ -52,8 +53,10 @@ def oncor_routes(state: EmulatorState) -> list[BaseRoute]:
     ]
     return [
         Mount(API_PREFIX.rstrip("/"), app=TokenGate(Router(api_routes), state.token)),
-        Mount(DIRECT_LINK_PREFIX.rstrip("/"),
-              app=TokenGate(Router(attachments.direct_link_routes()), state.token)),
+        Mount(
+            DIRECT_LINK_PREFIX.rstrip("/"),
+            app=TokenGate(Router(attachments.direct_link_routes()), state.token),
+        ),
     ]
 
 
@@ -62,6 +65,7 @@ async def http_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, HTTPException)  # registered for HTTPException only
     name = _HTTP_ERROR_NAMES.get(error.status_code, "HttpException")
     response = error_response(
-        name, f"{request.method} {request.url.path}: {error.detail}", error.status_code)
+        name, f"{request.method} {request.url.path}: {error.detail}", error.status_code
+    )
     response.headers.update(error.headers or {})
     return response

@@ -20,12 +20,15 @@ _HELP = {
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m adapter.emulator", description="ONCOR DEZO API emulator")
+        prog="python -m adapter.emulator", description="ONCOR DEZO API emulator"
+    )
     defaults = EmulatorOptions()
     for option in fields(EmulatorOptions):
         default = getattr(defaults, option.name)
         parser.add_argument(
-            "--" + option.name.replace("_", "-"), type=type(default), default=default,
+            "--" + option.name.replace("_", "-"),
+            type=type(default),
+            default=default,
             choices=("page", "record") if option.name == "page_offset_mode" else None,
             help=f"{_HELP[option.name]} (default: {default})",
         )

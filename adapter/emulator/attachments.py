@@ -51,15 +51,17 @@ class AttachmentsApi:
         except ValueError:  # binascii.Error, or non-ASCII text
             raise invalid("attachment.data is not valid base64") from None
         attachment = self.state.store.add_attachment(
-            name, media_type, data, self.state.clock.now_text())
+            name, media_type, data, self.state.clock.now_text()
+        )
         return result(attachment.meta())
 
     async def get(self, request: Request) -> Response:
         attachment = self._attachment(query_orid(request))
         # Built as bytes around the base64 so a large file is not copied through a str.
         meta = json.dumps(attachment.meta(), ensure_ascii=False, separators=(",", ":")).encode()
-        body = b"".join((b'{"result":[{"meta":', meta, b',"data":"',
-                         base64.b64encode(attachment.data), b'"}]}'))
+        body = b"".join(
+            (b'{"result":[{"meta":', meta, b',"data":"', base64.b64encode(attachment.data), b'"}]}')
+        )
         return Response(body, media_type="application/json")
 
     async def query(self, request: Request) -> Response:
@@ -90,5 +92,8 @@ class AttachmentsApi:
     @staticmethod
     def _file_response(attachment: Attachment) -> Response:
         disposition = f"attachment; filename*=UTF-8''{quote(attachment.name)}"
-        return Response(attachment.data, media_type=attachment.type,
-                        headers={"Content-Disposition": disposition})
+        return Response(
+            attachment.data,
+            media_type=attachment.type,
+            headers={"Content-Disposition": disposition},
+        )

@@ -12,13 +12,8 @@ from starlette.routing import Route
 
 from adapter.emulator import statuses
 from adapter.emulator.clock import format_time
-from adapter.emulator.dictionaries import (
-    API_ORG_UNIT_ID,
-    API_USER_ID,
-    DIRECTORIES,
-    DirectoryEntry,
-    find_entry,
-)
+from adapter.emulator.dictionaries import DIRECTORIES, find_entry
+from adapter.emulator.organizations import DirectoryEntry
 from adapter.emulator.protocol import (
     RECORD_NOT_FOUND,
     ApiError,
@@ -34,6 +29,7 @@ from adapter.emulator.protocol import (
     result,
 )
 from adapter.emulator.state import EmulatorState
+from adapter.emulator.store import API_ORG_UNIT_ID, API_USER_ID
 
 DIRECTORY_ENTRY_NOT_FOUND = "DirectoryEntryNotFoundException"
 
@@ -49,14 +45,38 @@ class DocumentKind:
 
 
 DOCUMENT_KINDS = (
-    DocumentKind("RcTm66OrderReject", "rc_tm66_order_reject", 1937, "reason",
-                 "Tm66OrderRejectReason", statuses.REJECTED),
-    DocumentKind("RcTm66OrderConclusion", "rc_tm66_order_conclusion", 1953, "conclusion",
-                 "Tm66ConclusionType", statuses.CONCLUDED),
-    DocumentKind("RcTm66OrderExpertiseDicom", "rc_tm66_order_expertise_dicom", 1977, "result",
-                 "Tm66ExpertDicomResult", None),
-    DocumentKind("RcTm66OrderExpertiseProtocol", "rc_tm66_order_expertise_protocol", 1969,
-                 "result", "Tm66ExpertProtocolResult", None),
+    DocumentKind(
+        "RcTm66OrderReject",
+        "rc_tm66_order_reject",
+        1937,
+        "reason",
+        "Tm66OrderRejectReason",
+        statuses.REJECTED,
+    ),
+    DocumentKind(
+        "RcTm66OrderConclusion",
+        "rc_tm66_order_conclusion",
+        1953,
+        "conclusion",
+        "Tm66ConclusionType",
+        statuses.CONCLUDED,
+    ),
+    DocumentKind(
+        "RcTm66OrderExpertiseDicom",
+        "rc_tm66_order_expertise_dicom",
+        1977,
+        "result",
+        "Tm66ExpertDicomResult",
+        None,
+    ),
+    DocumentKind(
+        "RcTm66OrderExpertiseProtocol",
+        "rc_tm66_order_expertise_protocol",
+        1969,
+        "result",
+        "Tm66ExpertProtocolResult",
+        None,
+    ),
 )
 
 
@@ -64,8 +84,9 @@ def _directory_entry(directory: str, key: str, value: str, what: str) -> Directo
     found = find_entry(directory, key, value)
     if found is None:
         known = ", ".join(str(entry[key]) for entry in DIRECTORIES[directory])
-        raise ApiError(DIRECTORY_ENTRY_NOT_FOUND,
-                       f"{what} {value!r} is not in {directory}; valid: {known}")
+        raise ApiError(
+            DIRECTORY_ENTRY_NOT_FOUND, f"{what} {value!r} is not in {directory}; valid: {known}"
+        )
     return found
 
 
@@ -76,8 +97,9 @@ class DocumentsApi:
     def routes(self) -> list[Route]:
         # ONCOR names the error "class" instead of "name" on these endpoints.
         return [
-            api_route(f"/tm66/order/add{kind.class_name}", self._adder(kind), ["POST"],
-                      error_key="class")
+            api_route(
+                f"/tm66/order/add{kind.class_name}", self._adder(kind), ["POST"], error_key="class"
+            )
             for kind in DOCUMENT_KINDS
         ]
 
@@ -97,8 +119,9 @@ class DocumentsApi:
         order = store.order(order_id)
         if order is None:
             raise ApiError(RECORD_NOT_FOUND, f"order (RcTm66Order) {order_id} not found")
-        code = required_str(required_object(fields, kind.code_field, where), "code",
-                            f"{where}.{kind.code_field}")
+        code = required_str(
+            required_object(fields, kind.code_field, where), "code", f"{where}.{kind.code_field}"
+        )
         document: dict[str, Any] = {
             "order_id": order_id,
             kind.code_field: _directory_entry(kind.directory, "code", code, "code"),
@@ -111,17 +134,18 @@ class DocumentsApi:
             if attachment_id is None:
                 continue
             if attachment_id not in store.attachments:
-                raise ApiError(RECORD_NOT_FOUND, f"{where}.{key}: attachment {attachment_id} "
-                                                 "not found; upload it with attachment/create")
+                raise ApiError(
+                    RECORD_NOT_FOUND,
+                    f"{where}.{key}: attachment {attachment_id} "
+                    "not found; upload it with attachment/create",
+                )
             document[key] = attachment_id
-        expert_id = required_str(required_object(fields, "expert", where), "id",
-                                 f"{where}.expert")
+        expert_id = required_str(required_object(fields, "expert", where), "id", f"{where}.expert")
         document["expert"] = _directory_entry("MedResource", "id", expert_id, "expert.id")
         department = optional_object(fields, "expert_d", where)
         if department is not None:
             department_id = required_str(department, "id", f"{where}.expert_d")
-            document["expert_d"] = _directory_entry("MedDepart", "id", department_id,
-                                                    "expert_d.id")
+            document["expert_d"] = _directory_entry("MedDepart", "id", department_id, "expert_d.id")
 
         now = self.state.clock.now()
         rc = {

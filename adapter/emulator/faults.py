@@ -3,6 +3,7 @@
 import asyncio
 import logging
 import random
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import HTMLResponse, Response
@@ -17,7 +18,8 @@ class FaultSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     latency_ms: int = Field(default=0, ge=0)
-    error_rate: float = Field(default=0.0, ge=0.0, le=1.0)  # answered 500/502/503
+    error_rate: float = Field(default=0.0, ge=0.0, le=1.0)  # answered with one of error_statuses
+    error_statuses: list[Literal[500, 502, 503]] = Field(default=[500, 502, 503], min_length=1)
     timeout_rate: float = Field(default=0.0, ge=0.0, le=1.0)  # hang timeout_seconds first
     timeout_seconds: float = Field(default=30.0, ge=0.0)
     drop_rate: float = Field(default=0.0, ge=0.0, le=1.0)  # connection cut mid-body
@@ -49,8 +51,10 @@ class HideInjectedDrops(logging.Filter):
         return not (record.exc_info and isinstance(record.exc_info[1], InjectedConnectionDrop))
 
 
-_PROXY_PAGE = "<html><head><title>{0}</title></head><body><center><h1>{0}</h1></center><hr>" \
-              "<center>nginx</center></body></html>"
+_PROXY_PAGE = (
+    "<html><head><title>{0}</title></head><body><center><h1>{0}</h1></center><hr>"
+    "<center>nginx</center></body></html>"
+)
 
 
 def _server_error(status_code: int) -> Response:
@@ -80,7 +84,7 @@ class FaultMiddleware:
         if roll() < settings.timeout_rate:
             await asyncio.sleep(settings.timeout_seconds)
         if roll() < settings.error_rate:
-            response = _server_error(self.injector.random.choice((500, 502, 503)))
+            response = _server_error(self.injector.random.choice(settings.error_statuses))
             await response(scope, receive, send)
         elif roll() < settings.drop_rate:
             await self._drop_mid_body(scope, receive, send)

@@ -49,21 +49,27 @@ class EmulatorProcess:
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
         self.stop()
 
 
 def start_emulator_process(
-    options: EmulatorOptions, python: str = sys.executable, startup_timeout: float = 20.0,
+    options: EmulatorOptions,
+    python: str = sys.executable,
+    startup_timeout: float = 20.0,
 ) -> EmulatorProcess:
     """Start `python -m adapter.emulator` and return once it listens."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_PACKAGE_ROOT), env.get("PYTHONPATH")]))
     process = subprocess.Popen(
         [python, "-m", "adapter.emulator", *to_argv(options)],
-        stdout=subprocess.PIPE, text=True, env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
     )
     emulator = EmulatorProcess(options, process, base_url="")
     try:

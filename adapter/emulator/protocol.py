@@ -38,7 +38,11 @@ def invalid(message: str) -> ApiError:
 
 
 def error_response(
-    name: str, message: str, status_code: int = 422, *, key: str = "name",
+    name: str,
+    message: str,
+    status_code: int = 422,
+    *,
+    key: str = "name",
 ) -> JSONResponse:
     """`{"error": {key: name, "message", "uuid"}}`; some ONCOR endpoints say "class", not "name"."""
     error = {key: name, "message": message, "uuid": str(uuid.uuid4())}
@@ -64,7 +68,7 @@ def api_route(path: str, endpoint: Endpoint, methods: list[str], error_key: str 
 def oncor_path(path: str) -> str | None:
     """The path relative to the ONCOR API (e.g. "patient/get"), or None outside ONCOR."""
     if path.startswith(API_PREFIX):
-        return path[len(API_PREFIX):]
+        return path[len(API_PREFIX) :]
     if path.startswith(DIRECT_LINK_PREFIX):
         return path.lstrip("/")
     return None

@@ -4,7 +4,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from adapter.emulator.dictionaries import API_USER_ID, DIRECTORIES
+from adapter.emulator.dictionaries import DIRECTORIES
 from adapter.emulator.protocol import (
     NOT_FOUND,
     RECORD_NOT_FOUND,
@@ -19,7 +19,7 @@ from adapter.emulator.protocol import (
 )
 from adapter.emulator.state import EmulatorState
 from adapter.emulator.statuses import parse_status_json
-from adapter.emulator.store import Record
+from adapter.emulator.store import API_USER_ID, Record
 
 
 class RecordsApi:
@@ -74,8 +74,9 @@ class RecordsApi:
         name = request.path_params["directory"]
         entries = DIRECTORIES.get(name)
         if entries is None:
-            raise ApiError(NOT_FOUND, f"unknown directory {name}; known: {', '.join(DIRECTORIES)}",
-                           404)
+            raise ApiError(
+                NOT_FOUND, f"unknown directory {name}; known: {', '.join(DIRECTORIES)}", 404
+            )
         return result(*entries)
 
     def _order(self, record_id: str) -> Record:

@@ -6,18 +6,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from adapter.emulator.clock import LocalClock, format_time
-from adapter.emulator.dictionaries import (
-    CLINICIAN_ORG_UNIT_ID,
-    CLINICIAN_USER_ID,
-    EXPERT_MO_CODE,
-    EXPERT_MO_ID,
-    MED_RESOURCE,
-    OPEN_END,
-    TM66_ORDER_PURPOSE,
-    directory_entry,
-)
+from adapter.emulator.dictionaries import TM66_ORDER_PURPOSE, directory_entry
+from adapter.emulator.organizations import EXPERT_MO_CODE, EXPERT_MO_ID, MED_RESOURCE, OPEN_END
 from adapter.emulator.people import make_patient
-from adapter.emulator.store import ORDER_CLASS, Store
+from adapter.emulator.store import CLINICIAN_ORG_UNIT_ID, CLINICIAN_USER_ID, ORDER_CLASS, Store
 
 ORDER_CLUSTER = 1930
 PATIENT_CLUSTER = 69
@@ -36,14 +28,20 @@ class _Diagnosis:
 _DIAGNOSES = (
     _Diagnosis("#844:138", "C34.0", "Главного бронха", "КТ_ГРУДНОЙ_КЛЕТКИ"),
     _Diagnosis("#844:139", "C34.1", "Верхней доли, бронхов или легкого", "РГ_ГРУДНОЙ_КЛЕТКИ"),
-    _Diagnosis("#844:512", "C50.4", "Верхненаружного квадранта молочной железы",
-               "УЗИ_МОЛОЧНЫХ_ЖЕЛЕЗ", "Ж"),
+    _Diagnosis(
+        "#844:512", "C50.4", "Верхненаружного квадранта молочной железы", "УЗИ_МОЛОЧНЫХ_ЖЕЛЕЗ", "Ж"
+    ),
     _Diagnosis("#844:77", "C18.7", "Сигмовидной кишки", "КТ_БРЮШНОЙ_ПОЛОСТИ"),
     _Diagnosis("#844:61", "C16.2", "Тела желудка", "РГ_ЖЕЛУДКА_ПИЩЕВОДА"),
-    _Diagnosis("#844:640", "C61", "Злокачественное новообразование предстательной железы",
-               "МРТ_ТАЗА", "М"),
-    _Diagnosis("#844:655", "C64", "Злокачественное новообразование почки, кроме почечной лоханки",
-               "КТ_БРЮШНОЙ_ПОЛОСТИ"),
+    _Diagnosis(
+        "#844:640", "C61", "Злокачественное новообразование предстательной железы", "МРТ_ТАЗА", "М"
+    ),
+    _Diagnosis(
+        "#844:655",
+        "C64",
+        "Злокачественное новообразование почки, кроме почечной лоханки",
+        "КТ_БРЮШНОЙ_ПОЛОСТИ",
+    ),
     _Diagnosis("#844:688", "C71.1", "Лобной доли", "МРТ_ГОЛОВЫ"),
     _Diagnosis("#844:82", "C20", "Злокачественное новообразование прямой кишки", "МРТ_ТАЗА"),
     _Diagnosis("#844:101", "C25.0", "Головки поджелудочной железы", "КТ_БРЮШНОЙ_ПОЛОСТИ"),
@@ -65,12 +63,16 @@ _FINDINGS = (
     "Динамика по сравнению с предыдущим исследованием: увеличение размеров образования",
 )
 _DOC_NAMES = (
-    "Прием онколога", "Выписной эпикриз", "Гистологическое заключение",
-    "Консультация химиотерапевта", "Общий анализ крови",
+    "Прием онколога",
+    "Выписной эпикриз",
+    "Гистологическое заключение",
+    "Консультация химиотерапевта",
+    "Общий анализ крови",
 )
 
 _CLIENT_DOCTORS = [
-    doctor for doctor in MED_RESOURCE
+    doctor
+    for doctor in MED_RESOURCE
     if doctor["date_range"][1] == OPEN_END and doctor["med_org_code"] != EXPERT_MO_CODE
 ]
 
@@ -99,7 +101,9 @@ def sample_pdf(*lines: str) -> bytes:
     pdf += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
     pdf += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
     pdf += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1, xref)
+        len(objects) + 1,
+        xref,
+    )
     return bytes(pdf)
 
 
@@ -112,8 +116,13 @@ class SampleGenerator:
         self.random = random.Random(seed)
 
     def add_orders(
-        self, count: int, *, patients: int | None = None, missing_optional: bool = False,
-        unknown_patient: bool = False, created_at: datetime | None = None,
+        self,
+        count: int,
+        *,
+        patients: int | None = None,
+        missing_optional: bool = False,
+        unknown_patient: bool = False,
+        created_at: datetime | None = None,
     ) -> tuple[list[str], list[str]]:
         """Add `count` orders spread over `patients` new patients (default: one each).
 
@@ -125,39 +134,49 @@ class SampleGenerator:
             self._new_patient(stored=not unknown_patient) for _ in range(patients or count)
         ]
         order_ids = [
-            self._add_order(patient_records[index % len(patient_records)], missing_optional,
-                            created_at)
+            self._add_order(
+                patient_records[index % len(patient_records)], missing_optional, created_at
+            )
             for index in range(count)
         ]
         return order_ids, [patient["id"] for patient in patient_records]
 
     def _new_patient(self, *, stored: bool) -> dict[str, Any]:
         patient = make_patient(
-            self.random, self.store.new_orid(PATIENT_CLUSTER), self.clock.now().date())
+            self.random, self.store.new_orid(PATIENT_CLUSTER), self.clock.now().date()
+        )
         if stored:
             self.store.patients[patient["id"]] = patient
         return patient
 
     def _add_order(
-        self, patient: dict[str, Any], missing_optional: bool, created_at: datetime | None,
+        self,
+        patient: dict[str, Any],
+        missing_optional: bool,
+        created_at: datetime | None,
     ) -> str:
         rng = self.random
         # orders appear a little in the past, as a UI save lands before a poll sees it
         created = created_at or self.clock.now() - timedelta(seconds=rng.randint(0, 120))
         order_id = self.store.new_orid(ORDER_CLUSTER)
-        diagnosis = rng.choice([
-            d for d in _DIAGNOSES if d.sex in (None, patient["gender"]["caption"])])
+        diagnosis = rng.choice(
+            [d for d in _DIAGNOSES if d.sex in (None, patient["gender"]["caption"])]
+        )
         client = rng.choice(_CLIENT_DOCTORS)
         # keys in the order of the documented RecordsPage example
         order: dict[str, Any] = {
             "purpose": dict(rng.choice(TM66_ORDER_PURPOSE)),
             "diagnostics_type": directory_entry(
-                "Tm66DiagnosticsType", "code", diagnosis.diagnostics_type),
+                "Tm66DiagnosticsType", "code", diagnosis.diagnostics_type
+            ),
         }
         if not missing_optional:
             order["description"] = f"Прошу провести ДЭЗО: {order['diagnostics_type']['caption']}"
             order["dz_icd10"] = {
-                "orid": diagnosis.orid, "code": diagnosis.code, "caption": diagnosis.caption}
+                "orid": diagnosis.orid,
+                "code": diagnosis.code,
+                "caption": diagnosis.caption,
+            }
         order["dz_text"] = f"Подозрение на ЗНО: {diagnosis.caption.lower()}"
         if not missing_optional:
             method = diagnosis.diagnostics_type.split("_")[0]
@@ -167,18 +186,22 @@ class SampleGenerator:
                 order["docs"] = docs
         order["client"] = directory_entry("MedResource", "id", client["id"])
         order["client_mo"] = directory_entry(
-            "MedOrganization", "med_org_code", client["med_org_code"])
+            "MedOrganization", "med_org_code", client["med_org_code"]
+        )
         order["expert_mo"] = directory_entry("MedOrganization", "id", EXPERT_MO_ID)
-        self.store.add_record({
-            "id": order_id,
-            "class_name": ORDER_CLASS,
-            "patient_id": patient["id"],
-            "ehr_id": patient["id"].replace(f"#{PATIENT_CLUSTER}:", f"#{EHR_CLUSTER}:"),
-            "published": {"user_id": CLINICIAN_USER_ID, "time": format_time(created)},
-            "org_unit_id": CLINICIAN_ORG_UNIT_ID,
-            "time_rc": format_time(created - timedelta(minutes=rng.randint(1, 30))),
-            "rc_tm66_order": order,
-        }, created)
+        self.store.add_record(
+            {
+                "id": order_id,
+                "class_name": ORDER_CLASS,
+                "patient_id": patient["id"],
+                "ehr_id": patient["id"].replace(f"#{PATIENT_CLUSTER}:", f"#{EHR_CLUSTER}:"),
+                "published": {"user_id": CLINICIAN_USER_ID, "time": format_time(created)},
+                "org_unit_id": CLINICIAN_ORG_UNIT_ID,
+                "time_rc": format_time(created - timedelta(minutes=rng.randint(1, 30))),
+                "rc_tm66_order": order,
+            },
+            created,
+        )
         return order_id
 
     def _primary_doc(self, order_id: str, method: str, created: datetime) -> dict[str, Any]:

@@ -45,8 +45,10 @@ def _time_bound(query: dict[str, Any], key: str, *, upper: bool) -> datetime | N
     text = optional_str(query, key, "query")
     if text is None:
         return None
-    for time_format, resolution in ((TIME_FORMAT, timedelta(seconds=1)),
-                                    (DATE_FORMAT, timedelta(days=1))):
+    for time_format, resolution in (
+        (TIME_FORMAT, timedelta(seconds=1)),
+        (DATE_FORMAT, timedelta(days=1)),
+    ):
         try:
             moment = datetime.strptime(text, time_format)
         except ValueError:
@@ -71,7 +73,8 @@ def _status_filter(query: dict[str, Any], class_name: str) -> RecordFilter:
     value = required_str(query, key, "query")
     if key == "status_value":
         return lambda record: (
-            record.current_status is not None and record.current_status.fields["status"] == value)
+            record.current_status is not None and record.current_status.fields["status"] == value
+        )
     return lambda record: any(status.fields["status"] == value for status in record.statuses)
 
 
@@ -95,15 +98,17 @@ class SearchApi:
         upper = _time_bound(query, "to_date", upper=True)
         matches_status = _status_filter(query, class_name)
         found = [
-            record for record in self.state.store.records.values()
+            record
+            for record in self.state.store.records.values()
             if record.class_name == class_name
             and (lower is None or record.created >= lower)
             and (upper is None or record.created < upper)
             and matches_status(record)
         ]
         found.sort(key=lambda record: (record.created, orid_sort_key(record.id)))
-        job = self.state.jobs.start([record.id for record in found],
-                                    self.state.config.job_ready_after)
+        job = self.state.jobs.start(
+            [record.id for record in found], self.state.config.job_ready_after
+        )
         return result({"id": job.id})
 
     async def records_page(self, request: Request) -> Response:
@@ -120,13 +125,17 @@ class SearchApi:
             raise ApiError("SearchJobNotFoundException", f"search job {job_id} not found")
         ready = job.is_ready()
         answer: dict[str, Any] = {
-            "page": {"job": {"id": job.id, "ready": ready}, "offset": offset, "size": size}}
+            "page": {"job": {"id": job.id, "ready": ready}, "offset": offset, "size": size}
+        }
         if not ready:
             return result(answer)
         first = offset * size if self.state.config.page_offset_mode == "page" else offset
         records = self.state.store.records
         page_records = [
-            records[orid].to_rc() for orid in job.record_ids[first:first + size] if orid in records]
+            records[orid].to_rc()
+            for orid in job.record_ids[first : first + size]
+            if orid in records
+        ]
         if page_records:  # the doc's "nothing found" answer has no "rc" at all
             answer["rc"] = page_records
         answer["size"] = len(job.record_ids)

@@ -34,7 +34,9 @@ class EmulatorOptions:
 
 def create_app(options: EmulatorOptions) -> Starlette:
     state = EmulatorState(
-        token=options.token, timezone=options.timezone, seed=options.seed,
+        token=options.token,
+        timezone=options.timezone,
+        seed=options.seed,
         config=RuntimeConfig(options.job_ready_after, options.page_offset_mode),
     )
     if options.orders:
@@ -48,7 +50,6 @@ def create_app(options: EmulatorOptions) -> Starlette:
         ],
         exception_handlers={HTTPException: http_error},
     )
-    app.state.emulator = state
     return app
 
 
@@ -73,21 +74,27 @@ class _AnnouncingServer(uvicorn.Server):
 async def _serve(options: EmulatorOptions) -> None:
     listener = _listen(options.host, options.port)
     config = uvicorn.Config(
-        create_app(options), log_level="warning", access_log=False, lifespan="off",
+        create_app(options),
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
         timeout_graceful_shutdown=1,  # do not wait out a request hanging on an injected timeout
     )
     logging.getLogger("uvicorn.error").addFilter(HideInjectedDrops())
     host = f"[{options.host}]" if ":" in options.host else options.host
     url = f"http://{host}:{listener.getsockname()[1]}{API_PREFIX}"
     server = _AnnouncingServer(
-        config, f"ONCOR emulator listening on {url} (token: {options.token})")
+        config, f"ONCOR emulator listening on {url} (token: {options.token})"
+    )
     await server.serve(sockets=[listener])
 
 
 def _listen(host: str, port: int) -> socket.socket:
     """Bind ourselves, so that port 0 becomes a real port we can announce."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    listener = socket.socket(family, socket.SOCK_STREAM)
+    # proto IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on such sockets, and without it
+    # every answer waits ~40 ms for a delayed ACK
+    listener = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind((host, port))
     return listener

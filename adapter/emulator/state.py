@@ -31,7 +31,12 @@ class EmulatorState:
     """
 
     def __init__(
-        self, *, token: str, timezone: str, seed: int, config: RuntimeConfig,
+        self,
+        *,
+        token: str,
+        timezone: str,
+        seed: int,
+        config: RuntimeConfig,
     ) -> None:
         self.token = token
         self.clock = LocalClock(timezone)

@@ -9,6 +9,13 @@ from typing import Any
 ORDER_CLASS = "RcTm66Order"
 ATTACHMENT_CLUSTER = 1587
 
+# Who writes through the API in the docs' examples (status updates, documents).
+API_USER_ID = "#961:97"
+API_ORG_UNIT_ID = "#993:29"
+# Who creates orders in ONCOR's UI (the RecordsPage example).
+CLINICIAN_USER_ID = "#961:0"
+CLINICIAN_ORG_UNIT_ID = "#999:28"
+
 JsonObject = dict[str, Any]
 
 
@@ -73,8 +80,12 @@ class Attachment:
 
     def meta(self) -> JsonObject:
         return {
-            "id": self.id, "digest": self.digest, "name": self.name, "type": self.type,
-            "size": len(self.data), "created": self.created,
+            "id": self.id,
+            "digest": self.digest,
+            "name": self.name,
+            "type": self.type,
+            "size": len(self.data),
+            "created": self.created,
         }
 
 
@@ -104,8 +115,12 @@ class Store:
 
     def add_attachment(self, name: str, media_type: str, data: bytes, created: str) -> Attachment:
         attachment = Attachment(
-            id=self.new_orid(ATTACHMENT_CLUSTER), name=name, type=media_type, created=created,
-            data=data, digest=hashlib.sha1(data).hexdigest(),
+            id=self.new_orid(ATTACHMENT_CLUSTER),
+            name=name,
+            type=media_type,
+            created=created,
+            data=data,
+            digest=hashlib.sha1(data).hexdigest(),
         )
         self.attachments[attachment.id] = attachment
         return attachment

@@ -28,12 +28,18 @@ class SharedCalls(Generic[Key, Value]):
         call = self._calls.get(key)
         if call is None:
             call = self._calls[key] = asyncio.create_task(self._call(key))
+            call.add_done_callback(_seen)
         # Shielded: one caller being cancelled must not cancel the call the others wait for.
         return await asyncio.shield(call)
 
     def cancel(self) -> None:
         for call in self._calls.values():
             call.cancel()
+
+
+def _seen(call: asyncio.Task[Value]) -> None:
+    if not call.cancelled():
+        call.exception()  # its callers got it, or were cancelled and no longer care
 
 
 def attachment_ids(record: Rc) -> list[str]:

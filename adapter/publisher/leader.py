@@ -71,9 +71,9 @@ class Leadership:
 
     async def close(self) -> None:
         """Leave the election; closing the channel hands the token to the next replica."""
+        self._drop("stepped down", logging.INFO)  # first, so the close is not taken for a loss
         if self._channel is not None:
             await self._channel.close()
-        self._drop("stepped down")
 
     async def _on_token(self, message: AbstractIncomingMessage) -> None:
         try:
@@ -87,13 +87,13 @@ class Leadership:
 
     def _on_channel_closed(self, *_: Any) -> None:
         if not self.held:  # a late callback must not drop a token delivered after a reopen
-            self._drop("channel closed")
+            self._drop("channel closed", logging.WARNING)
 
-    def _drop(self, why: str) -> None:
+    def _drop(self, why: str, level: int) -> None:
         was_leader = self._token_channel is not None
         self._token_channel = None
         self.gained.clear()
         self.lost.set()
         metrics.poller_leader.set(0)
         if was_leader:
-            log.warning("poller leadership lost", extra={"reason": why})
+            log.log(level, "poller leadership ended", extra={"reason": why})

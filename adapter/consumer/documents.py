@@ -1,0 +1,218 @@
+"""Where a reject, a conclusion or an expertise is delivered to ONCOR (seed step 6).
+
+The four DEZO documents take one path — check the code, fetch the files, upload the PDF, upload
+its signature, create the document, announce it — and differ only in a small specification:
+which ONCOR method, which dictionary, which record field holds the code, how an existing one is
+found again, and whether it ends the order (for the turnaround metric).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from adapter.consumer.attachments import ReadyAttachment, upload
+from adapter.consumer.dependencies import Dependencies
+from adapter.consumer.idempotency import ExistingDocument, find_document, order_has_had_status
+from adapter.consumer.intake import ReceivedCommand
+from adapter.messages.commands import (
+    AddConclusion,
+    AddDicomExpertise,
+    AddProtocolExpertise,
+    DocumentCommand,
+    RejectOrder,
+)
+from adapter.messages.outcomes import CommandSucceeded
+from adapter.observability import metrics
+from adapter.oncor.client import DocumentSearch, OncorClient
+from adapter.oncor.errors import OncorProtocolError
+from adapter.oncor.models import (
+    DictionaryEntry,
+    MedDepart,
+    MedResource,
+    Rc,
+    RcTm66OrderConclusion,
+    RcTm66OrderExpertiseDicom,
+    RcTm66OrderExpertiseProtocol,
+    RcTm66OrderReject,
+    Tm66Dictionary,
+    Tm66Document,
+)
+from adapter.oncor.orid import ui_link
+from adapter.oncor.timestamps import parse_oncor_time
+
+RecordT = TypeVar("RecordT", bound=Tm66Document)
+
+
+@dataclass(frozen=True)
+class DocumentSpec(Generic[RecordT]):
+    """What makes one kind of DEZO document different from the others."""
+
+    command: type[DocumentCommand]
+    record: type[RecordT]
+    add: Callable[[OncorClient, RecordT], Awaitable[Rc]]  # the ONCOR method that creates it
+    dictionary: Tm66Dictionary  # where its code must be listed
+    code_field: str  # the record field holding the code, e.g. `conclusion`
+    search: DocumentSearch | None  # how to find one again; ONCOR cannot search rejects
+    status_after: str | None  # the order status ONCOR sets with it, if any
+    turnaround: str | None  # it completes the order: the dezo_order_turnaround_seconds label
+
+
+REJECT = DocumentSpec(
+    RejectOrder,
+    RcTm66OrderReject,
+    OncorClient.add_reject,
+    dictionary="Tm66OrderRejectReason",
+    code_field="reason",
+    search=None,
+    status_after="Отказ",
+    turnaround="reject",
+)
+CONCLUSION = DocumentSpec(
+    AddConclusion,
+    RcTm66OrderConclusion,
+    OncorClient.add_conclusion,
+    dictionary="Tm66ConclusionType",
+    code_field="conclusion",
+    search="RcTm66OrderConclusionQuery",
+    status_after="Заключение",
+    turnaround="conclusion",
+)
+DICOM_EXPERTISE = DocumentSpec(
+    AddDicomExpertise,
+    RcTm66OrderExpertiseDicom,
+    OncorClient.add_expertise_dicom,
+    dictionary="Tm66ExpertDicomResult",
+    code_field="result",
+    search="RcTm66OrderExpertiseDicomQuery",
+    status_after=None,
+    turnaround=None,
+)
+PROTOCOL_EXPERTISE = DocumentSpec(
+    AddProtocolExpertise,
+    RcTm66OrderExpertiseProtocol,
+    OncorClient.add_expertise_protocol,
+    dictionary="Tm66ExpertProtocolResult",
+    code_field="result",
+    search="RcTm66OrderExpertiseProtocolQuery",
+    status_after=None,
+    turnaround=None,
+)
+#: Command name -> its specification.
+DOCUMENTS: dict[str, DocumentSpec[Any]] = {
+    spec.command.name: spec for spec in (REJECT, CONCLUSION, DICOM_EXPERTISE, PROTOCOL_EXPERTISE)
+}
+
+
+async def deliver_document(
+    spec: DocumentSpec[RecordT], received: ReceivedCommand, deps: Dependencies
+) -> CommandSucceeded:
+    command = received.command
+    assert isinstance(command, spec.command)
+    deps.dictionaries.check(spec.dictionary, command.code)
+    async with AsyncExitStack() as files:
+        pdf = signature = None
+        if command.pdf is not None:
+            pdf = await files.enter_async_context(
+                deps.attachments.ready(command.pdf, "pdf", must_be_pdf=True)
+            )
+        if command.signature is not None:
+            signature = await files.enter_async_context(
+                deps.attachments.ready(command.signature, "signature", must_be_pdf=False)
+            )
+        order = await deps.oncor.get_record(command.order_id)
+        existing = await _existing(spec, received, order, deps)
+        if existing is not None:
+            metrics.command_duplicates.labels(command.name).inc()
+            return _succeeded(received, deps, existing)
+        pdf_id = await _upload(deps, pdf)
+        signature_id = await _upload(deps, signature)
+        created = await spec.add(deps.oncor, _record(spec, command, pdf_id, signature_id))
+    if not created.id:
+        raise OncorProtocolError(spec.record.__name__, "the created document has no id")
+    if spec.turnaround is not None:
+        _observe_turnaround(order, spec.turnaround, deps)
+    attachment_ids = [id_ for id_ in (pdf_id, signature_id) if id_]
+    return _succeeded(received, deps, ExistingDocument(created.id, attachment_ids))
+
+
+async def _existing(
+    spec: DocumentSpec[RecordT], received: ReceivedCommand, order: Rc, deps: Dependencies
+) -> ExistingDocument | None:
+    """The document this command would create, if ONCOR already has it (see idempotency)."""
+    command = received.command
+    assert isinstance(command, DocumentCommand)
+    settled = spec.status_after is not None and await order_has_had_status(
+        deps.oncor, command.order_id, spec.status_after
+    )
+    if spec.search is None:
+        return ExistingDocument(command.order_id) if settled else None
+    if not (settled or received.suspect):
+        return None
+
+    def matches(record: Rc) -> bool:
+        document = record.document()
+        code = getattr(document, spec.code_field, None)
+        return (
+            document is not None
+            and document.order_id == command.order_id
+            and isinstance(code, DictionaryEntry)
+            and code.code == command.code
+            and document.description == command.description
+            and (document.expert.id if document.expert else None) == command.expert_id
+        )
+
+    created = _order_created(order)
+    return await find_document(deps.oncor, spec.search, created[:10] if created else None, matches)
+
+
+async def _upload(deps: Dependencies, attachment: ReadyAttachment | None) -> str | None:
+    return None if attachment is None else await upload(deps.oncor, attachment)
+
+
+def _record(
+    spec: DocumentSpec[RecordT],
+    command: DocumentCommand,
+    pdf_id: str | None,
+    signature_id: str | None,
+) -> RecordT:
+    department = command.expert_department_id
+    return spec.record.model_validate(
+        {
+            "order_id": command.order_id,
+            spec.code_field: DictionaryEntry(code=command.code),
+            "description": command.description,
+            "pdf_id": pdf_id,
+            "pdf_ds_id": signature_id,
+            "expert": MedResource(id=command.expert_id),
+            "expert_d": MedDepart(id=department) if department else None,
+        }
+    )
+
+
+def _succeeded(
+    received: ReceivedCommand, deps: Dependencies, document: ExistingDocument
+) -> CommandSucceeded:
+    return CommandSucceeded(
+        command=received.name,
+        command_id=received.command_id,
+        order_id=received.command.order_id,
+        record_id=document.record_id,
+        ui_link=ui_link(deps.oncor_origin, document.record_id),
+        attachment_ids=document.attachment_ids,
+    )
+
+
+def _order_created(order: Rc) -> str | None:
+    """When the order was created, in ONCOR's local time."""
+    return order.published.time if order.published and order.published.time else order.time_rc
+
+
+def _observe_turnaround(order: Rc, outcome: str, deps: Dependencies) -> None:
+    created = _order_created(order)
+    if created:
+        seconds = time.time() - parse_oncor_time(created, deps.zone).timestamp()
+        metrics.order_turnaround.labels(outcome).observe(max(seconds, 0.0))

@@ -1,0 +1,216 @@
+"""The command consumer: takes commands off `dezo.commands` and settles every one of them.
+
+    dezo.commands --> intake (read + validate) --> dispatcher (per-order lock, ledger, handler)
+                          | unreadable                 | decision
+                          v                            v
+                      settlement: outcome event (+ reply_to), dead letter, or retry queue
+                          --> ack, only after every publish was confirmed
+
+Up to `command_prefetch` commands are in flight; commands for one order run one at a time, in
+arrival order. On `stop`: no new deliveries, in-flight ones get `shutdown_grace` seconds, the
+rest are cancelled unacked and go back to the queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+import httpx
+from aio_pika.abc import AbstractIncomingMessage
+
+from adapter.bus.connection import Bus
+from adapter.bus.topology import COMMANDS_QUEUE
+from adapter.config import Settings
+from adapter.consumer.attachments import AttachmentFetcher, AttachmentLimits
+from adapter.consumer.dependencies import Dependencies
+from adapter.consumer.dictionaries import DictionaryCache
+from adapter.consumer.dispatcher import Decision, Dispatcher, Remembered, RetryLater
+from adapter.consumer.documents import DOCUMENTS
+from adapter.consumer.intake import UnreadableCommand, read_command
+from adapter.consumer.settlement import Settlement
+from adapter.messages.outcomes import CommandFailed, CommandSucceeded
+from adapter.observability import metrics
+from adapter.oncor.client import OncorClient
+
+log = logging.getLogger(__name__)
+
+
+class CommandConsumer:
+    def __init__(self, settings: Settings, oncor: OncorClient, bus: Bus) -> None:
+        self._settings = settings
+        self._oncor = oncor
+        self._bus = bus
+        self._settlement = Settlement(bus)
+        self._dictionaries = DictionaryCache(
+            oncor, (spec.dictionary for spec in DOCUMENTS.values())
+        )
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self._dispatcher: Dispatcher | None = None
+
+    async def run(self, stop: asyncio.Event) -> None:
+        settings = self._settings
+        if not await self._dictionaries.load_until_ready(stop):
+            return
+        refresher = asyncio.create_task(
+            self._dictionaries.keep_fresh(settings.dictionary_refresh_interval, stop)
+        )
+        # Downloads of attachments by URL: a client of their own, never the ONCOR client.
+        async with httpx.AsyncClient(
+            follow_redirects=True, timeout=settings.attachment_url_timeout
+        ) as downloads:
+            limits = AttachmentLimits(
+                inline_max_bytes=settings.attachment_inline_max_bytes,
+                url_max_bytes=settings.attachment_url_max_bytes,
+                url_timeout=settings.attachment_url_timeout,
+            )
+            deps = Dependencies(
+                oncor=self._oncor,
+                dictionaries=self._dictionaries,
+                attachments=AttachmentFetcher(limits, downloads),
+                oncor_origin=settings.oncor_origin,
+                zone=settings.zone,
+            )
+            self._dispatcher = Dispatcher(deps, retry_budget=len(settings.command_retry_delays))
+            try:
+                await self._consume_until(stop)
+            finally:
+                refresher.cancel()
+                await asyncio.gather(refresher, return_exceptions=True)
+
+    async def _consume_until(self, stop: asyncio.Event) -> None:
+        channel = await self._bus.channel(
+            prefetch=self._settings.command_prefetch, publisher_confirms=False
+        )
+        queue = await channel.declare_queue(COMMANDS_QUEUE, passive=True)
+        tag = await queue.consume(self._on_message)
+        log.info("consuming commands", extra={"prefetch": self._settings.command_prefetch})
+        try:
+            await stop.wait()
+        finally:
+            await queue.cancel(tag)
+            await self._finish_in_flight()
+            await channel.close()
+            log.info("command consumer stopped")
+
+    async def _finish_in_flight(self) -> None:
+        pending = set(self._in_flight)
+        if pending:
+            _, pending = await asyncio.wait(pending, timeout=self._settings.shutdown_grace)
+        for task in pending:
+            task.cancel()  # unacked: the broker hands the command to someone else
+        await asyncio.gather(*pending, return_exceptions=True)
+        if pending:
+            log.warning("shutdown grace over; commands left unacked", extra={"count": len(pending)})
+
+    async def _on_message(self, message: AbstractIncomingMessage) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._in_flight.add(task)
+        started = time.perf_counter()
+        try:
+            command = await self._process(message)
+            metrics.command_duration.labels(command).observe(time.perf_counter() - started)
+        except Exception:
+            # Settling failed (the broker refused a publish, or the channel is gone): leave the
+            # command to the broker, which redelivers it; reconciliation makes that safe.
+            log.exception("could not settle a command", extra={"message_id": message.message_id})
+            await _give_back(message)
+        finally:
+            self._in_flight.discard(task)
+
+    async def _process(self, message: AbstractIncomingMessage) -> str:
+        """Read, dispatch and settle one delivery; returns the command name for metrics."""
+        try:
+            received = read_command(message, self._settings.command_max_bytes)
+        except UnreadableCommand as exc:
+            await self._settle_unreadable(message, exc)
+            return exc.command
+        assert self._dispatcher is not None
+        decision = await self._dispatcher.dispatch(received)
+        settlement = self._settlement
+        if isinstance(decision, RetryLater):
+            await settlement.retry_later(message, decision.step)
+            metrics.command_retries.labels(received.name).inc()
+        elif isinstance(decision, Remembered):
+            await settlement.announce(decision.outcome, received.reply_to)
+        elif isinstance(decision, CommandFailed):
+            await asyncio.gather(
+                settlement.dead_letter(
+                    message, decision.problem, decision.message, decision.command_id
+                ),
+                settlement.announce(decision, received.reply_to),
+            )
+        else:
+            await settlement.announce(decision, received.reply_to)
+        await message.ack()
+        _log_decision(received.command_id, received.command.order_id, decision)
+        if isinstance(decision, CommandSucceeded | CommandFailed):
+            _count(decision)
+        return received.name
+
+    async def _settle_unreadable(
+        self, message: AbstractIncomingMessage, exc: UnreadableCommand
+    ) -> None:
+        """Dead-letter it; announce `command.failed` only if there is a command id to name."""
+        publishes = [
+            self._settlement.dead_letter(message, exc.problem, exc.message, exc.command_id)
+        ]
+        failed = None
+        if exc.command_id:
+            failed = CommandFailed(
+                command=exc.command,
+                command_id=exc.command_id,
+                order_id=exc.order_id,
+                reason="invalid",
+                problem=exc.problem,
+                message=exc.message,
+            )
+            publishes.append(self._settlement.announce(failed, message.reply_to))
+        await asyncio.gather(*publishes)
+        await message.ack()
+        log.warning(
+            "unreadable command dead-lettered",
+            extra={"command_id": exc.command_id, "problem": exc.problem, "error": exc.message},
+        )
+        if failed is not None:
+            _count(failed)
+        else:
+            metrics.dead_letters.labels(exc.problem).inc()
+
+
+def _count(outcome: CommandSucceeded | CommandFailed) -> None:
+    if isinstance(outcome, CommandSucceeded):
+        metrics.commands.labels(outcome.command, "succeeded").inc()
+        return
+    metrics.commands.labels(outcome.command, outcome.reason).inc()
+    metrics.dead_letters.labels(outcome.problem).inc()
+
+
+def _log_decision(command_id: str, order_id: str, decision: Decision) -> None:
+    ids = {"command_id": command_id, "order_id": order_id}
+    if isinstance(decision, CommandSucceeded):
+        log.info("command succeeded", extra={**ids, "record_id": decision.record_id})
+    elif isinstance(decision, Remembered):
+        log.info("duplicate command, outcome announced again", extra=ids)
+    elif isinstance(decision, CommandFailed):
+        log.warning(
+            "command failed",
+            extra={
+                **ids,
+                "reason": decision.reason,
+                "problem": decision.problem,
+                "error": decision.message,
+            },
+        )
+
+
+async def _give_back(message: AbstractIncomingMessage) -> None:
+    try:
+        await message.nack(requeue=True)
+    except Exception:
+        log.warning(
+            "could not return the command; the broker will when the channel closes",
+            extra={"message_id": message.message_id},
+        )

@@ -1,0 +1,121 @@
+"""How a delivery ends: an outcome announced, a dead letter, or a delayed retry; then the ack.
+
+Every publish here waits for the broker's confirm, and the service acks the command only after
+all of them; a crash anywhere in between means a redelivery (reconciled, see idempotency),
+never a lost outcome or a lost command.
+
+Dead letters keep the original body and properties and say why in headers, so an operator can
+replay them to `dezo.commands` after a fix:
+
+    x-dezo-reason       the problem, e.g. bad_base64 (also `problem` in command.failed)
+    x-dezo-error        the same message the command.failed event carries
+    x-dezo-routing-key  the routing key the command arrived with
+    x-dezo-command-id   the command id, when it could be read
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import aio_pika
+from aio_pika.abc import AbstractIncomingMessage
+
+from adapter.bus.connection import Bus
+from adapter.bus.envelope import to_message
+from adapter.bus.topology import DEAD_EXCHANGE, EVENTS_EXCHANGE, retry_queue_name
+from adapter.messages.outcomes import Outcome, outcome_event
+
+ATTEMPT_HEADER = "x-dezo-attempt"
+REASON_HEADER = "x-dezo-reason"
+ERROR_HEADER = "x-dezo-error"
+ROUTING_KEY_HEADER = "x-dezo-routing-key"
+COMMAND_ID_HEADER = "x-dezo-command-id"
+_MAX_ERROR_HEADER = 1000
+# Written by the broker; a copy we publish must start its own history without them.
+_BROKER_HEADERS = frozenset(
+    {
+        "x-death",
+        "x-delivery-count",
+        "x-first-death-exchange",
+        "x-first-death-queue",
+        "x-first-death-reason",
+        "x-last-death-exchange",
+        "x-last-death-queue",
+        "x-last-death-reason",
+    }
+)
+
+
+class Settlement:
+    def __init__(self, bus: Bus) -> None:
+        self._bus = bus
+
+    async def announce(self, outcome: Outcome, reply_to: str | None) -> None:
+        """The outcome event to `dezo.events`, and to the command's `reply_to` if it gave one.
+
+        Not `mandatory`: an outcome nobody subscribed to is not an error of the command; the
+        confirm still proves the broker took it.
+        """
+        event = outcome_event(outcome)
+        publishes = [
+            self._bus.publish(
+                EVENTS_EXCHANGE,
+                outcome.routing_key,
+                to_message(event, correlation_id=outcome.command_id),
+                mandatory=False,
+            )
+        ]
+        if reply_to:
+            publishes.append(
+                self._bus.publish(
+                    "",
+                    reply_to,
+                    to_message(event, correlation_id=outcome.command_id),
+                    mandatory=False,
+                )
+            )
+        await asyncio.gather(*publishes)
+
+    async def dead_letter(
+        self, message: AbstractIncomingMessage, problem: str, error: str, command_id: str | None
+    ) -> None:
+        """The original message to `dezo.dead`, with why in its headers."""
+        headers = _own_headers(message)
+        headers.pop(ATTEMPT_HEADER, None)  # a replay starts with a fresh retry budget
+        headers.update(
+            {
+                REASON_HEADER: problem,
+                ERROR_HEADER: error[:_MAX_ERROR_HEADER],
+                ROUTING_KEY_HEADER: message.routing_key or "",
+            }
+        )
+        if command_id:
+            headers[COMMAND_ID_HEADER] = command_id
+        await self._bus.publish(DEAD_EXCHANGE, message.routing_key or "", _copy(message, headers))
+
+    async def retry_later(self, message: AbstractIncomingMessage, step: int) -> None:
+        """A copy to retry queue `step`, whose TTL sends it back to `dezo.commands`."""
+        headers = _own_headers(message)
+        headers[ATTEMPT_HEADER] = step
+        await self._bus.publish("", retry_queue_name(step), _copy(message, headers))
+
+
+def _own_headers(message: AbstractIncomingMessage) -> dict[str, Any]:
+    return {name: value for name, value in message.headers.items() if name not in _BROKER_HEADERS}
+
+
+def _copy(message: AbstractIncomingMessage, headers: dict[str, Any]) -> aio_pika.Message:
+    return aio_pika.Message(
+        message.body,
+        headers=headers,
+        content_type=message.content_type,
+        content_encoding=message.content_encoding,
+        message_id=message.message_id,
+        correlation_id=message.correlation_id,
+        reply_to=message.reply_to,
+        type=message.type,
+        timestamp=message.timestamp,
+        app_id=message.app_id,
+        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+    )

@@ -1,0 +1,100 @@
+"""How an order that cannot go further this cycle is named, counted and logged.
+
+An order skipped in one cycle still has no status in ONCOR, so the next search finds it again:
+a failure here delays an order, it never loses one.
+"""
+
+from __future__ import annotations
+
+import logging
+from types import TracebackType
+from typing import Literal
+
+from pydantic import ValidationError
+
+from adapter.observability import metrics
+from adapter.oncor.errors import (
+    OncorAuthError,
+    OncorError,
+    OncorProtocolError,
+    OncorRejected,
+    OncorUnavailable,
+)
+
+log = logging.getLogger(__name__)
+
+Stage = Literal["patient", "attachments", "event", "mark"]
+
+AUTH_HINT = "ONCOR refused the API token: check DEZO_ONCOR_TOKEN and its rights in ONCOR"
+
+
+class OrderSkipped(Exception):
+    """The order could not be announced this cycle; it was counted and logged already."""
+
+
+def failure_reason(exc: BaseException) -> str:
+    """A small fixed set of reasons, the same words the command outcomes use."""
+    if isinstance(exc, OncorRejected):
+        return "rejected_by_oncor"
+    if isinstance(exc, OncorAuthError):
+        return "oncor_auth_error"
+    if isinstance(exc, OncorUnavailable):
+        return "oncor_unavailable"
+    if isinstance(exc, OncorProtocolError):
+        return "oncor_protocol_error"
+    return "invalid"
+
+
+def describe(exc: BaseException) -> str:
+    """The error for a log line; a validation error names fields only, never their values."""
+    if isinstance(exc, ValidationError):
+        fields = ", ".join(".".join(str(part) for part in e["loc"]) for e in exc.errors())
+        return f"invalid fields: {fields}"
+    return str(exc)
+
+
+def count_failure(stage: Stage, order_id: str | None, exc: BaseException) -> None:
+    """Count an order's failure and log it with the order id (and never the patient)."""
+    reason = failure_reason(exc)
+    metrics.order_failures.labels(stage, reason).inc()
+    extra: dict[str, object] = {
+        "order_id": order_id,
+        "stage": stage,
+        "reason": reason,
+        "error": describe(exc),
+    }
+    if isinstance(exc, OncorUnavailable):
+        extra["maybe_applied"] = exc.maybe_applied
+    if isinstance(exc, OncorAuthError):
+        log.error(AUTH_HINT, extra=extra)
+    elif stage == "mark":
+        log.warning(
+            "order announced but not marked; the next cycle announces it again", extra=extra
+        )
+    else:
+        log.warning("order skipped this cycle", extra=extra)
+
+
+class OrderStage:
+    """`with OrderStage("patient", order_id):` a failure inside skips the order for this cycle.
+
+    An auth error is not the order's fault: it propagates and ends the cycle.
+    """
+
+    def __init__(self, stage: Stage, order_id: str | None) -> None:
+        self._stage: Stage = stage
+        self._order_id = order_id
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if isinstance(exc, OncorAuthError) or not isinstance(exc, OncorError | ValueError):
+            return
+        count_failure(self._stage, self._order_id, exc)
+        raise OrderSkipped(self._stage) from exc

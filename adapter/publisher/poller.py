@@ -1,0 +1,268 @@
+"""One polling cycle, as the scenario reads it.
+
+1. search the orders without a status, created since the configured date;
+2. page through them;
+3. enrich each with its patient and attachment metadata, and announce it on the bus;
+4. once the broker confirmed the announcement, set its status `Обработка началась`.
+
+An order whose status was not set is found again by the next search and announced again with the
+same event id: a failure anywhere delays an order, never loses one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+from adapter.bus.connection import Bus
+from adapter.bus.topology import EVENTS_EXCHANGE, ORDER_RECEIVED
+from adapter.config import Settings
+from adapter.messages.orders import OrderReceived, order_event_id
+from adapter.observability import metrics
+from adapter.oncor.client import OncorClient
+from adapter.oncor.errors import OncorAuthError, OncorError
+from adapter.oncor.models import Rc, RcTm66OrderQuery
+from adapter.oncor.status import STATUS_PROCESSING_STARTED
+from adapter.publisher.enrich import CycleEnrichment, page_attachment_ids
+from adapter.publisher.failures import AUTH_HINT, OrderSkipped, OrderStage, count_failure
+from adapter.publisher.order_event import OrderMapping, order_received_message
+
+log = logging.getLogger(__name__)
+
+#: A publish not confirmed by then counts as the broker being unavailable.
+PUBLISH_TIMEOUT = 15.0
+#: Pages of orders in flight at once: one being announced while the next is fetched.
+PAGES_IN_FLIGHT = 2
+
+CycleOutcome = Literal["success", "error", "interrupted"]
+
+
+class PublishingStopped(Exception):
+    """The replica lost its leadership or is shutting down: no further order is announced."""
+
+
+class BrokerUnavailable(Exception):
+    """A publish was not confirmed (broker away, or unroutable): the cycle stops there."""
+
+
+@dataclass
+class CycleReport:
+    """What one cycle did; the health endpoint and the logs read it."""
+
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    outcome: CycleOutcome = "interrupted"
+    found: int = 0
+    published: int = 0
+    marked: int = 0
+    skipped: int = 0
+    duration: float = 0.0
+
+
+class UnmarkedAnnouncements:
+    """Event ids this process published whose order it has not marked (yet).
+
+    Seeing one published again is a re-publish. Kept in memory only, bounded: it counts what this
+    process re-publishes, which is what an operator needs to notice failing status updates.
+    """
+
+    LIMIT = 100_000
+
+    def __init__(self) -> None:
+        self._ids: dict[str, None] = {}  # insertion-ordered, so the oldest is dropped first
+
+    def published(self, event_id: str) -> bool:
+        """Remember a confirmed publish; True when this event was published before."""
+        again = event_id in self._ids
+        self._ids[event_id] = None
+        if len(self._ids) > self.LIMIT:
+            del self._ids[next(iter(self._ids))]
+        return again
+
+    def marked(self, event_id: str) -> None:
+        self._ids.pop(event_id, None)
+
+
+class Poller:
+    """Runs cycles; `may_publish` is asked before every announcement (leadership, shutdown)."""
+
+    def __init__(
+        self, settings: Settings, oncor: OncorClient, bus: Bus, may_publish: Callable[[], bool]
+    ) -> None:
+        self._settings = settings
+        self._oncor = oncor
+        self._bus = bus
+        self._may_publish = may_publish
+        self._mapping = OrderMapping(settings.zone, settings.oncor_origin)
+        self._unmarked = UnmarkedAnnouncements()
+        self._commits: set[asyncio.Task[None]] = set()
+        self.last_report: CycleReport | None = None
+        #: monotonic time of the last sign of life: a cycle started or ended, a page arrived
+        self.last_progress = time.monotonic()
+
+    async def run_cycle(self) -> CycleReport:
+        """One cycle; ends early, never raises, on ONCOR or broker failure; cancellable."""
+        report = CycleReport()
+        started = self.last_progress = time.monotonic()
+        enrichment = CycleEnrichment(self._oncor, self._settings.poll_concurrency)
+        try:
+            await self._poll(report, enrichment)
+            report.outcome = "success"
+        except* OncorAuthError as group:
+            report.outcome = "error"
+            log.error(AUTH_HINT, extra={"error": str(group.exceptions[0])})
+        except* OncorError as group:
+            report.outcome = "error"
+            log.warning(
+                "order search failed; the next cycle retries",
+                extra={"error": str(group.exceptions[0])},
+            )
+        except* BrokerUnavailable as group:
+            report.outcome = "error"
+            log.warning(
+                "announcement not confirmed (broker away, or no queue bound to order.received):"
+                " cycle stopped, unconfirmed orders left unmarked",
+                extra={"error": str(group.exceptions[0]), "orders": len(group.exceptions)},
+            )
+        except* PublishingStopped:
+            log.info("cycle stopped: leadership lost or shutting down")
+        except* Exception:
+            report.outcome = "error"
+            log.exception("cycle failed unexpectedly; the next cycle retries")
+        finally:
+            enrichment.close()
+            report.duration = time.monotonic() - started
+            self._record(report)
+        return report
+
+    async def settle(self, grace: float) -> None:
+        """Let announcements and status updates in flight finish, for at most `grace` seconds."""
+        if not self._commits:
+            return
+        _, pending = await asyncio.wait(set(self._commits), timeout=grace)
+        for commit in pending:
+            commit.cancel()
+        if pending:
+            log.warning(
+                "grace period over: orders left unmarked are announced again later",
+                extra={"orders": len(pending)},
+            )
+
+    # --- steps 1 and 2: search, page ----------------------------------------------------------
+
+    def _query(self) -> RcTm66OrderQuery:
+        today = datetime.now(self._settings.zone).date()
+        since = self._settings.poll_from_date or today - timedelta(
+            days=self._settings.poll_lookback_days
+        )
+        # ONCOR takes dates; a bare to_date includes that whole day.
+        return RcTm66OrderQuery(
+            from_date=since.isoformat(), to_date=today.isoformat(), status_is_null=True
+        )
+
+    async def _poll(self, report: CycleReport, enrichment: CycleEnrichment) -> None:
+        job = await self._oncor.start_order_search(self._query())
+        in_flight = asyncio.Semaphore(PAGES_IN_FLIGHT * self._settings.oncor_page_size)
+        async with asyncio.TaskGroup() as orders:
+            async for records in self._oncor.iter_search(job.id):
+                self.last_progress = time.monotonic()
+                report.found += len(records)
+                metrics.orders_found.inc(len(records))
+                page_ids = page_attachment_ids(records)
+                for record in records:
+                    await in_flight.acquire()
+                    order = orders.create_task(self._handle(record, page_ids, enrichment, report))
+                    order.add_done_callback(lambda _: in_flight.release())
+
+    # --- step 3: enrich, announce -------------------------------------------------------------
+
+    async def _handle(
+        self,
+        record: Rc,
+        page_ids: tuple[str, ...],
+        enrichment: CycleEnrichment,
+        report: CycleReport,
+    ) -> None:
+        try:
+            announcement = await self._enrich(record, page_ids, enrichment)
+        except OrderSkipped:
+            report.skipped += 1
+            return
+        commit = asyncio.create_task(self._announce_then_mark(announcement, report))
+        self._commits.add(commit)
+        commit.add_done_callback(self._commit_done)
+        # Shielded: once started, an announcement and its status update finish even when the
+        # cycle is cancelled; `settle` bounds them at shutdown.
+        await asyncio.shield(commit)
+
+    def _commit_done(self, commit: asyncio.Task[None]) -> None:
+        self._commits.discard(commit)
+        if not commit.cancelled():
+            commit.exception()  # seen: raised into its cycle, or that cycle is already over
+
+    async def _enrich(
+        self, record: Rc, page_ids: tuple[str, ...], enrichment: CycleEnrichment
+    ) -> OrderReceived:
+        with OrderStage("patient", record.id):
+            patient = await enrichment.patient(record.patient_id) if record.patient_id else None
+        with OrderStage("attachments", record.id):
+            attachments = await enrichment.attachments(record, page_ids)
+        with OrderStage("event", record.id):
+            return self._mapping.order_received(record, patient, attachments)
+
+    async def _announce_then_mark(self, announcement: OrderReceived, report: CycleReport) -> None:
+        order_id = announcement.order.id
+        if not self._may_publish():
+            raise PublishingStopped
+        try:
+            async with asyncio.timeout(PUBLISH_TIMEOUT):
+                await self._bus.publish(
+                    EVENTS_EXCHANGE, ORDER_RECEIVED, order_received_message(announcement)
+                )
+        except Exception as exc:  # whatever the cause, the event is not confirmed
+            raise BrokerUnavailable(f"order {order_id}: {type(exc).__name__}: {exc}") from exc
+        self._confirmed(order_id, report)
+        await self._mark(order_id, report)
+
+    def _confirmed(self, order_id: str, report: CycleReport) -> None:
+        report.published += 1
+        metrics.orders_published.inc()
+        if self._unmarked.published(order_event_id(order_id)):
+            metrics.orders_republished.inc()
+            log.info("order announced again: its status was not set", extra={"order_id": order_id})
+
+    # --- step 4: mark -------------------------------------------------------------------------
+
+    async def _mark(self, order_id: str, report: CycleReport) -> None:
+        try:
+            await self._oncor.update_instance_status(order_id, STATUS_PROCESSING_STARTED)
+        except OncorError as exc:
+            # Not marked (or maybe marked, if `maybe_applied`): the next search decides.
+            count_failure("mark", order_id, exc)
+            return
+        self._unmarked.marked(order_event_id(order_id))
+        report.marked += 1
+        metrics.orders_marked.inc()
+
+    def _record(self, report: CycleReport) -> None:
+        self.last_report = report
+        self.last_progress = time.monotonic()
+        metrics.poll_cycles.labels(report.outcome).inc()
+        metrics.poll_cycle_duration.observe(report.duration)
+        if report.outcome == "success":
+            metrics.poll_last_success.set_to_current_time()
+        log.info(
+            "poll cycle finished",
+            extra={
+                "outcome": report.outcome,
+                "found": report.found,
+                "published": report.published,
+                "marked": report.marked,
+                "skipped": report.skipped,
+                "duration_s": round(report.duration, 3),
+            },
+        )

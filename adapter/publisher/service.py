@@ -1,0 +1,98 @@
+"""The order publisher: while this replica leads, one polling cycle every `poll_interval`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable
+
+from adapter.bus.connection import Bus
+from adapter.config import Settings
+from adapter.oncor.client import OncorClient
+from adapter.publisher.leader import Leadership
+from adapter.publisher.poller import CycleReport, Poller
+
+log = logging.getLogger(__name__)
+
+#: Leading without a sign of life for this many intervals means the poll loop is stuck.
+STALL_INTERVALS = 10
+
+
+class OrderPublisher:
+    """Runs the poller on the leader replica only; cycles never overlap."""
+
+    def __init__(self, settings: Settings, oncor: OncorClient, bus: Bus) -> None:
+        self._settings = settings
+        self._leadership = Leadership(bus)
+        self._stop = asyncio.Event()
+        self._poller = Poller(settings, oncor, bus, may_publish=self._may_publish)
+
+    @property
+    def last_cycle(self) -> CycleReport | None:
+        """The last finished cycle of this replica, whatever its outcome."""
+        return self._poller.last_report
+
+    @property
+    def healthy(self) -> bool:
+        """False only when this replica leads and its poll loop has stopped making progress.
+
+        ONCOR or broker outages do not count: restarting would not help, and they show in
+        `last_cycle`, `dezo_poll_cycles_total` and `dezo_poll_last_success_timestamp_seconds`.
+        """
+        stall_after = (
+            STALL_INTERVALS * self._settings.poll_interval
+            + self._settings.oncor_search_ready_timeout
+        )
+        idle = time.monotonic() - self._poller.last_progress
+        return not self._leadership.held or idle < stall_after
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Poll while leading, until `stop` is set; then finish what is in flight and step down."""
+        self._stop = stop
+        await self._leadership.start()
+        try:
+            while not stop.is_set():
+                if self._leadership.held:
+                    await self._lead(stop)
+                else:
+                    await self._follow(stop)
+        finally:
+            await self._poller.settle(self._settings.shutdown_grace)
+            await self._leadership.close()
+
+    def _may_publish(self) -> bool:
+        return self._leadership.held and not self._stop.is_set()
+
+    async def _lead(self, stop: asyncio.Event) -> None:
+        """One cycle, cut short by `stop` or a lost leadership, then the rest of the interval."""
+        started = time.monotonic()
+        cycle = asyncio.create_task(self._poller.run_cycle())
+        await _first_of(cycle, stop.wait(), self._leadership.lost.wait())  # cancels the cycle
+        await asyncio.wait({cycle})  # let a cancelled cycle count itself and clean up
+        remaining = self._settings.poll_interval - (time.monotonic() - started)
+        if remaining > 0:
+            await _first_of(stop.wait(), self._leadership.lost.wait(), seconds=remaining)
+
+    async def _follow(self, stop: asyncio.Event) -> None:
+        """Wait for the token; make sure one exists, in case it was lost (e.g. a purged queue)."""
+        await _first_of(self._refresh_token(), stop.wait())
+        await _first_of(
+            stop.wait(), self._leadership.gained.wait(), seconds=self._settings.poll_interval
+        )
+
+    async def _refresh_token(self) -> None:
+        try:
+            await self._leadership.ensure_token()
+        except Exception as exc:  # the broker is away; the robust connection is reconnecting
+            log.warning("could not check the leader token", extra={"error": repr(exc)})
+
+
+async def _first_of(*waits: Awaitable[object], seconds: float | None = None) -> None:
+    """Return as soon as one of `waits` is done (or after `seconds`); cancel the others."""
+    tasks = [asyncio.ensure_future(wait) for wait in waits]
+    try:
+        await asyncio.wait(tasks, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()

@@ -1,0 +1,306 @@
+"""Helpers for consumer tests: settings, commands, the emulator's admin API, a bus observer and
+the consumer running in this process."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import aio_pika
+import httpx
+import pytest
+from aio_pika.abc import AbstractIncomingMessage
+from prometheus_client import REGISTRY
+
+from adapter.bus.connection import Bus
+from adapter.bus.topology import (
+    COMMANDS_EXCHANGE,
+    DEAD_QUEUE,
+    EVENTS_EXCHANGE,
+    TopologySettings,
+    declare_topology,
+)
+from adapter.config import Settings, load_settings
+from adapter.consumer.service import CommandConsumer
+from adapter.emulator.process import EmulatorProcess
+from adapter.observability import metrics
+from adapter.runner import build_oncor_client
+from tests.consumer.support import FileServer
+
+EXPERT = "39115-661768-26(20190905)"
+DEPARTMENT = "10000-661768(20190823)"
+KIB = 1024
+MIB = 1024 * KIB
+
+
+def pdf_bytes(size: int) -> bytes:
+    """A 'PDF' of exactly `size` bytes: the magic, then random bytes."""
+    head = b"%PDF-1.7\n"
+    return head + os.urandom(size - len(head))
+
+
+def inline(
+    content: bytes, name: str = "conclusion.pdf", media_type: str = "application/pdf"
+) -> dict[str, str]:
+    return {
+        "name": name,
+        "media_type": media_type,
+        "content_base64": base64.b64encode(content).decode(),
+    }
+
+
+def by_url(
+    url: str, name: str = "conclusion.pdf", media_type: str = "application/pdf"
+) -> dict[str, str]:
+    return {"name": name, "media_type": media_type, "url": url}
+
+
+def document_data(command: str, order_id: str, **fields: Any) -> dict[str, Any]:
+    """Valid `data` of a document command; `fields` override or add (None removes)."""
+    code_field, code = {
+        "order.reject": ("reason_code", "КАЧЕСТВО_СНИМКА"),
+        "order.conclusion": ("conclusion_code", "ДИАГНОЗ_ПОДТВЕРЖДЕН"),
+        "order.expertise-dicom": ("result_code", "НЕЗНАЧИТЕЛЬНЫЕ_НАРУШЕНИЯ"),
+        "order.expertise-protocol": ("result_code", "НАРУШЕНИЙ_НЕТ"),
+    }[command]
+    data: dict[str, Any] = {
+        "order_id": order_id,
+        code_field: code,
+        "description": f"{command} for {order_id}",
+        "expert_id": EXPERT,
+    }
+    if command == "order.conclusion":
+        data["pdf"] = inline(pdf_bytes(4 * KIB))
+    data.update(fields)
+    return {key: value for key, value in data.items() if value is not None}
+
+
+def command_body(command: str, data: Any, command_id: str | None = None) -> tuple[str, bytes]:
+    command_id = command_id or str(uuid.uuid4())
+    event = {
+        "specversion": "1.0",
+        "id": command_id,
+        "source": "urn:test",
+        "type": f"ru.oncor.dezo.{command}.v1",
+        "time": datetime.now(UTC).isoformat(),
+        "data": data,
+    }
+    return command_id, json.dumps(event, ensure_ascii=False).encode()
+
+
+def consumer_settings(emulator: EmulatorProcess, amqp_url: str, **overrides: Any) -> Settings:
+    """Small limits and quick retries, so that every failure shows within a second or two."""
+    values: dict[str, Any] = {
+        "oncor_url": emulator.api_url,
+        "oncor_token": emulator.token,
+        "amqp_url": amqp_url,
+        "oncor_read_timeout": 5.0,
+        "oncor_retry_attempts": 2,
+        "oncor_retry_max_seconds": 1.0,
+        "oncor_search_ready_timeout": 5.0,
+        "command_retry_delays": (0.2, 0.5, 1.0),
+        "command_prefetch": 16,
+        "command_max_bytes": 1 * MIB,
+        "attachment_inline_max_bytes": 256 * KIB,
+        "attachment_url_max_bytes": 1 * MIB,
+        "attachment_url_timeout": 1.0,
+        "shutdown_grace": 5.0,
+        **overrides,
+    }
+    return load_settings(**values)
+
+
+def metric(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+class EmulatorAdmin:
+    def __init__(self, base_url: str) -> None:
+        self.http = httpx.AsyncClient(base_url=f"{base_url}/admin/", timeout=60)
+
+    async def _json(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = await self.http.request(method, path, **kwargs)
+        response.raise_for_status()
+        return response.json()
+
+    async def new_orders(self, count: int = 1) -> list[str]:
+        ids: list[str] = (await self._json("POST", "orders", json={"count": count}))["ids"]
+        return ids
+
+    async def order(self, order_id: str) -> dict[str, Any]:
+        order: dict[str, Any] = await self._json("GET", f"orders/{order_id.lstrip('#')}")
+        return order
+
+    async def documents(self, order_id: str | None = None) -> list[dict[str, Any]]:
+        params = {"order_id": order_id} if order_id else {}
+        documents: list[dict[str, Any]] = await self._json("GET", "documents", params=params)
+        return documents
+
+    async def attachment(self, attachment_id: str) -> dict[str, Any]:
+        meta: dict[str, Any] = await self._json("GET", f"attachments/{attachment_id.lstrip('#')}")
+        return meta
+
+    async def faults(self, **faults: Any) -> None:
+        await self._json("POST", "faults", json=faults)
+
+    async def clear_faults(self) -> None:
+        await self._json("DELETE", "faults")
+
+    async def calls(self) -> list[dict[str, Any]]:
+        calls: list[dict[str, Any]] = await self._json("GET", "calls")
+        return calls
+
+
+@dataclass
+class Observed:
+    """A message the observer saw."""
+
+    routing_key: str
+    headers: dict[str, Any]
+    body: bytes
+    message_id: str | None
+    correlation_id: str | None
+
+    @property
+    def event(self) -> dict[str, Any]:
+        parsed: dict[str, Any] = json.loads(self.body)
+        return parsed
+
+
+@dataclass
+class BusObserver:
+    """Publishes commands and watches everything the consumer sends."""
+
+    channel: aio_pika.abc.AbstractChannel
+    reply_queue: str = ""
+    events: list[Observed] = field(default_factory=list)
+    replies: list[Observed] = field(default_factory=list)
+    dead: list[Observed] = field(default_factory=list)
+
+    async def send(
+        self,
+        command: str,
+        data: Any,
+        *,
+        command_id: str | None = None,
+        body: bytes | None = None,
+        routing_key: str | None = None,
+        message_id: str | None = "same",
+        reply_to: str | None = None,
+    ) -> str:
+        """Publish a command (or any `body`); returns its command id."""
+        command_id, encoded = command_body(command, data, command_id)
+        exchange = await self.channel.get_exchange(COMMANDS_EXCHANGE)
+        await exchange.publish(
+            aio_pika.Message(
+                encoded if body is None else body,
+                content_type="application/cloudevents+json",
+                message_id=command_id if message_id == "same" else message_id,
+                reply_to=reply_to,
+                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            ),
+            routing_key=routing_key or command,
+        )
+        return command_id
+
+    async def outcome(self, command_id: str, timeout: float = 15.0) -> Observed:
+        return await self._first(self.events, command_id, timeout)
+
+    async def dead_letter(self, command_id: str, timeout: float = 15.0) -> Observed:
+        return await self._first(self.dead, command_id, timeout)
+
+    def outcomes_of(self, command_id: str) -> list[Observed]:
+        return [seen for seen in self.events if seen.correlation_id == command_id]
+
+    async def _first(self, seen: list[Observed], command_id: str, timeout: float) -> Observed:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            for item in seen:
+                if command_id in (item.correlation_id, item.message_id):
+                    return item
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"nothing for {command_id} within {timeout} s")
+            await asyncio.sleep(0.02)
+
+
+def _collector(into: list[Observed]) -> Any:
+    async def collect(message: AbstractIncomingMessage) -> None:
+        into.append(
+            Observed(
+                routing_key=message.routing_key or "",
+                headers=dict(message.headers),
+                body=message.body,
+                message_id=message.message_id,
+                correlation_id=message.correlation_id,
+            )
+        )
+        await message.ack()
+
+    return collect
+
+
+@asynccontextmanager
+async def observing(amqp_url: str, topology: TopologySettings) -> AsyncIterator[BusObserver]:
+    connection = await aio_pika.connect(amqp_url)
+    try:
+        channel = await connection.channel(publisher_confirms=True)
+        await declare_topology(channel, topology)
+        observer = BusObserver(channel)
+        events = await channel.declare_queue("", exclusive=True)
+        await events.bind(EVENTS_EXCHANGE, "#")
+        await events.consume(_collector(observer.events))
+        replies = await channel.declare_queue("", exclusive=True)
+        observer.reply_queue = replies.name
+        await replies.consume(_collector(observer.replies))
+        dead = await channel.declare_queue(DEAD_QUEUE, passive=True)
+        await dead.consume(_collector(observer.dead))
+        yield observer
+    finally:
+        await connection.close()
+
+
+@dataclass
+class RunningConsumer:
+    settings: Settings
+    bus: BusObserver
+    admin: EmulatorAdmin
+    stop: asyncio.Event
+    task: asyncio.Task[None]
+
+
+@asynccontextmanager
+async def running_consumer(
+    emulator: EmulatorProcess, amqp_url: str, **overrides: Any
+) -> AsyncIterator[RunningConsumer]:
+    """CommandConsumer in this process against the emulator, with an observer on the bus."""
+    settings = consumer_settings(emulator, amqp_url, **overrides)
+    admin = EmulatorAdmin(emulator.base_url)
+    async with (
+        build_oncor_client(settings, metrics.observe_oncor_call) as oncor,
+        observing(amqp_url, settings.topology) as bus,
+    ):
+        broker = Bus(amqp_url, name="consumer-under-test", topology=settings.topology)
+        await broker.connect()
+        stop = asyncio.Event()
+        task = asyncio.create_task(CommandConsumer(settings, oncor, broker).run(stop))
+        try:
+            yield RunningConsumer(settings, bus, admin, stop, task)
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, 30)
+            await broker.close()
+            await admin.http.aclose()
+
+
+@pytest.fixture(scope="session")
+def file_server() -> Iterator[FileServer]:
+    with FileServer() as server:
+        yield server

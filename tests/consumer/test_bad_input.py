@@ -1,0 +1,165 @@
+"""Bad input, named (DESIGN §5): each kind gets its own dead letter, failed event and metric,
+never an ONCOR call, and the valid commands sent between them all go through."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+import jsonschema
+
+from adapter.bus.topology import COMMAND_TYPES
+from adapter.emulator.process import EmulatorProcess
+from adapter.messages.outcomes import CommandFailed
+from tests.consumer.conftest import (
+    KIB,
+    MIB,
+    by_url,
+    command_body,
+    document_data,
+    inline,
+    metric,
+    pdf_bytes,
+    running_consumer,
+)
+from tests.consumer.support import FileServer
+
+ORDER = "#1930:0"  # bad input never reaches ONCOR, so no order needs to exist
+
+
+@dataclass
+class Bad:
+    """One kind of bad input: what is sent and the problem it must be named as."""
+
+    name: str
+    problem: str
+    command: str = "order.conclusion"
+    data: Any = None
+    body: bytes | None = None  # raw body instead of a CloudEvent around `data`
+    message_id: str | None = "same"
+    has_event: bool = True  # a command.failed is due whenever a command id can be read
+
+
+def envelope(**fields: Any) -> bytes:
+    return json.dumps(fields).encode()
+
+
+def bad_inputs(files: FileServer) -> list[Bad]:
+    conclusion = "order.conclusion"
+
+    def data(**fields: Any) -> dict[str, Any]:
+        return document_data(conclusion, ORDER, **fields)
+
+    def pdf_at(name: str, content: bytes) -> dict[str, Any]:
+        return data(pdf=by_url(files.url(name, content)))
+
+    return [
+        Bad("not JSON", "not_json", body=b"\xff{this is not json"),
+        Bad("not JSON, no message id", "not_json", body=b"nope", message_id=None, has_event=False),
+        Bad("JSON array", "not_cloudevent", body=b"[1, 2, 3]"),
+        Bad("no type", "not_cloudevent", body=envelope(id=str(uuid.uuid4()), data={})),
+        Bad("unknown command", "unknown_type", command="order.frobnicate", data=data()),
+        Bad("foreign type", "unknown_type",
+            body=envelope(specversion="1.0", id=str(uuid.uuid4()), source="x", type="com.x.y")),
+        Bad("data not an object", "schema", data="conclusion please"),
+        Bad("no description", "schema", data=data(description=None)),
+        Bad("misspelt field", "schema", data=data(expret="someone")),
+        Bad("signature without pdf", "schema", command="order.reject",
+            data=document_data("order.reject", ORDER, signature=inline(b"sig", "s.sig"))),
+        Bad("conclusion without pdf", "schema", data=data(pdf=None)),
+        Bad("ris_dicom not a URL", "schema", command="order.associate-dicom",
+            data={"order_id": ORDER, "ris_dicom": "study 42"}),
+        Bad("ftp attachment URL", "schema", data=data(pdf=by_url("ftp://files/x.pdf"))),
+        Bad("order id not an ORID", "invalid_orid",
+            data=document_data(conclusion, "1930-0")),
+        Bad("no expert", "missing_expert", data=data(expert_id=None)),
+        Bad("empty expert", "missing_expert", data=data(expert_id="")),
+        Bad("unknown conclusion code", "unknown_code", data=data(conclusion_code="НЕТ_ТАКОГО")),
+        Bad("unknown reject reason", "unknown_code", command="order.reject",
+            data=document_data("order.reject", ORDER, reason_code="ПОТОМУ_ЧТО")),
+        Bad("bad base64", "bad_base64",
+            data=data(pdf={"name": "c.pdf", "media_type": "application/pdf",
+                           "content_base64": "JVBERi0%%%"})),
+        Bad("empty inline file", "empty_attachment", data=data(pdf=inline(b""))),
+        Bad("inline file over the limit", "attachment_too_large",
+            data=data(pdf=inline(pdf_bytes(257 * KIB)))),
+        Bad("inline file not a PDF", "not_pdf", data=data(pdf=inline(b"hello, world"))),
+        Bad("URL answers 404", "url_failed", data=data(pdf=by_url(f"{files.base_url}/status/404"))),
+        Bad("URL refuses connections", "url_failed", data=data(pdf=by_url("http://127.0.0.1:9/x"))),
+        Bad("URL too slow", "url_timeout", data=data(pdf=by_url(f"{files.base_url}/slow"))),
+        Bad("URL file over the limit", "url_too_large", data=pdf_at("big.pdf", pdf_bytes(2 * MIB))),
+        Bad("URL file over the limit, unsized", "url_too_large",
+            data=data(pdf=by_url(f"{files.base_url}/unsized/{2 * MIB}"))),
+        Bad("empty file by URL", "empty_attachment", data=pdf_at("empty.pdf", b"")),
+        Bad("file by URL not a PDF", "not_pdf", data=pdf_at("text.pdf", b"plain text")),
+        Bad("message over the limit", "too_large", data=data(pdf=inline(pdf_bytes(900 * KIB)))),
+    ]
+
+
+async def test_every_kind_of_bad_input_is_dead_lettered_with_its_reason_and_valid_ones_succeed(
+    emulator: EmulatorProcess, amqp_url: str, file_server: FileServer
+) -> None:
+    cases = bad_inputs(file_server)
+    reasons = Counter(case.problem for case in cases)
+    dead_before = {reason: metric("dezo_dead_letters_total", reason=reason) for reason in reasons}
+    async with running_consumer(emulator, amqp_url) as consumer:
+        bus = consumer.bus
+        order_ids = await consumer.admin.new_orders(len(cases))
+        await consumer.admin.http.delete("calls")
+        sent: list[tuple[Bad, str, bytes]] = []
+        valid: list[str] = []
+        for case, order_id in zip(cases, order_ids, strict=True):
+            command_id, body = command_body(case.command, case.data)
+            if case.body is not None:
+                body = case.body
+                command_id = _peek_id(body) or str(uuid.uuid4())
+            message_id = command_id if case.message_id == "same" else case.message_id
+            # Only the five commands are bound to dezo.commands: an unknown type comes under one.
+            routing_key = case.command if case.command in COMMAND_TYPES else "order.conclusion"
+            await bus.send(case.command, None, body=body, command_id=command_id,
+                           message_id=message_id, routing_key=routing_key)
+            sent.append((case, command_id, body))
+            valid.append(
+                await bus.send("order.conclusion", document_data("order.conclusion", order_id))
+            )
+
+        for command_id in valid:
+            outcome = await bus.outcome(command_id)
+            assert outcome.routing_key == "command.succeeded.order.conclusion", outcome.event
+
+        for case, command_id, body in sent:
+            if case.has_event:
+                dead = await bus.dead_letter(command_id)
+                failed = (await bus.outcome(command_id)).event
+                assert failed["type"] == "ru.oncor.dezo.command.failed.v1"
+                jsonschema.validate(failed["data"], CommandFailed.model_json_schema())
+                assert failed["data"]["reason"] == "invalid", case.name
+                assert failed["data"]["problem"] == case.problem, (case.name, failed["data"])
+                assert failed["data"]["message"] == dead.headers["x-dezo-error"]
+            else:
+                dead = next(seen for seen in bus.dead if seen.body == case.body)
+            assert dead.headers["x-dezo-reason"] == case.problem, (case.name, dead.headers)
+            assert dead.headers["x-dezo-error"], case.name
+            assert dead.body == body, case.name
+
+        # Bad input never reached ONCOR: one upload and one document per valid command only.
+        calls = Counter(call["path"] for call in await consumer.admin.calls())
+        assert calls["attachment/create"] == len(valid)
+        assert calls["tm66/order/addRcTm66OrderConclusion"] == len(valid)
+        assert len(await consumer.admin.documents()) == len(valid)
+
+    for reason, count in reasons.items():
+        assert metric("dezo_dead_letters_total", reason=reason) - dead_before[reason] == count
+    print(f"\n{len(cases)} bad inputs, {len(reasons)} distinct reasons: {sorted(reasons)}")
+
+
+def _peek_id(body: bytes) -> str | None:
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return None
+    return parsed.get("id") if isinstance(parsed, dict) else None
+

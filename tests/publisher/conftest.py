@@ -1,0 +1,189 @@
+"""Helpers for publisher tests: settings, the emulator's admin API, an event collector, a running
+publisher, metric readings."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import aio_pika
+import httpx
+import pytest
+from aio_pika.abc import AbstractIncomingMessage
+from prometheus_client import REGISTRY
+
+from adapter.bus.connection import Bus
+from adapter.bus.topology import EVENTS_EXCHANGE, ORDER_RECEIVED, declare_topology
+from adapter.config import Settings, load_settings
+from adapter.emulator.process import EmulatorProcess
+from adapter.observability import metrics
+from adapter.publisher.service import OrderPublisher
+from adapter.runner import build_oncor_client
+
+COLLECTOR_QUEUE = "test.order-received"
+
+
+def publisher_settings(emulator: EmulatorProcess, amqp_url: str, **overrides: Any) -> Settings:
+    """Settings for a fast test: short interval, small timeouts, quick retries."""
+    values: dict[str, Any] = {
+        "oncor_url": emulator.api_url,
+        "oncor_token": emulator.token,
+        "amqp_url": amqp_url,
+        "poll_interval": 0.5,
+        "oncor_read_timeout": 2.0,
+        "oncor_retry_max_seconds": 3.0,
+        "oncor_search_ready_timeout": 5.0,
+        "shutdown_grace": 5.0,
+        **overrides,
+    }
+    return load_settings(**values)
+
+
+class EmulatorAdmin:
+    """The emulator's /admin/ API: seed orders, read what clients did, inject faults."""
+
+    def __init__(self, base_url: str) -> None:
+        self._http = httpx.AsyncClient(base_url=f"{base_url}/admin/", timeout=30)
+
+    async def add_orders(self, count: int, **options: Any) -> dict[str, list[str]]:
+        seeded: dict[str, list[str]] = await self._send(
+            "POST", "orders", {"count": count, **options}
+        )
+        return seeded
+
+    async def orders(self) -> list[dict[str, Any]]:
+        orders: list[dict[str, Any]] = await self._send("GET", "orders")
+        return orders
+
+    async def calls(self) -> list[dict[str, Any]]:
+        """Every ONCOR call the emulator answered, in arrival order."""
+        calls: list[dict[str, Any]] = await self._send("GET", "calls")
+        return calls
+
+    async def cycles(self) -> list[list[dict[str, Any]]]:
+        """The call log split at each order search: one list of calls per polling cycle."""
+        cycles: list[list[dict[str, Any]]] = []
+        for call in await self.calls():
+            if call["path"] == "search/start/RcTm66OrderQuery":
+                cycles.append([])
+            if cycles:
+                cycles[-1].append(call)
+        return cycles
+
+    async def faults(self, **faults: Any) -> None:
+        await self._send("POST", "faults", faults)
+
+    async def clear_faults(self) -> None:
+        await self._send("DELETE", "faults")
+
+    async def configure(self, **config: Any) -> None:
+        await self._send("POST", "config", config)
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+    async def _send(self, method: str, path: str, body: Any = None) -> Any:
+        response = await self._http.request(method, path, json=body)
+        response.raise_for_status()
+        return response.json()
+
+
+@pytest.fixture
+async def admin(emulator: EmulatorProcess) -> AsyncIterator[EmulatorAdmin]:
+    client = EmulatorAdmin(emulator.base_url)
+    yield client
+    await client.close()
+
+
+@dataclass
+class ReceivedEvent:
+    id: str
+    subject: str
+    correlation_id: str | None
+    type: str
+    data: dict[str, Any]
+
+
+@dataclass
+class EventCollector:
+    """Every `order.received` on the vhost, through a durable queue that survives reconnects."""
+
+    events: list[ReceivedEvent] = field(default_factory=list)
+
+    async def holds(self, count: int) -> bool:
+        return len(self.events) >= count
+
+    def ids_by_order(self) -> dict[str, set[str]]:
+        ids: dict[str, set[str]] = {}
+        for event in self.events:
+            ids.setdefault(event.subject, set()).add(event.id)
+        return ids
+
+    async def on_message(self, message: AbstractIncomingMessage) -> None:
+        event = json.loads(message.body)
+        assert event["id"] == message.message_id
+        self.events.append(
+            ReceivedEvent(
+                event["id"], event["subject"], message.correlation_id, event["type"], event["data"]
+            )
+        )
+        await message.ack()
+
+
+@asynccontextmanager
+async def collecting_events(amqp_url: str) -> AsyncIterator[EventCollector]:
+    collector = EventCollector()
+    connection = await aio_pika.connect_robust(amqp_url, reconnect_interval=0.5)
+    try:
+        channel = await connection.channel()
+        await declare_topology(channel)
+        queue = await channel.declare_queue(COLLECTOR_QUEUE, durable=True)
+        await queue.bind(EVENTS_EXCHANGE, ORDER_RECEIVED)
+        await queue.consume(collector.on_message)
+        yield collector
+    finally:
+        await connection.close()
+
+
+@asynccontextmanager
+async def running_publisher(settings: Settings) -> AsyncIterator[OrderPublisher]:
+    """The publisher as the runner wires it, until the block ends (then a graceful stop)."""
+    async with build_oncor_client(settings, metrics.observe_oncor_call) as oncor:
+        bus = Bus(
+            settings.amqp_url.get_secret_value(), topology=settings.topology, reconnect_interval=0.5
+        )
+        await bus.connect()
+        publisher = OrderPublisher(settings, oncor, bus)
+        stop = asyncio.Event()
+        run = asyncio.create_task(publisher.run(stop))
+        try:
+            yield publisher
+        finally:
+            stop.set()
+            await asyncio.wait_for(run, settings.shutdown_grace + 5)
+            await bus.close()
+
+
+async def eventually(
+    check: Callable[[], Awaitable[bool]], *, within: float, every: float = 0.2
+) -> None:
+    """Wait until `check()` holds; fail after `within` seconds."""
+    deadline = time.monotonic() + within
+    while not await check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {within}s")
+        await asyncio.sleep(every)
+
+
+def metric(name: str, **labels: str) -> float:
+    """The current value of a sample in the process's Prometheus registry (0 when absent)."""
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+async def all_marked(admin: EmulatorAdmin) -> bool:
+    return all(order["status"] is not None for order in await admin.orders())

@@ -1,0 +1,50 @@
+"""Broker connections cut mid-cycle and a flaky ONCOR: nothing lost, nothing marked unannounced."""
+
+from __future__ import annotations
+
+import asyncio
+from urllib.parse import unquote, urlsplit
+
+from adapter.emulator.process import EmulatorProcess
+from adapter.messages.orders import order_event_id
+from tests.conftest import Broker
+from tests.publisher.conftest import (
+    EmulatorAdmin,
+    EventCollector,
+    all_marked,
+    collecting_events,
+    eventually,
+    publisher_settings,
+    running_publisher,
+)
+
+
+async def test_cut_broker_connections_and_flaky_oncor_lose_no_order_and_mark_none_unannounced(
+    amqp_url: str, emulator: EmulatorProcess, admin: EmulatorAdmin, broker: Broker
+) -> None:
+    seeded = await admin.add_orders(400, patients=80)
+    settings = publisher_settings(
+        emulator, amqp_url, oncor_page_size=50, oncor_read_timeout=0.5, poll_concurrency=4
+    )
+    vhost = unquote(urlsplit(amqp_url).path[1:])
+
+    async with collecting_events(amqp_url) as collector, running_publisher(settings):
+        await admin.faults(error_rate=0.1, timeout_rate=0.1, timeout_seconds=0.8, latency_ms=5)
+        for announced in (40, 150):
+            await eventually(lambda n=announced: collector.holds(n), within=30, every=0.05)
+            await asyncio.to_thread(broker.ctl, "close_all_connections", "-p", vhost, "test")
+        await asyncio.sleep(2)
+        await admin.clear_faults()
+        await eventually(lambda: all_marked(admin), within=40)
+        await eventually(lambda: _announced(collector, seeded["ids"]), within=10)
+
+    ids_by_order = collector.ids_by_order()
+    assert set(ids_by_order) == set(seeded["ids"]), "every order was announced"
+    for order_id, ids in ids_by_order.items():
+        assert ids == {order_event_id(order_id)}, "re-announcements of an order share its id"
+    marked = {order["id"] for order in await admin.orders() if order["status"] is not None}
+    assert marked <= set(ids_by_order), "no order marked without a confirmed announcement"
+
+
+async def _announced(collector: EventCollector, order_ids: list[str]) -> bool:
+    return set(collector.ids_by_order()) >= set(order_ids)
