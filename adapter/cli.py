@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from adapter.config import ConfigError, load_settings
+from adapter.emulator.arguments import add_arguments as add_emulator_arguments
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -20,19 +21,10 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _emulator(args: argparse.Namespace) -> int:
-    from adapter.emulator.server import EmulatorOptions, serve
+    from adapter.emulator.arguments import options_from
+    from adapter.emulator.server import serve
 
-    serve(
-        EmulatorOptions(
-            host=args.host,
-            port=args.port,
-            token=args.token,
-            orders=args.orders,
-            seed=args.seed,
-            job_ready_after=args.job_ready_after,
-            page_offset_mode=args.page_offset_mode,
-        )
-    )
+    serve(options_from(args))
     return 0
 
 
@@ -56,20 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=_run)
 
     emulator = commands.add_parser("emulator", help="serve the ONCOR emulator (API + /admin/)")
-    emulator.add_argument("--host", default="127.0.0.1")
-    emulator.add_argument("--port", type=int, default=8080)
-    emulator.add_argument("--token", default="emulator-token", help="the API token it accepts")
-    emulator.add_argument("--orders", type=int, default=5, help="sample orders seeded at start")
-    emulator.add_argument("--seed", type=int, default=1, help="random seed of the sample data")
-    emulator.add_argument(
-        "--job-ready-after", type=float, default=0.2, help="seconds a search job is not ready"
-    )
-    emulator.add_argument(
-        "--page-offset-mode",
-        choices=["page", "record"],
-        default="page",
-        help="whether RecordsPage offset counts pages or records",
-    )
+    add_emulator_arguments(emulator)
     emulator.set_defaults(handler=_emulator)
 
     demo = commands.add_parser(

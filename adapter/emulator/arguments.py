@@ -22,6 +22,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m adapter.emulator", description="ONCOR DEZO API emulator"
     )
+    add_arguments(parser)
+    return parser
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """One flag per EmulatorOptions field; `dezo-adapter emulator` uses the same."""
     defaults = EmulatorOptions()
     for option in fields(EmulatorOptions):
         default = getattr(defaults, option.name)
@@ -32,11 +38,16 @@ def build_parser() -> argparse.ArgumentParser:
             choices=("page", "record") if option.name == "page_offset_mode" else None,
             help=f"{_HELP[option.name]} (default: {default})",
         )
-    return parser
+
+
+def options_from(args: argparse.Namespace) -> EmulatorOptions:
+    return EmulatorOptions(
+        **{option.name: getattr(args, option.name) for option in fields(EmulatorOptions)}
+    )
 
 
 def parse_options(argv: Sequence[str] | None = None) -> EmulatorOptions:
-    return EmulatorOptions(**vars(build_parser().parse_args(argv)))
+    return options_from(build_parser().parse_args(argv))
 
 
 def to_argv(options: EmulatorOptions) -> list[str]:

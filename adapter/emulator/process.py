@@ -62,11 +62,11 @@ def start_emulator_process(
     python: str = sys.executable,
     startup_timeout: float = 20.0,
 ) -> EmulatorProcess:
-    """Start `python -m adapter.emulator` and return once it listens."""
+    """Start `dezo-adapter emulator` (as `python -m adapter.cli`) and return once it listens."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_PACKAGE_ROOT), env.get("PYTHONPATH")]))
     process = subprocess.Popen(
-        [python, "-m", "adapter.emulator", *to_argv(options)],
+        [python, "-m", "adapter.cli", "emulator", *to_argv(options)],
         stdout=subprocess.PIPE,
         text=True,
         env=env,

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from urllib.parse import unquote, urlsplit
+
+import pytest
 
 from adapter.emulator.process import EmulatorProcess
 from adapter.messages.orders import order_event_id
+from adapter.observability.logs import JsonFormatter
 from tests.conftest import Broker
 from tests.publisher.conftest import (
     EmulatorAdmin,
@@ -20,8 +24,13 @@ from tests.publisher.conftest import (
 
 
 async def test_cut_broker_connections_and_flaky_oncor_lose_no_order_and_mark_none_unannounced(
-    amqp_url: str, emulator: EmulatorProcess, admin: EmulatorAdmin, broker: Broker
+    amqp_url: str,
+    emulator: EmulatorProcess,
+    admin: EmulatorAdmin,
+    broker: Broker,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.DEBUG, logger="adapter")
     seeded = await admin.add_orders(400, patients=80)
     settings = publisher_settings(
         emulator, amqp_url, oncor_page_size=50, oncor_read_timeout=0.5, poll_concurrency=4
@@ -44,6 +53,19 @@ async def test_cut_broker_connections_and_flaky_oncor_lose_no_order_and_mark_non
         assert ids == {order_event_id(order_id)}, "re-announcements of an order share its id"
     marked = {order["id"] for order in await admin.orders() if order["status"] is not None}
     assert marked <= set(ids_by_order), "no order marked without a confirmed announcement"
+    _assert_no_patient_data_logged(caplog.records, collector)
+
+
+def _assert_no_patient_data_logged(
+    records: list[logging.LogRecord], collector: EventCollector
+) -> None:
+    assert any(getattr(record, "order_id", None) for record in records), "order ids are logged"
+    lines = "\n".join(JsonFormatter().format(record) for record in records)
+    for event in collector.events:
+        patient = event.data["patient"]
+        for personal in ("last_name", "first_name", "snils", "birth_day"):
+            if patient.get(personal):
+                assert patient[personal] not in lines, f"patient {personal} in a log line"
 
 
 async def _announced(collector: EventCollector, order_ids: list[str]) -> bool:

@@ -1,0 +1,113 @@
+"""ONCOR refusing (422), ONCOR down for a while or for too long, and ONCOR's answer lost after
+it wrote: each ends in the right outcome, and never in a second document."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+
+import pytest
+
+from adapter.emulator.process import EmulatorProcess
+from tests.consumer.conftest import document_data, metric, running_consumer
+
+
+async def test_oncor_422_fails_as_rejected_by_oncor_with_oncors_uuid(
+    emulator: EmulatorProcess, amqp_url: str
+) -> None:
+    async with running_consumer(emulator, amqp_url) as consumer:
+        [order_id] = await consumer.admin.new_orders(1)
+        unknown_expert = await consumer.bus.send(
+            "order.conclusion",
+            document_data("order.conclusion", order_id, expert_id="99999-661768-26(20190905)"),
+        )
+        unknown_order = await consumer.bus.send(
+            "order.reject", document_data("order.reject", "#1930:999999")
+        )
+        for command_id, oncor_error in (
+            (unknown_expert, "DirectoryEntryNotFoundException"),
+            (unknown_order, "RecordNotFoundException"),
+        ):
+            failed = (await consumer.bus.outcome(command_id)).event["data"]
+            assert failed["reason"] == "rejected_by_oncor"
+            assert failed["oncor_error"]["name"] == oncor_error
+            assert len(failed["oncor_error"]["uuid"]) == 36, failed
+            assert failed["oncor_error"]["message"] in failed["message"]
+            dead = await consumer.bus.dead_letter(command_id)
+            assert dead.headers["x-dezo-reason"] == "rejected_by_oncor"
+        assert await consumer.admin.documents() == []
+
+
+async def test_oncor_outage_shorter_than_the_retry_budget_ends_in_success(
+    emulator: EmulatorProcess, amqp_url: str
+) -> None:
+    retries_before = metric("dezo_command_retries_total", command="order.conclusion")
+    async with running_consumer(emulator, amqp_url) as consumer:
+        [order_id] = await consumer.admin.new_orders(1)
+        await consumer.admin.faults(error_rate=1.0)
+        command_id = await consumer.bus.send(
+            "order.conclusion", document_data("order.conclusion", order_id)
+        )
+        await asyncio.sleep(1.5)  # longer than the in-process retries (1 s), shorter than 1.7 s
+        assert not consumer.bus.outcomes_of(command_id)
+        await consumer.admin.clear_faults()
+        outcome = await consumer.bus.outcome(command_id)
+        assert outcome.routing_key == "command.succeeded.order.conclusion", outcome.event
+        assert len(await consumer.admin.documents(order_id)) == 1
+    assert metric("dezo_command_retries_total", command="order.conclusion") > retries_before
+
+
+async def test_oncor_outage_longer_than_the_retry_budget_fails_as_unavailable_and_dead_letters(
+    emulator: EmulatorProcess, amqp_url: str
+) -> None:
+    async with running_consumer(emulator, amqp_url) as consumer:
+        [order_id] = await consumer.admin.new_orders(1)
+        await consumer.admin.faults(error_rate=1.0)
+        command_id = await consumer.bus.send(
+            "order.reject", document_data("order.reject", order_id)
+        )
+        failed = (await consumer.bus.outcome(command_id, timeout=30)).event["data"]
+        assert failed["reason"] == failed["problem"] == "oncor_unavailable"
+        assert "3 delayed retries" in failed["message"]
+        dead = await consumer.bus.dead_letter(command_id)
+        assert dead.headers["x-dezo-reason"] == "oncor_unavailable"
+        assert "x-dezo-attempt" not in dead.headers  # a replay gets the whole budget again
+        await consumer.admin.clear_faults()
+        assert await consumer.admin.documents() == []
+
+
+@pytest.mark.parametrize(
+    ("command", "write_path"),
+    [
+        ("order.associate-dicom", "rc/updateInstanceStatus"),
+        ("order.reject", "tm66/order/addRcTm66OrderReject"),
+        ("order.conclusion", "tm66/order/addRcTm66OrderConclusion"),
+        ("order.expertise-dicom", "tm66/order/addRcTm66OrderExpertiseDicom"),
+        ("order.expertise-protocol", "tm66/order/addRcTm66OrderExpertiseProtocol"),
+    ],
+)
+async def test_write_whose_answer_was_lost_is_found_again_and_not_repeated(
+    command: str, write_path: str, emulator: EmulatorProcess, amqp_url: str
+) -> None:
+    async with running_consumer(emulator, amqp_url) as consumer:
+        [order_id] = await consumer.admin.new_orders(1)
+        # ONCOR writes, then the connection breaks mid-answer: maybe applied, so reconcile.
+        await consumer.admin.faults(drop_rate=1.0, paths=[write_path])
+        if command == "order.associate-dicom":
+            data = {"order_id": order_id, "ris_dicom": "https://ris.example/study/7"}
+        else:
+            data = document_data(command, order_id)
+        command_id = await consumer.bus.send(command, data)
+        outcome = await consumer.bus.outcome(command_id)
+        assert outcome.routing_key == f"command.succeeded.{command}", outcome.event
+        calls = Counter(call["path"] for call in await consumer.admin.calls())
+        assert calls[write_path] == 1
+        assert calls["attachment/create"] == (1 if command == "order.conclusion" else 0)
+        documents = await consumer.admin.documents(order_id)
+        if command == "order.associate-dicom":
+            assert documents == []
+            assert len((await consumer.admin.order(order_id))["status_history"]) == 1
+        else:
+            [document] = documents
+            expected = order_id if command == "order.reject" else document["id"]
+            assert outcome.event["data"]["record_id"] == expected
