@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from adapter.config import ConfigError, load_settings
 from adapter.emulator.arguments import add_arguments as add_emulator_arguments
@@ -35,6 +36,19 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _schemas_export(args: argparse.Namespace) -> int:
+    from adapter.contracts.export import differences, export
+
+    if args.check:
+        stale = differences(args.out)
+        for relative in stale:
+            print(f"out of date: {args.out / relative}", file=sys.stderr)
+        return 1 if stale else 0
+    for path in export(args.out):
+        print(f"wrote {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dezo-adapter", description="ONCOR DEZO orders <-> RabbitMQ adapter"
@@ -57,6 +71,17 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--orders", type=int, default=5, help="sample orders in the emulator")
     demo.add_argument("--port", type=int, default=8080, help="the emulator's port")
     demo.set_defaults(handler=_demo)
+
+    schemas = commands.add_parser("schemas", help="the bus contract: AsyncAPI and JSON Schemas")
+    schema_commands = schemas.add_subparsers(dest="schemas_command", required=True)
+    export = schema_commands.add_parser(
+        "export", help="generate schemas/ (asyncapi.yaml, JSON Schemas, examples) from the code"
+    )
+    export.add_argument("--out", type=Path, default=Path("schemas"), help="target directory")
+    export.add_argument(
+        "--check", action="store_true", help="write nothing; fail if schemas/ is out of date"
+    )
+    export.set_defaults(handler=_schemas_export)
     return parser
 
 

@@ -119,7 +119,9 @@ class HoldingProxy:
         self._socket = sock
         self.base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
         self._server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]})
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [sock]}, daemon=True
+        )
 
     async def _forward(self, request: Request) -> Response:
         async with httpx.AsyncClient(timeout=120) as client:

@@ -89,6 +89,7 @@ async def test_oncor_outage_longer_than_the_retry_budget_fails_as_unavailable_an
 async def test_write_whose_answer_was_lost_is_found_again_and_not_repeated(
     command: str, write_path: str, emulator: EmulatorProcess, amqp_url: str
 ) -> None:
+    retries_before = metric("dezo_command_retries_total", command=command)
     async with running_consumer(emulator, amqp_url) as consumer:
         [order_id] = await consumer.admin.new_orders(1)
         # ONCOR writes, then the connection breaks mid-answer: maybe applied, so reconcile.
@@ -111,3 +112,4 @@ async def test_write_whose_answer_was_lost_is_found_again_and_not_repeated(
             [document] = documents
             expected = order_id if command == "order.reject" else document["id"]
             assert outcome.event["data"]["record_id"] == expected
+    assert metric("dezo_command_retries_total", command=command) == retries_before + 1

@@ -65,15 +65,15 @@ JSON (DEZO_COMMAND_RETRY_DELAYS).
 
 {{/* One NetworkPolicy egress rule from {to, ports}: an empty `to` allows any destination. */}}
 {{- define "dezo-adapter.egressRule" -}}
-- {{- with .target.to }}
-  to:
-    {{- toYaml . | nindent 4 }}
-  {{- end }}
-  ports:
+- ports:
     {{- range $port := .target.ports }}
     {{- range $protocol := $.protocols }}
     - port: {{ $port }}
       protocol: {{ $protocol }}
     {{- end }}
     {{- end }}
+  {{- with .target.to }}
+  to:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
 {{- end -}}

@@ -1,0 +1,1 @@
+"""The bus contract as data: every message, its schema, its examples, and the AsyncAPI document."""

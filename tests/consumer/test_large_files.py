@@ -1,0 +1,76 @@
+"""Big files go through with bounded memory: a 50 MB PDF by URL is streamed to disk and from
+there to ONCOR, and an inline PDF exactly at the inline limit is accepted. The consumer runs as
+its own process so that its peak RSS (VmHWM) can be read and printed."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import os
+from pathlib import Path
+
+from adapter.config import load_settings
+from adapter.emulator.process import EmulatorProcess
+from tests.consumer.conftest import (
+    MIB,
+    EmulatorAdmin,
+    by_url,
+    document_data,
+    inline,
+    observing,
+)
+from tests.consumer.support import FileServer, consumer_process, peak_rss_bytes
+
+URL_PDF_BYTES = 50 * MIB
+
+
+async def test_50mb_pdf_by_url_and_inline_pdf_at_the_limit_upload_with_bounded_memory(
+    emulator: EmulatorProcess, amqp_url: str, file_server: FileServer, tmp_path: Path
+) -> None:
+    defaults = load_settings(oncor_token="x")
+    inline_limit = defaults.attachment_inline_max_bytes
+    big = tmp_path / "big.pdf"
+    with big.open("wb") as file:
+        file.write(b"%PDF-1.7\n")
+        for _ in range(URL_PDF_BYTES // MIB):
+            file.write(os.urandom(MIB))
+        file.truncate(URL_PDF_BYTES)
+    at_limit = b"%PDF-1.7\n" + os.urandom(inline_limit - 9)
+    env = {
+        "DEZO_ONCOR_URL": emulator.api_url,
+        "DEZO_ONCOR_TOKEN": emulator.token,
+        "DEZO_AMQP_URL": amqp_url,
+        "DEZO_HTTP_PORT": "0",
+        "DEZO_ONCOR_READ_TIMEOUT": "120",
+    }
+    admin = EmulatorAdmin(emulator.base_url)
+    async with observing(amqp_url, defaults.topology) as bus:
+        order_ids = await admin.new_orders(2)
+        with consumer_process(env, tmp_path / "consumer.log") as consumer:
+            await asyncio.sleep(1.5)  # started and idle
+            idle = peak_rss_bytes(consumer.pid)
+            files = [(by_url(file_server.url("big.pdf", big)), hashlib.sha1(big.read_bytes()))]
+            files.append((inline(at_limit), hashlib.sha1(at_limit)))
+            peaks = []
+            for (pdf, digest), order_id in zip(files, order_ids, strict=True):
+                command_id = await bus.send(
+                    "order.conclusion", document_data("order.conclusion", order_id, pdf=pdf)
+                )
+                outcome = await bus.outcome(command_id, timeout=120)
+                assert outcome.routing_key == "command.succeeded.order.conclusion", outcome.event
+                [pdf_id] = outcome.event["data"]["attachment_ids"]
+                assert (await admin.attachment(pdf_id))["sha1"] == digest.hexdigest()
+                peaks.append(peak_rss_bytes(consumer.pid))
+    await admin.http.aclose()
+
+    inline_message = len(base64.b64encode(at_limit))
+    print(
+        f"\nconsumer peak RSS: idle {idle / MIB:.0f} MiB; after the 50 MiB PDF by URL "
+        f"{peaks[0] / MIB:.0f} MiB; after the {inline_limit / MIB:.0f} MiB inline PDF "
+        f"({inline_message / MIB:.1f} MiB of base64) {peaks[1] / MIB:.0f} MiB"
+    )
+    # Streamed: the 50 MiB file never sits in memory whole.
+    assert peaks[0] - idle < URL_PDF_BYTES / 2
+    # Inline: the message, its parsed base64 text and the decoded bytes, and no more.
+    assert peaks[1] - idle < 5 * inline_limit

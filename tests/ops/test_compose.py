@@ -1,0 +1,82 @@
+"""docker-compose.yml, checked without Docker: against the Compose specification's JSON Schema,
+and for the few things that tie it to the adapter and the chart."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+
+from adapter.config import Settings
+from tests.ops.layout import ALERT_RULES, COMPOSE_FILE, COMPOSE_SPEC, DASHBOARD, REPO_ROOT
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    return dict(yaml.safe_load(COMPOSE_FILE.read_text()))
+
+
+def test_compose_file_follows_the_compose_specification(compose: dict[str, Any]) -> None:
+    if not COMPOSE_SPEC.is_file():
+        pytest.skip(f"no Compose specification at {COMPOSE_SPEC} (set $COMPOSE_SPEC)")
+    spec = json.loads(COMPOSE_SPEC.read_text())
+    validator = jsonschema.Draft7Validator(spec)
+    errors = [
+        f"{'.'.join(map(str, error.absolute_path)) or '(top)'}: {error.message}"
+        for error in validator.iter_errors(compose)
+    ]
+    assert errors == []
+
+
+def test_compose_uses_the_charts_alert_rules_and_dashboard(compose: dict[str, Any]) -> None:
+    """One copy of each: Prometheus and Grafana get the chart's files, not copies of them."""
+    files = {
+        (REPO_ROOT / config["file"]).resolve()
+        for config in compose["configs"].values()
+        if "file" in config
+    }
+    assert files == {ALERT_RULES, DASHBOARD}
+    mounted = {
+        config["source"]
+        for service in compose["services"].values()
+        for config in service.get("configs", [])
+    }
+    assert set(compose["configs"]) == mounted
+
+
+def test_compose_adapter_is_configured_with_real_settings(compose: dict[str, Any]) -> None:
+    environment = compose["services"]["adapter"]["environment"]
+    known = {f"DEZO_{field.upper()}" for field in Settings.model_fields}
+    assert set(environment) - known == set()
+    # the emulator accepts the very token the adapter sends
+    emulator_command = compose["services"]["oncor-emulator"]["command"]
+    token = emulator_command[emulator_command.index("--token") + 1]
+    assert environment["DEZO_ONCOR_TOKEN"] == token
+
+
+def test_compose_prometheus_scrapes_the_adapters_metrics_port(compose: dict[str, Any]) -> None:
+    prometheus = yaml.safe_load(compose["configs"]["prometheus-config"]["content"])
+    (job,) = prometheus["scrape_configs"]
+    (targets,) = job["static_configs"]
+    port = compose["services"]["adapter"]["environment"]["DEZO_HTTP_PORT"]
+    assert targets["targets"] == [f"adapter:{port}"]
+    rule_mount = next(
+        config["target"]
+        for config in compose["services"]["prometheus"]["configs"]
+        if config["source"] == "dezo-alert-rules"
+    )
+    assert rule_mount.startswith("/etc/prometheus/rules/")
+    assert prometheus["rule_files"] == ["/etc/prometheus/rules/*.yaml"]
+
+
+def test_compose_adapter_starts_after_a_healthy_broker_and_emulator(
+    compose: dict[str, Any],
+) -> None:
+    assert compose["services"]["adapter"]["depends_on"] == {
+        "rabbitmq": {"condition": "service_healthy"},
+        "oncor-emulator": {"condition": "service_healthy"},
+    }
+    assert "rabbitmq-diagnostics" in compose["services"]["rabbitmq"]["healthcheck"]["test"]
