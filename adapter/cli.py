@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from adapter.config import ConfigError, load_settings
+from adapter.config import DEFAULT_AMQP_URL, ConfigError, load_settings
 from adapter.emulator.arguments import add_arguments as add_emulator_arguments
+from adapter.tools.send import SendError, add_send_parser
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -49,6 +51,30 @@ def _schemas_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _amqp_url() -> str:
+    """The broker the tools talk to: DEZO_AMQP_URL, like the adapter itself."""
+    return os.environ.get("DEZO_AMQP_URL", DEFAULT_AMQP_URL)
+
+
+def _send(args: argparse.Namespace) -> int:
+    from adapter.tools.send import send
+
+    return asyncio.run(send(_amqp_url(), args))
+
+
+def _watch(args: argparse.Namespace) -> int:
+    from adapter.tools.watch import watch_events
+
+    asyncio.run(watch_events(_amqp_url(), asyncio.Event()))
+    return 0
+
+
+def _dead(args: argparse.Namespace) -> int:
+    from adapter.tools.dead_letters import run_dead_command
+
+    return asyncio.run(run_dead_command(_amqp_url(), args))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dezo-adapter", description="ONCOR DEZO orders <-> RabbitMQ adapter"
@@ -72,6 +98,29 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--port", type=int, default=8080, help="the emulator's port")
     demo.set_defaults(handler=_demo)
 
+    add_send_parser(commands)
+    commands.choices["send"].set_defaults(handler=_send)
+
+    watch = commands.add_parser("watch", help="print events on dezo.events as they arrive")
+    watch.set_defaults(handler=_watch)
+
+    dead = commands.add_parser("dead", help="list, show and replay dead-lettered commands")
+    dead_commands = dead.add_subparsers(dest="dead_command", required=True)
+    listing = dead_commands.add_parser("list", help="one line per dead letter")
+    listing.add_argument("--reason", help="only those dead-lettered for this reason")
+    shown = dead_commands.add_parser("show", help="headers and body of one dead letter")
+    shown.add_argument("id", help="command id (or AMQP message id)")
+    replayed = dead_commands.add_parser(
+        "replay", help="publish dead letters to dezo.commands again, then remove them"
+    )
+    which = replayed.add_mutually_exclusive_group(required=True)
+    which.add_argument("ids", nargs="*", default=[], help="command ids to replay")
+    which.add_argument("--all", action="store_true", help="every dead letter (see --reason)")
+    replayed.add_argument("--reason", help="only those dead-lettered for this reason")
+    for sub in (listing, shown, replayed):
+        sub.add_argument("--limit", type=int, default=1000, help="dead letters examined at most")
+    dead.set_defaults(handler=_dead)
+
     schemas = commands.add_parser("schemas", help="the bus contract: AsyncAPI and JSON Schemas")
     schema_commands = schemas.add_subparsers(dest="schemas_command", required=True)
     export = schema_commands.add_parser(
@@ -89,7 +138,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.handler(args))
-    except ConfigError as exc:
+    except (ConfigError, SendError) as exc:
         print(f"dezo-adapter: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -15,6 +15,7 @@ from adapter.oncor.client import RetryPolicy, SearchPolicy
 from adapter.oncor.transport import TransportName
 
 ENV_PREFIX = "DEZO_"
+DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
 _SECRET_FIELDS = {"oncor_token", "amqp_url"}  # never echoed back, not even when invalid
 
 
@@ -52,9 +53,7 @@ class Settings(BaseSettings):
     )
 
     # RabbitMQ
-    amqp_url: SecretStr = Field(
-        SecretStr("amqp://guest:guest@127.0.0.1:5672/"), description="AMQP URL of the broker"
-    )
+    amqp_url: SecretStr = Field(SecretStr(DEFAULT_AMQP_URL), description="AMQP URL of the broker")
 
     # order publisher
     poll_interval: float = Field(30.0, gt=0, description="Seconds between order searches")

@@ -14,7 +14,7 @@ from adapter.config import load_settings
 from adapter.emulator.process import start_emulator_process
 from adapter.emulator.server import EmulatorOptions
 from adapter.runner import run
-from adapter.watch import watch_events
+from adapter.tools.watch import watch_events
 
 DEMO_TOKEN = "demo-token"
 

@@ -8,6 +8,7 @@ found again, and whether it ends the order (for the turnaround metric).
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
@@ -43,6 +44,8 @@ from adapter.oncor.models import (
 )
 from adapter.oncor.orid import ui_link
 from adapter.oncor.timestamps import parse_oncor_time
+
+log = logging.getLogger(__name__)
 
 RecordT = TypeVar("RecordT", bound=Tm66Document)
 
@@ -126,6 +129,14 @@ async def deliver_document(
         order = await deps.oncor.get_record(command.order_id)
         existing = await _existing(spec, received, order, deps)
         if existing is not None:
+            log.info(
+                "document already in ONCOR, not written again",
+                extra={
+                    "command_id": received.command_id,
+                    "order_id": command.order_id,
+                    "record_id": existing.record_id,
+                },
+            )
             metrics.command_duplicates.labels(command.name).inc()
             return _succeeded(received, deps, existing)
         pdf_id = await _upload(deps, pdf)

@@ -211,23 +211,23 @@ class BusObserver:
         )
         return command_id
 
-    async def outcome(self, command_id: str, timeout: float = 15.0) -> Observed:
-        return await self._first(self.events, command_id, timeout)
+    async def outcome(self, command_id: str, within: float = 15.0) -> Observed:
+        return await self._first(self.events, command_id, within)
 
-    async def dead_letter(self, command_id: str, timeout: float = 15.0) -> Observed:
-        return await self._first(self.dead, command_id, timeout)
+    async def dead_letter(self, command_id: str, within: float = 15.0) -> Observed:
+        return await self._first(self.dead, command_id, within)
 
     def outcomes_of(self, command_id: str) -> list[Observed]:
         return [seen for seen in self.events if seen.correlation_id == command_id]
 
-    async def _first(self, seen: list[Observed], command_id: str, timeout: float) -> Observed:
-        deadline = asyncio.get_running_loop().time() + timeout
+    async def _first(self, seen: list[Observed], command_id: str, within: float) -> Observed:
+        deadline = asyncio.get_running_loop().time() + within
         while True:
             for item in seen:
                 if command_id in (item.correlation_id, item.message_id):
                     return item
             if asyncio.get_running_loop().time() > deadline:
-                raise AssertionError(f"nothing for {command_id} within {timeout} s")
+                raise AssertionError(f"nothing for {command_id} within {within} s")
             await asyncio.sleep(0.02)
 
 

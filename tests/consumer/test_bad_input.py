@@ -62,37 +62,65 @@ def bad_inputs(files: FileServer) -> list[Bad]:
         Bad("JSON array", "not_cloudevent", body=b"[1, 2, 3]"),
         Bad("no type", "not_cloudevent", body=envelope(id=str(uuid.uuid4()), data={})),
         Bad("unknown command", "unknown_type", command="order.frobnicate", data=data()),
-        Bad("foreign type", "unknown_type",
-            body=envelope(specversion="1.0", id=str(uuid.uuid4()), source="x", type="com.x.y")),
+        Bad(
+            "foreign type",
+            "unknown_type",
+            body=envelope(specversion="1.0", id=str(uuid.uuid4()), source="x", type="com.x.y"),
+        ),
         Bad("data not an object", "schema", data="conclusion please"),
         Bad("no description", "schema", data=data(description=None)),
         Bad("misspelt field", "schema", data=data(expret="someone")),
-        Bad("signature without pdf", "schema", command="order.reject",
-            data=document_data("order.reject", ORDER, signature=inline(b"sig", "s.sig"))),
+        Bad(
+            "signature without pdf",
+            "schema",
+            command="order.reject",
+            data=document_data("order.reject", ORDER, signature=inline(b"sig", "s.sig")),
+        ),
         Bad("conclusion without pdf", "schema", data=data(pdf=None)),
-        Bad("ris_dicom not a URL", "schema", command="order.associate-dicom",
-            data={"order_id": ORDER, "ris_dicom": "study 42"}),
+        Bad(
+            "ris_dicom not a URL",
+            "schema",
+            command="order.associate-dicom",
+            data={"order_id": ORDER, "ris_dicom": "study 42"},
+        ),
         Bad("ftp attachment URL", "schema", data=data(pdf=by_url("ftp://files/x.pdf"))),
-        Bad("order id not an ORID", "invalid_orid",
-            data=document_data(conclusion, "1930-0")),
+        Bad("order id not an ORID", "invalid_orid", data=document_data(conclusion, "1930-0")),
         Bad("no expert", "missing_expert", data=data(expert_id=None)),
         Bad("empty expert", "missing_expert", data=data(expert_id="")),
         Bad("unknown conclusion code", "unknown_code", data=data(conclusion_code="НЕТ_ТАКОГО")),
-        Bad("unknown reject reason", "unknown_code", command="order.reject",
-            data=document_data("order.reject", ORDER, reason_code="ПОТОМУ_ЧТО")),
-        Bad("bad base64", "bad_base64",
-            data=data(pdf={"name": "c.pdf", "media_type": "application/pdf",
-                           "content_base64": "JVBERi0%%%"})),
+        Bad(
+            "unknown reject reason",
+            "unknown_code",
+            command="order.reject",
+            data=document_data("order.reject", ORDER, reason_code="ПОТОМУ_ЧТО"),
+        ),
+        Bad(
+            "bad base64",
+            "bad_base64",
+            data=data(
+                pdf={
+                    "name": "c.pdf",
+                    "media_type": "application/pdf",
+                    "content_base64": "JVBERi0%%%",
+                }
+            ),
+        ),
         Bad("empty inline file", "empty_attachment", data=data(pdf=inline(b""))),
-        Bad("inline file over the limit", "attachment_too_large",
-            data=data(pdf=inline(pdf_bytes(257 * KIB)))),
+        Bad(
+            "inline file over the limit",
+            "attachment_too_large",
+            data=data(pdf=inline(pdf_bytes(257 * KIB))),
+        ),
         Bad("inline file not a PDF", "not_pdf", data=data(pdf=inline(b"hello, world"))),
         Bad("URL answers 404", "url_failed", data=data(pdf=by_url(f"{files.base_url}/status/404"))),
         Bad("URL refuses connections", "url_failed", data=data(pdf=by_url("http://127.0.0.1:9/x"))),
         Bad("URL too slow", "url_timeout", data=data(pdf=by_url(f"{files.base_url}/slow"))),
         Bad("URL file over the limit", "url_too_large", data=pdf_at("big.pdf", pdf_bytes(2 * MIB))),
-        Bad("URL file over the limit, unsized", "url_too_large",
-            data=data(pdf=by_url(f"{files.base_url}/unsized/{2 * MIB}"))),
+        Bad(
+            "URL file over the limit, unsized",
+            "url_too_large",
+            data=data(pdf=by_url(f"{files.base_url}/unsized/{2 * MIB}")),
+        ),
         Bad("empty file by URL", "empty_attachment", data=pdf_at("empty.pdf", b"")),
         Bad("file by URL not a PDF", "not_pdf", data=pdf_at("text.pdf", b"plain text")),
         Bad("message over the limit", "too_large", data=data(pdf=inline(pdf_bytes(900 * KIB)))),
@@ -119,8 +147,14 @@ async def test_every_kind_of_bad_input_is_dead_lettered_with_its_reason_and_vali
             message_id = command_id if case.message_id == "same" else case.message_id
             # Only the five commands are bound to dezo.commands: an unknown type comes under one.
             routing_key = case.command if case.command in COMMAND_TYPES else "order.conclusion"
-            await bus.send(case.command, None, body=body, command_id=command_id,
-                           message_id=message_id, routing_key=routing_key)
+            await bus.send(
+                case.command,
+                None,
+                body=body,
+                command_id=command_id,
+                message_id=message_id,
+                routing_key=routing_key,
+            )
             sent.append((case, command_id, body))
             valid.append(
                 await bus.send("order.conclusion", document_data("order.conclusion", order_id))
@@ -162,4 +196,3 @@ def _peek_id(body: bytes) -> str | None:
     except ValueError:
         return None
     return parsed.get("id") if isinstance(parsed, dict) else None
-

@@ -115,7 +115,7 @@ async def test_consumer_killed_between_oncor_write_and_ack_creates_no_second_doc
             assert not bus.outcomes_of(command_id)
             proxy.holding.clear()
             with consumer_process(env, log_path) as second:
-                outcome = await bus.outcome(command_id, timeout=30)
+                outcome = await bus.outcome(command_id, within=30)
                 await asyncio.sleep(1.0)
                 second.send_signal(signal.SIGTERM)
                 assert second.wait(15) == 0, log_path.read_text()

