@@ -87,6 +87,7 @@ class OncorReachability:
 
 def health_app(health: Health) -> Starlette:
     async def metrics_endpoint(request: Request) -> Response:
+        health.ready()  # keeps dezo_ready current for scrapers that never ask /readyz
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     async def healthz(request: Request) -> Response:

@@ -6,8 +6,6 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 
-import pytest
-
 from adapter.emulator.process import EmulatorProcess
 from tests.consumer.conftest import document_data, metric, running_consumer
 
@@ -76,40 +74,46 @@ async def test_oncor_outage_longer_than_the_retry_budget_fails_as_unavailable_an
         assert await consumer.admin.documents() == []
 
 
-@pytest.mark.parametrize(
-    ("command", "write_path"),
-    [
-        ("order.associate-dicom", "rc/updateInstanceStatus"),
-        ("order.reject", "tm66/order/addRcTm66OrderReject"),
-        ("order.conclusion", "tm66/order/addRcTm66OrderConclusion"),
-        ("order.expertise-dicom", "tm66/order/addRcTm66OrderExpertiseDicom"),
-        ("order.expertise-protocol", "tm66/order/addRcTm66OrderExpertiseProtocol"),
-    ],
-)
-async def test_write_whose_answer_was_lost_is_found_again_and_not_repeated(
-    command: str, write_path: str, emulator: EmulatorProcess, amqp_url: str
+WRITES = {
+    "order.associate-dicom": "rc/updateInstanceStatus",
+    "order.reject": "tm66/order/addRcTm66OrderReject",
+    "order.conclusion": "tm66/order/addRcTm66OrderConclusion",
+    "order.expertise-dicom": "tm66/order/addRcTm66OrderExpertiseDicom",
+    "order.expertise-protocol": "tm66/order/addRcTm66OrderExpertiseProtocol",
+}
+
+
+async def test_writes_whose_answer_was_lost_are_found_again_and_not_repeated(
+    emulator: EmulatorProcess, amqp_url: str
 ) -> None:
-    retries_before = metric("dezo_command_retries_total", command=command)
+    retries_before = {
+        command: metric("dezo_command_retries_total", command=command) for command in WRITES
+    }
     async with running_consumer(emulator, amqp_url) as consumer:
-        [order_id] = await consumer.admin.new_orders(1)
+        order_ids = dict(zip(WRITES, await consumer.admin.new_orders(len(WRITES)), strict=True))
         # ONCOR writes, then the connection breaks mid-answer: maybe applied, so reconcile.
-        await consumer.admin.faults(drop_rate=1.0, paths=[write_path])
-        if command == "order.associate-dicom":
-            data = {"order_id": order_id, "ris_dicom": "https://ris.example/study/7"}
-        else:
-            data = document_data(command, order_id)
-        command_id = await consumer.bus.send(command, data)
-        outcome = await consumer.bus.outcome(command_id)
-        assert outcome.routing_key == f"command.succeeded.{command}", outcome.event
+        await consumer.admin.faults(drop_rate=1.0, paths=list(WRITES.values()))
+        sent = {}
+        for command, order_id in order_ids.items():
+            if command == "order.associate-dicom":
+                data = {"order_id": order_id, "ris_dicom": "https://ris.example/study/7"}
+            else:
+                data = document_data(command, order_id)
+            sent[command] = await consumer.bus.send(command, data)
+        for command, command_id in sent.items():
+            outcome = await consumer.bus.outcome(command_id)
+            assert outcome.routing_key == f"command.succeeded.{command}", outcome.event
+            documents = await consumer.admin.documents(order_ids[command])
+            if command == "order.associate-dicom":
+                assert documents == []
+                order = await consumer.admin.order(order_ids[command])
+                assert len(order["status_history"]) == 1
+            else:
+                [document] = documents
+                expected = order_ids[command] if command == "order.reject" else document["id"]
+                assert outcome.event["data"]["record_id"] == expected
         calls = Counter(call["path"] for call in await consumer.admin.calls())
-        assert calls[write_path] == 1
-        assert calls["attachment/create"] == (1 if command == "order.conclusion" else 0)
-        documents = await consumer.admin.documents(order_id)
-        if command == "order.associate-dicom":
-            assert documents == []
-            assert len((await consumer.admin.order(order_id))["status_history"]) == 1
-        else:
-            [document] = documents
-            expected = order_id if command == "order.reject" else document["id"]
-            assert outcome.event["data"]["record_id"] == expected
-    assert metric("dezo_command_retries_total", command=command) == retries_before + 1
+        assert all(calls[path] == 1 for path in WRITES.values()), calls
+        assert calls["attachment/create"] == 1
+    for command in WRITES:
+        assert metric("dezo_command_retries_total", command=command) == retries_before[command] + 1

@@ -3,6 +3,7 @@ the metrics module's registry, then against /metrics of a real `dezo-adapter run
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import signal
@@ -15,9 +16,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import IO
 
+import aio_pika
 import httpx
 import pytest
 
+from adapter.bus.topology import EVENTS_EXCHANGE, ORDER_RECEIVED
 from adapter.emulator.process import EmulatorProcess
 from tests.ops.layout import ALERT_RULES, DASHBOARD, REPO_ROOT
 
@@ -134,6 +137,16 @@ def wait_for(
 LAST_POLL = "dezo_poll_last_success_timestamp_seconds"
 
 
+async def subscribe_to_orders(amqp_url: str) -> None:
+    """A downstream queue for order.received: the publisher marks no order nobody receives."""
+    connection = await aio_pika.connect(amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        events = await channel.get_exchange(EVENTS_EXCHANGE)  # declared by the adapter
+        queue = await channel.declare_queue("ops-test.orders", durable=True)
+        await queue.bind(events, routing_key=ORDER_RECEIVED)
+
+
 def sample(exposition: str, name: str) -> float | None:
     match = re.search(rf"^{name} (\S+)$", exposition, re.MULTILINE)
     return float(match.group(1)) if match else None
@@ -170,6 +183,7 @@ def test_running_adapter_exports_every_metric_the_dashboard_and_alerts_use(
             log,
             timeout=30,
         )
+        asyncio.run(subscribe_to_orders(amqp_url))
         admin.post("/admin/orders", json={"count": 3}).raise_for_status()
         wait_for(
             "no polling cycle succeeded",
