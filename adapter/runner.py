@@ -73,7 +73,9 @@ async def run(settings: Settings, roles: Sequence[Role] = ALL_ROLES) -> None:
         log.info("adapter started", extra={"roles": list(roles)})
         services: list[OrderPublisher | CommandConsumer] = []
         if "publisher" in roles:
-            services.append(OrderPublisher(settings, oncor, bus))
+            publisher = OrderPublisher(settings, oncor, bus)
+            health.add_liveness("poller", lambda: publisher.healthy)
+            services.append(publisher)
         if "consumer" in roles:
             services.append(CommandConsumer(settings, oncor, bus))
         try:

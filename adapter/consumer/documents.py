@@ -13,6 +13,7 @@ import time
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Generic, TypeVar
 
 from adapter.consumer.attachments import ReadyAttachment, upload
@@ -126,6 +127,7 @@ async def deliver_document(
             signature = await files.enter_async_context(
                 deps.attachments.ready(command.signature, "signature", must_be_pdf=False)
             )
+        # Also proves the order exists before any file is uploaded for it.
         order = await deps.oncor.get_record(command.order_id)
         existing = await _existing(spec, received, order, deps)
         if existing is not None:
@@ -156,28 +158,36 @@ async def _existing(
     """The document this command would create, if ONCOR already has it (see idempotency)."""
     command = received.command
     assert isinstance(command, DocumentCommand)
-    settled = spec.status_after is not None and await order_has_had_status(
-        deps.oncor, command.order_id, spec.status_after
-    )
-    if spec.search is None:
-        return ExistingDocument(command.order_id) if settled else None
-    if not (settled or received.suspect):
-        return None
-
-    def matches(record: Rc) -> bool:
-        document = record.document()
-        code = getattr(document, spec.code_field, None)
-        return (
-            document is not None
-            and document.order_id == command.order_id
-            and isinstance(code, DictionaryEntry)
-            and code.code == command.code
-            and document.description == command.description
-            and (document.expert.id if document.expert else None) == command.expert_id
-        )
-
+    if not (received.suspect and spec.search is not None):
+        # A first delivery: only an order whose history shows this document's status has one.
+        if spec.status_after is None or not await order_has_had_status(
+            deps.oncor, command.order_id, spec.status_after
+        ):
+            return None
+        if spec.search is None:
+            return ExistingDocument(command.order_id)  # a reject: its status is all we can see
+    assert spec.search is not None
     created = _order_created(order)
-    return await find_document(deps.oncor, spec.search, created[:10] if created else None, matches)
+    return await find_document(
+        deps.oncor,
+        spec.search,
+        created[:10] if created else None,
+        partial(_carries_out, spec, command),
+    )
+
+
+def _carries_out(spec: DocumentSpec[RecordT], command: DocumentCommand, record: Rc) -> bool:
+    """Whether a document found in ONCOR is the one this command asks for."""
+    document = record.document()
+    code = getattr(document, spec.code_field, None)
+    return (
+        document is not None
+        and document.order_id == command.order_id
+        and isinstance(code, DictionaryEntry)
+        and code.code == command.code
+        and document.description == command.description
+        and (document.expert.id if document.expert else None) == command.expert_id
+    )
 
 
 async def _upload(deps: Dependencies, attachment: ReadyAttachment | None) -> str | None:

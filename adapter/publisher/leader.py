@@ -27,15 +27,22 @@ from adapter.observability import metrics
 log = logging.getLogger(__name__)
 
 TOKEN = b"dezo poller leadership token"
+#: RabbitMQ closes a channel whose delivery stays unacknowledged past its `consumer_timeout`
+#: (30 minutes by default), so the leader hands its token back, and gets it again, well before.
+TOKEN_RENEWAL = 600.0
 
 
 class Leadership:
     """This replica's claim on the poller; `held` is the truth, the events wake waiters."""
 
-    def __init__(self, bus: Bus) -> None:
+    def __init__(self, bus: Bus, *, renew_after: float = TOKEN_RENEWAL) -> None:
         self._bus = bus
+        self._renew_after = renew_after
         self._channel: AbstractRobustChannel | None = None
+        self._token: AbstractIncomingMessage | None = None
         self._token_channel: WireChannel | None = None
+        self._renewal: asyncio.TimerHandle | None = None
+        self._hand_back: asyncio.Task[None] | None = None
         self.gained = asyncio.Event()
         self.lost = asyncio.Event()
         self.lost.set()
@@ -77,13 +84,32 @@ class Leadership:
 
     async def _on_token(self, message: AbstractIncomingMessage) -> None:
         try:
-            self._token_channel = message.channel
+            channel = message.channel
         except ChannelInvalidStateError:
             return  # delivered on a channel that has closed since: the broker took it back
+        renewed = self.held
+        self._token, self._token_channel = message, channel
+        if self._renewal is not None:
+            self._renewal.cancel()
+        self._renewal = asyncio.get_running_loop().call_later(self._renew_after, self._renew)
+        if renewed:
+            log.debug("poller leadership token renewed")
+            return
         self.lost.clear()
         self.gained.set()
         metrics.poller_leader.set(1)
         log.info("poller leadership gained")
+
+    def _renew(self) -> None:
+        if self._token is not None and self.held:
+            self._hand_back = asyncio.create_task(self._requeue(self._token))
+
+    async def _requeue(self, token: AbstractIncomingMessage) -> None:
+        # Still the single active consumer, this replica gets the requeued token straight back.
+        try:
+            await token.reject(requeue=True)
+        except Exception as exc:  # the channel closed meanwhile: that is a loss, handled there
+            log.debug("could not renew the leadership token", extra={"error": repr(exc)})
 
     def _on_channel_closed(self, *_: Any) -> None:
         if not self.held:  # a late callback must not drop a token delivered after a reopen
@@ -91,7 +117,9 @@ class Leadership:
 
     def _drop(self, why: str, level: int) -> None:
         was_leader = self._token_channel is not None
-        self._token_channel = None
+        if self._renewal is not None:
+            self._renewal.cancel()
+        self._token = self._token_channel = None
         self.gained.clear()
         self.lost.set()
         metrics.poller_leader.set(0)

@@ -70,6 +70,8 @@ class OrderPublisher:
         cycle = asyncio.create_task(self._poller.run_cycle())
         await _first_of(cycle, stop.wait(), self._leadership.lost.wait())  # cancels the cycle
         await asyncio.wait({cycle})  # let a cancelled cycle count itself and clean up
+        # A cancelled cycle leaves its announcements in flight; the next must not overlap them.
+        await self._poller.settle(self._settings.shutdown_grace)
         remaining = self._settings.poll_interval - (time.monotonic() - started)
         if remaining > 0:
             await _first_of(stop.wait(), self._leadership.lost.wait(), seconds=remaining)

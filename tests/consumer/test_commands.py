@@ -133,20 +133,30 @@ async def test_reject_without_files_and_conclusion_measure_order_turnaround(
 async def test_commands_for_one_order_apply_in_arrival_order(
     emulator: EmulatorProcess, amqp_url: str
 ) -> None:
-    links = [f"https://ris.example/study/{n}" for n in range(8)]
     async with running_consumer(emulator, amqp_url) as consumer:
-        [order_id] = await consumer.admin.new_orders(1)
-        await consumer.admin.faults(latency_ms=20)  # without the order lock, these would race
-        ids = [
-            await consumer.bus.send(
-                "order.associate-dicom", {"order_id": order_id, "ris_dicom": link}
+        order_ids = await consumer.admin.new_orders(3)
+        # A conclusion takes four ONCOR calls, an association two: unserialised, the later
+        # association would overtake the earlier conclusion.
+        await consumer.admin.faults(latency_ms=30)
+        sent = []
+        for order_id in order_ids:
+            sent.append(
+                await consumer.bus.send(
+                    "order.conclusion", document_data("order.conclusion", order_id)
+                )
             )
-            for link in links
-        ]
-        for command_id in ids:
+            sent.append(
+                await consumer.bus.send(
+                    "order.associate-dicom",
+                    {"order_id": order_id, "ris_dicom": "https://ris.example/study/9"},
+                )
+            )
+        for command_id in sent:
             await consumer.bus.outcome(command_id)
-        order = await consumer.admin.order(order_id)
-        assert [status["ris_dicom"] for status in order["status_history"]] == links
+        for order_id in order_ids:
+            order = await consumer.admin.order(order_id)
+            statuses = [status["status"] for status in order["status_history"]]
+            assert statuses == ["Заключение", "Ассоциация DICOM"]
 
 
 async def test_stop_lets_in_flight_commands_finish_before_returning(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from urllib.parse import unquote, urlsplit
 
@@ -85,3 +86,24 @@ def _close_connection(broker: Broker, amqp_url: str, name: str) -> None:
             broker.ctl("close_connection", pid, "test")
             return
     raise AssertionError(f"no connection named {name} in {listing}")
+
+
+async def test_leader_renews_its_token_before_the_consumer_timeout_and_keeps_leading(
+    replicas: tuple[Bus, Bus], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="adapter.publisher.leader")
+    first = Leadership(replicas[0], renew_after=0.2)
+    second = Leadership(replicas[1], renew_after=0.2)
+    await first.start()
+    await eventually(_holds(first), within=5)
+    await second.start()
+
+    for _ in range(30):  # 1.5 s: several renewals
+        assert first.held and not first.lost.is_set()
+        assert not second.held
+        await asyncio.sleep(0.05)
+
+    renewals = [r for r in caplog.records if r.getMessage() == "poller leadership token renewed"]
+    assert len(renewals) >= 3
+    await first.close()
+    await second.close()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 
@@ -143,5 +142,4 @@ async def test_stop_returns_promptly_even_while_a_search_is_pending(
 
 
 async def _searched(admin: EmulatorAdmin) -> bool:
-    await asyncio.sleep(0)
     return any(call["path"] == "search/start/RcTm66OrderQuery" for call in await admin.calls())

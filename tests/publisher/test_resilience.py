@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from functools import partial
 from urllib.parse import unquote, urlsplit
 
 import pytest
@@ -40,7 +41,7 @@ async def test_cut_broker_connections_and_flaky_oncor_lose_no_order_and_mark_non
     async with collecting_events(amqp_url) as collector, running_publisher(settings):
         await admin.faults(error_rate=0.1, timeout_rate=0.1, timeout_seconds=0.8, latency_ms=5)
         for announced in (40, 150):
-            await eventually(lambda n=announced: collector.holds(n), within=30, every=0.05)
+            await eventually(partial(collector.holds, announced), within=30, every=0.05)
             await asyncio.to_thread(broker.ctl, "close_all_connections", "-p", vhost, "test")
         await asyncio.sleep(2)
         await admin.clear_faults()
