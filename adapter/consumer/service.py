@@ -40,44 +40,45 @@ log = logging.getLogger(__name__)
 class CommandConsumer:
     def __init__(self, settings: Settings, oncor: OncorClient, bus: Bus) -> None:
         self._settings = settings
-        self._oncor = oncor
-        self._bus = bus
         self._settlement = Settlement(bus)
+        self._bus = bus
         self._dictionaries = DictionaryCache(
             oncor, (spec.dictionary for spec in DOCUMENTS.values())
         )
+        # Downloads of attachments by URL: a client of their own, never the ONCOR client.
+        self._downloads = httpx.AsyncClient(
+            follow_redirects=True, timeout=settings.attachment_url_timeout
+        )
+        limits = AttachmentLimits(
+            inline_max_bytes=settings.attachment_inline_max_bytes,
+            url_max_bytes=settings.attachment_url_max_bytes,
+            url_timeout=settings.attachment_url_timeout,
+        )
+        deps = Dependencies(
+            oncor=oncor,
+            dictionaries=self._dictionaries,
+            attachments=AttachmentFetcher(limits, self._downloads),
+            oncor_origin=settings.oncor_origin,
+            zone=settings.zone,
+        )
+        self._dispatcher = Dispatcher(deps, retry_budget=len(settings.command_retry_delays))
         self._in_flight: set[asyncio.Task[None]] = set()
-        self._dispatcher: Dispatcher | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
-        settings = self._settings
-        if not await self._dictionaries.load_until_ready(stop):
-            return
-        refresher = asyncio.create_task(
-            self._dictionaries.keep_fresh(settings.dictionary_refresh_interval, stop)
-        )
-        # Downloads of attachments by URL: a client of their own, never the ONCOR client.
-        async with httpx.AsyncClient(
-            follow_redirects=True, timeout=settings.attachment_url_timeout
-        ) as downloads:
-            limits = AttachmentLimits(
-                inline_max_bytes=settings.attachment_inline_max_bytes,
-                url_max_bytes=settings.attachment_url_max_bytes,
-                url_timeout=settings.attachment_url_timeout,
+        """Consume until `stop` is set, then finish in-flight commands and return."""
+        try:
+            if not await self._dictionaries.load_until_ready(stop):
+                return
+            refresher = asyncio.create_task(
+                self._dictionaries.keep_fresh(self._settings.dictionary_refresh_interval, stop)
             )
-            deps = Dependencies(
-                oncor=self._oncor,
-                dictionaries=self._dictionaries,
-                attachments=AttachmentFetcher(limits, downloads),
-                oncor_origin=settings.oncor_origin,
-                zone=settings.zone,
-            )
-            self._dispatcher = Dispatcher(deps, retry_budget=len(settings.command_retry_delays))
             try:
                 await self._consume_until(stop)
             finally:
                 refresher.cancel()
                 await asyncio.gather(refresher, return_exceptions=True)
+        finally:
+            await self._downloads.aclose()
 
     async def _consume_until(self, stop: asyncio.Event) -> None:
         channel = await self._bus.channel(
@@ -89,7 +90,10 @@ class CommandConsumer:
         try:
             await stop.wait()
         finally:
-            await queue.cancel(tag)
+            try:
+                await queue.cancel(tag)
+            except Exception as exc:  # the connection may be gone: finish in-flight work anyway
+                log.warning("could not cancel the consumer", extra={"error": repr(exc)})
             await self._finish_in_flight()
             await channel.close()
             log.info("command consumer stopped")
@@ -127,7 +131,6 @@ class CommandConsumer:
         except UnreadableCommand as exc:
             await self._settle_unreadable(message, exc)
             return exc.command
-        assert self._dispatcher is not None
         decision = await self._dispatcher.dispatch(received)
         settlement = self._settlement
         if isinstance(decision, RetryLater):
