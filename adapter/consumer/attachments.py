@@ -52,12 +52,9 @@ class ReadyAttachment:
 class AttachmentFetcher:
     """Turns attachment references into checked files; `http` is not the ONCOR client."""
 
-    def __init__(
-        self, limits: AttachmentLimits, http: httpx.AsyncClient, workdir: Path | None = None
-    ) -> None:
+    def __init__(self, limits: AttachmentLimits, http: httpx.AsyncClient) -> None:
         self._limits = limits
         self._http = http
-        self._workdir = workdir
 
     @asynccontextmanager
     async def ready(
@@ -78,7 +75,7 @@ class AttachmentFetcher:
             _discard(path)
 
     async def _download(self, ref: UrlAttachment, what: str) -> tuple[Path, int]:
-        handle, name = tempfile.mkstemp(prefix="dezo-attachment-", dir=self._workdir)
+        handle, name = tempfile.mkstemp(prefix="dezo-attachment-")
         path = Path(name)
         try:
             with os.fdopen(handle, "wb") as file:
@@ -132,7 +129,7 @@ async def upload(oncor: OncorClient, attachment: ReadyAttachment) -> str:
 
 
 def decode_inline(text: str, what: str, max_bytes: int) -> bytes:
-    """Standard base64 (RFC 4648 §4) to bytes; line breaks are tolerated, nothing else."""
+    """Standard base64 (RFC 4648 §4) to bytes; whitespace such as line breaks is tolerated."""
     if 3 * (len(text) // 4) > max_bytes + 2:  # refuse before decoding: a decoded copy costs memory
         raise _inline_too_large(what, max_bytes)
     try:

@@ -12,13 +12,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from adapter.consumer.dependencies import Dependencies
 from adapter.consumer.errors import InvalidCommand, Problem
-from adapter.consumer.handlers import HANDLERS, Handler
+from adapter.consumer.handlers import HANDLERS
 from adapter.consumer.idempotency import Ledger
 from adapter.consumer.intake import ReceivedCommand
 from adapter.messages.outcomes import (
@@ -76,18 +76,10 @@ class OrderLocks:
 
 
 class Dispatcher:
-    def __init__(
-        self,
-        deps: Dependencies,
-        retry_budget: int,
-        *,
-        ledger: Ledger | None = None,
-        handlers: Mapping[str, Handler] = HANDLERS,
-    ) -> None:
+    def __init__(self, deps: Dependencies, retry_budget: int) -> None:
         self._deps = deps
         self._retry_budget = retry_budget
-        self._ledger = ledger or Ledger()
-        self._handlers = handlers
+        self._ledger = Ledger()
         self._locks = OrderLocks()
 
     async def dispatch(self, received: ReceivedCommand) -> Decision:
@@ -106,7 +98,7 @@ class Dispatcher:
     async def _run(self, received: ReceivedCommand) -> Decision:
         ids = _log_ids(received)
         try:
-            return await self._handlers[received.name](received, self._deps)
+            return await HANDLERS[received.name](received, self._deps)
         except InvalidCommand as exc:
             return _failed(received, "invalid", exc.problem, exc.message)
         except OncorRejected as exc:

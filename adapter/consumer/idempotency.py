@@ -9,13 +9,13 @@ Two guards, because a command can come back for two different reasons:
 2. **Reconciliation** (in ONCOR, survives restarts): before writing, a command whose effect may
    already exist looks for it. A command is *suspect* when the broker redelivered it
    (`redelivered`, `x-delivery-count`), it comes back from a retry queue (`x-dezo-attempt`,
-   `x-death`) or it is a replayed dead letter (`x-dezo-reason`); a reject or conclusion is also
-   checked whenever the order's status history already holds the status that document sets
-   (`Отказ`, `Заключение`). Conclusions and expertises are searched with
+   `x-death`) or it is a replayed dead letter (`x-dezo-reason`, `x-dezo-replayed`); a reject or
+   conclusion is also checked whenever the order's status history already holds the status
+   that document sets (`Отказ`, `Заключение`). Conclusions and expertises are searched with
    `search/start/RcTm66Order*Query` from the order's creation date and matched on order,
    code, description and expert; ONCOR has no public search for rejects, so a reject counts as
    done when the order's history holds `Отказ` (the outcome then names the order as record).
-   DICOM association compares the order's current status and link before setting it.
+   A DICOM association looks for the same status and link in the order's status history.
 
 Residual risk: the same command id published twice and taken by two replicas at once (or by
 one after a restart, as a first delivery) writes twice for an expertise, whose order status does
@@ -33,7 +33,7 @@ from typing import Any
 
 from aio_pika.abc import AbstractIncomingMessage
 
-from adapter.consumer.settlement import REASON_HEADER
+from adapter.consumer.settlement import REASON_HEADER, REPLAYED_HEADER
 from adapter.messages.outcomes import CommandSucceeded
 from adapter.oncor.client import DocumentSearch, OncorClient
 from adapter.oncor.models import DocumentQuery, Rc
@@ -67,7 +67,8 @@ def may_have_taken_effect(message: AbstractIncomingMessage, attempt: int) -> boo
         bool(message.redelivered)
         or attempt > 0
         or (isinstance(delivery_count, int) and delivery_count > 0)
-        or REASON_HEADER in headers  # a dead letter replayed by an operator
+        or REASON_HEADER in headers  # a dead letter replayed as it was
+        or REPLAYED_HEADER in headers  # a dead letter replayed by `dezo-adapter dead replay`
         or "x-death" in headers  # dead-lettered by the broker at some point, then replayed
     )
 

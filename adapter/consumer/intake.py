@@ -77,7 +77,7 @@ def read_command(message: AbstractIncomingMessage, max_bytes: int) -> ReceivedCo
         raise UnreadableCommand(
             problem,
             exc.detail,
-            command_id=_peek(message.body, "id") or message.message_id,
+            command_id=_peek_id(message.body) or message.message_id,
             command=routed_as,
             order_id=None,
         ) from None
@@ -92,7 +92,7 @@ def read_command(message: AbstractIncomingMessage, max_bytes: int) -> ReceivedCo
         raise UnreadableCommand(
             "unknown_type",
             f"unknown command type {event.type!r}; known types: "
-            + ", ".join(f"{TYPE_PREFIX}{name}{_TYPE_SUFFIX}" for name in COMMANDS),
+            + ", ".join(f"{TYPE_PREFIX}{known_name}{_TYPE_SUFFIX}" for known_name in COMMANDS),
             command=UNKNOWN_COMMAND,
             **known,
         )
@@ -140,13 +140,13 @@ def _describe(errors: list[ErrorDetails]) -> str:
     )
 
 
-def _peek(body: bytes, key: str) -> str | None:
-    """A top-level string field of a JSON object that is not a valid CloudEvent."""
+def _peek_id(body: bytes) -> str | None:
+    """The `id` of a JSON object that is not a valid CloudEvent, if it has a usable one."""
     try:
         parsed: Any = json.loads(body)
     except ValueError:
         return None
-    value = parsed.get(key) if isinstance(parsed, dict) else None
+    value = parsed.get("id") if isinstance(parsed, dict) else None
     return value if isinstance(value, str) and value else None
 
 

@@ -9,7 +9,7 @@ replay them to `dezo.commands` after a fix:
 
     x-dezo-reason       the problem, e.g. bad_base64 (also `problem` in command.failed)
     x-dezo-error        the same message the command.failed event carries
-    x-dezo-routing-key  the routing key the command arrived with
+    x-dezo-routing-key  the routing key the command was first published with
     x-dezo-command-id   the command id, when it could be read
 """
 
@@ -31,6 +31,7 @@ REASON_HEADER = "x-dezo-reason"
 ERROR_HEADER = "x-dezo-error"
 ROUTING_KEY_HEADER = "x-dezo-routing-key"
 COMMAND_ID_HEADER = "x-dezo-command-id"
+REPLAYED_HEADER = "x-dezo-replayed"  # set by whoever replays a dead letter: reconcile first
 _MAX_ERROR_HEADER = 1000
 # Written by the broker; a copy we publish must start its own history without them.
 _BROKER_HEADERS = frozenset(
@@ -81,31 +82,32 @@ class Settlement:
         self, message: AbstractIncomingMessage, problem: str, error: str, command_id: str | None
     ) -> None:
         """The original message to `dezo.dead`, with why in its headers."""
-        headers = _own_headers(message)
+        headers = own_headers(message)
         headers.pop(ATTEMPT_HEADER, None)  # a replay starts with a fresh retry budget
-        headers.update(
-            {
-                REASON_HEADER: problem,
-                ERROR_HEADER: error[:_MAX_ERROR_HEADER],
-                ROUTING_KEY_HEADER: message.routing_key or "",
-            }
-        )
+        headers.update({REASON_HEADER: problem, ERROR_HEADER: error[:_MAX_ERROR_HEADER]})
+        headers.setdefault(ROUTING_KEY_HEADER, message.routing_key or "")
         if command_id:
             headers[COMMAND_ID_HEADER] = command_id
-        await self._bus.publish(DEAD_EXCHANGE, message.routing_key or "", _copy(message, headers))
+        await self._bus.publish(
+            DEAD_EXCHANGE, str(headers[ROUTING_KEY_HEADER]), copy_message(message, headers)
+        )
 
     async def retry_later(self, message: AbstractIncomingMessage, step: int) -> None:
         """A copy to retry queue `step`, whose TTL sends it back to `dezo.commands`."""
-        headers = _own_headers(message)
+        headers = own_headers(message)
         headers[ATTEMPT_HEADER] = step
-        await self._bus.publish("", retry_queue_name(step), _copy(message, headers))
+        # Back from the retry queue it arrives routed as `dezo.commands`: keep the original.
+        headers.setdefault(ROUTING_KEY_HEADER, message.routing_key or "")
+        await self._bus.publish("", retry_queue_name(step), copy_message(message, headers))
 
 
-def _own_headers(message: AbstractIncomingMessage) -> dict[str, Any]:
+def own_headers(message: AbstractIncomingMessage) -> dict[str, Any]:
+    """The message's headers without those the broker wrote."""
     return {name: value for name, value in message.headers.items() if name not in _BROKER_HEADERS}
 
 
-def _copy(message: AbstractIncomingMessage, headers: dict[str, Any]) -> aio_pika.Message:
+def copy_message(message: AbstractIncomingMessage, headers: dict[str, Any]) -> aio_pika.Message:
+    """The same body and properties, persistent, with these headers."""
     return aio_pika.Message(
         message.body,
         headers=headers,

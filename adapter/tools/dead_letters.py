@@ -22,6 +22,7 @@ from adapter.consumer.settlement import (
     COMMAND_ID_HEADER,
     ERROR_HEADER,
     REASON_HEADER,
+    REPLAYED_HEADER,
     ROUTING_KEY_HEADER,
     copy_message,
     own_headers,
@@ -113,6 +114,7 @@ async def replay(bus: Bus, letter: DeadLetter) -> None:
         for name, value in own_headers(letter.message).items()
         if name not in _DEAD_LETTER_HEADERS
     }
+    headers[REPLAYED_HEADER] = True  # so the consumer reconciles with ONCOR before writing
     await bus.publish(COMMANDS_EXCHANGE, letter.routing_key, copy_message(letter.message, headers))
     await letter.message.ack()
 

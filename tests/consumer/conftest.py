@@ -211,8 +211,11 @@ class BusObserver:
         )
         return command_id
 
-    async def outcome(self, command_id: str, within: float = 15.0) -> Observed:
-        return await self._first(self.events, command_id, within)
+    async def outcome(
+        self, command_id: str, within: float = 15.0, routing_key: str | None = None
+    ) -> Observed:
+        """The first outcome of a command (with this routing key, if given)."""
+        return await self._first(self.events, command_id, within, routing_key)
 
     async def dead_letter(self, command_id: str, within: float = 15.0) -> Observed:
         return await self._first(self.dead, command_id, within)
@@ -220,11 +223,16 @@ class BusObserver:
     def outcomes_of(self, command_id: str) -> list[Observed]:
         return [seen for seen in self.events if seen.correlation_id == command_id]
 
-    async def _first(self, seen: list[Observed], command_id: str, within: float) -> Observed:
+    async def _first(
+        self, seen: list[Observed], command_id: str, within: float, routing_key: str | None = None
+    ) -> Observed:
         deadline = asyncio.get_running_loop().time() + within
         while True:
             for item in seen:
-                if command_id in (item.correlation_id, item.message_id):
+                if command_id in (item.correlation_id, item.message_id) and routing_key in (
+                    None,
+                    item.routing_key,
+                ):
                     return item
             if asyncio.get_running_loop().time() > deadline:
                 raise AssertionError(f"nothing for {command_id} within {within} s")

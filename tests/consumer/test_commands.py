@@ -116,7 +116,7 @@ async def test_document_command_creates_exactly_its_document_with_intact_files(
         assert metric("dezo_commands_total", command=command, outcome="succeeded") >= 1
 
 
-async def test_reject_without_files_and_conclusion_measure_order_turnaround(
+async def test_reject_without_files_records_the_order_turnaround(
     emulator: EmulatorProcess, amqp_url: str
 ) -> None:
     before = metric("dezo_order_turnaround_seconds_count", outcome="reject")

@@ -6,6 +6,9 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 
+import aio_pika
+
+from adapter.bus.topology import COMMANDS_EXCHANGE
 from adapter.emulator.process import EmulatorProcess
 from tests.consumer.conftest import document_data, metric, running_consumer
 
@@ -55,7 +58,7 @@ async def test_oncor_outage_shorter_than_the_retry_budget_ends_in_success(
     assert metric("dezo_command_retries_total", command="order.conclusion") > retries_before
 
 
-async def test_oncor_outage_longer_than_the_retry_budget_fails_as_unavailable_and_dead_letters(
+async def test_oncor_outage_longer_than_the_budget_dead_letters_and_a_replay_succeeds(
     emulator: EmulatorProcess, amqp_url: str
 ) -> None:
     async with running_consumer(emulator, amqp_url) as consumer:
@@ -70,8 +73,21 @@ async def test_oncor_outage_longer_than_the_retry_budget_fails_as_unavailable_an
         dead = await consumer.bus.dead_letter(command_id)
         assert dead.headers["x-dezo-reason"] == "oncor_unavailable"
         assert "x-dezo-attempt" not in dead.headers  # a replay gets the whole budget again
+        assert dead.headers["x-dezo-routing-key"] == "order.reject"
         await consumer.admin.clear_faults()
         assert await consumer.admin.documents() == []
+
+        # An operator replays the dead letter once ONCOR is back: it goes through.
+        exchange = await consumer.bus.channel.get_exchange(COMMANDS_EXCHANGE)
+        await exchange.publish(
+            aio_pika.Message(dead.body, headers=dead.headers, message_id=command_id),
+            routing_key=dead.headers["x-dezo-routing-key"],
+        )
+        replayed = await consumer.bus.outcome(
+            command_id, routing_key="command.succeeded.order.reject"
+        )
+        assert replayed.event["id"] != (await consumer.bus.outcome(command_id)).event["id"]
+        assert len(await consumer.admin.documents(order_id)) == 1
 
 
 WRITES = {
