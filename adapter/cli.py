@@ -11,7 +11,8 @@ from pathlib import Path
 
 from adapter.config import DEFAULT_AMQP_URL, ConfigError, load_settings
 from adapter.emulator.arguments import add_arguments as add_emulator_arguments
-from adapter.tools.send import SendError, add_send_parser
+from adapter.tools import ToolError
+from adapter.tools.send import add_send_parser
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -138,7 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.handler(args))
-    except (ConfigError, SendError) as exc:
+    except (ConfigError, ToolError) as exc:
         print(f"dezo-adapter: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -17,12 +17,15 @@ from adapter.bus.connection import Bus
 from adapter.config import Settings
 from adapter.consumer.service import CommandConsumer
 from adapter.observability import metrics
-from adapter.observability.health import Health, OncorReachability, health_server
+from adapter.observability.health import Health, Heartbeat, OncorReachability, health_server
 from adapter.observability.logs import configure_logging
 from adapter.oncor.client import CallObserver, OncorClient
 from adapter.publisher.service import OrderPublisher
 
 log = logging.getLogger(__name__)
+
+#: Seconds the event loop may go without running its heartbeat before the process counts as stuck.
+EVENT_LOOP_STALL = 30.0
 
 Role = Literal["publisher", "consumer"]
 ALL_ROLES: tuple[Role, ...] = ("publisher", "consumer")
@@ -62,26 +65,49 @@ async def run(settings: Settings, roles: Sequence[Role] = ALL_ROLES) -> None:
         metrics.observe_oncor_call(method, outcome, seconds)
         reachability.observe(method, outcome, seconds)
 
-    health.add_readiness("oncor_reachable", reachability.reachable)
+    event_loop = Heartbeat(limit=EVENT_LOOP_STALL)
+    beating = asyncio.create_task(event_loop.keep_beating(every=1.0))
+    health.add_liveness("event_loop", event_loop.fresh)
     http = health_server(health, settings.http_port)
     http_task = asyncio.create_task(http.serve())
 
     async with build_oncor_client(settings, observe) as oncor:
         bus = Bus(settings.amqp_url.get_secret_value(), topology=settings.topology)
-        await bus.connect()
+        # Every readiness check is in place before the port answers "ready" to anyone.
         health.add_readiness("broker_connected", lambda: bus.ready)
-        log.info("adapter started", extra={"roles": list(roles)})
+        health.add_readiness("oncor_reachable", reachability.reachable)
         services: list[OrderPublisher | CommandConsumer] = []
         if "publisher" in roles:
             publisher = OrderPublisher(settings, oncor, bus)
             health.add_liveness("poller", lambda: publisher.healthy)
+            health.add_readiness("leader_consumer", lambda: publisher.electing)
             services.append(publisher)
         if "consumer" in roles:
-            services.append(CommandConsumer(settings, oncor, bus))
+            consumer = CommandConsumer(settings, oncor, bus)
+            health.add_readiness("commands_consumer", lambda: consumer.consuming)
+            services.append(consumer)
         try:
-            await asyncio.gather(*(service.run(stop) for service in services))
+            if await _connected_unless_stopped(bus, stop):
+                log.info("adapter started", extra={"roles": list(roles)})
+                await asyncio.gather(*(service.run(stop) for service in services))
         finally:
             await bus.close()
             http.should_exit = True
             await http_task
+            beating.cancel()
             log.info("adapter stopped")
+
+
+async def _connected_unless_stopped(bus: Bus, stop: asyncio.Event) -> bool:
+    """Connect (waiting for the broker as long as it takes); False if stopped before that."""
+    connecting = asyncio.create_task(bus.connect())
+    stopping = asyncio.create_task(stop.wait())
+    await asyncio.wait({connecting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    stopping.cancel()
+    if not connecting.done():
+        connecting.cancel()
+    await asyncio.gather(connecting, stopping, return_exceptions=True)
+    if connecting.cancelled():
+        return False
+    connecting.result()  # raises what connecting raised
+    return True

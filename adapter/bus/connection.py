@@ -2,6 +2,8 @@
 
 aio-pika's robust connection reconnects with backoff and restores channels; after every
 (re)connect we declare the topology again, and `ready` says whether both have happened.
+Consumers that must not go missing take a `consumer_channel` instead, which aio-pika leaves
+alone: their owner opens a fresh one and consumes again itself after every loss.
 """
 
 from __future__ import annotations
@@ -11,16 +13,18 @@ import logging
 from typing import Any
 
 import aio_pika
-from aio_pika.abc import AbstractRobustChannel, AbstractRobustConnection
+from aio_pika.abc import AbstractChannel, AbstractRobustChannel, AbstractRobustConnection
 from aio_pika.exceptions import AMQPConnectionError
 from tenacity import AsyncRetrying, retry_if_exception_type, wait_random_exponential
 
-from adapter.bus.topology import TopologySettings, declare_topology
+from adapter.bus.topology import TopologySettings, declare_topology, retry_queue_name
 from adapter.observability import metrics
 
 log = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT = 30.0
+#: How often `wait_ready` looks again while the connection is back but not yet declared.
+READY_POLL = 0.1
 
 
 class Bus:
@@ -33,14 +37,19 @@ class Bus:
         name: str = "dezo-adapter",
         topology: TopologySettings | None = None,
         reconnect_interval: float = 2.0,
+        declare: bool = True,
     ) -> None:
+        """`declare=False` is for tools that only use what the adapter declared: their
+        defaults must not clash with the arguments the adapter's settings gave the queues."""
         self._url = url
         self._name = name
         self._topology_settings = topology or TopologySettings()
         self._reconnect_interval = reconnect_interval
+        self._declares = declare
         self._connection: AbstractRobustConnection | None = None
         self._publish_channel: AbstractRobustChannel | None = None
         self._declared = asyncio.Event()
+        self._redeclaring: asyncio.Task[None] | None = None
         self._closing = False
 
     @property
@@ -59,6 +68,13 @@ class Bus:
             and not connection.reconnecting
             and self._declared.is_set()
         )
+
+    async def wait_ready(self) -> None:
+        """Return once `ready` holds."""
+        while not self.ready:
+            await self._declared.wait()
+            if not self.ready:
+                await asyncio.sleep(READY_POLL)
 
     async def connect(self) -> None:
         self._connection = connection = await self._open()
@@ -98,6 +114,25 @@ class Bus:
             await channel.set_qos(prefetch_count=prefetch)
         return channel
 
+    async def consumer_channel(self, *, prefetch: int) -> AbstractChannel:
+        """A channel aio-pika does not restore, for a consumer whose owner re-registers it.
+
+        After a broker restart a restored consumer can be silently missing (aio-pika issues 231,
+        334, 626); an owner that consumes again on a fresh channel knows that it consumes.
+        """
+        channel = aio_pika.Channel(self.connection, publisher_confirms=False)
+        await channel.initialize()
+        try:
+            await channel.set_qos(prefetch_count=prefetch)
+        except BaseException:
+            await channel.close()
+            raise
+        return channel
+
+    def retry_queue(self, step: int) -> str:
+        """The queue of the `step`-th delayed retry (1-based), as this topology declares it."""
+        return retry_queue_name(self._topology_settings.retry_delays[step - 1])
+
     async def publish(
         self, exchange: str, routing_key: str, message: aio_pika.Message, *, mandatory: bool = True
     ) -> None:
@@ -117,10 +152,15 @@ class Bus:
 
     async def close(self) -> None:
         self._closing = True
+        if self._redeclaring is not None:
+            self._redeclaring.cancel()
         if self._connection is not None:
             await self._connection.close()
 
     async def _declare(self) -> None:
+        if not self._declares:
+            self._declared.set()
+            return
         channel = await self.channel(publisher_confirms=False)
         try:
             await declare_topology(channel, self._topology_settings)
@@ -135,6 +175,23 @@ class Bus:
         if not self._closing:
             log.warning("broker connection lost", extra={"connection": self._name})
 
-    async def _on_reconnect(self, *_: Any) -> None:
-        await self._declare()
-        log.info("broker connection restored", extra={"connection": self._name})
+    def _on_reconnect(self, *_: Any) -> None:
+        # aio-pika swallows a failing reconnect callback, which would leave `ready` false for
+        # good: declare in a task of our own that keeps trying.
+        if self._redeclaring is not None:
+            self._redeclaring.cancel()
+        self._redeclaring = asyncio.create_task(self._redeclare())
+
+    async def _redeclare(self) -> None:
+        while not self._closing:
+            try:
+                await asyncio.wait_for(self._declare(), CONNECT_TIMEOUT)
+            except Exception as exc:
+                log.warning(
+                    "could not declare the topology after a reconnect, retrying",
+                    extra={"connection": self._name, "error": repr(exc)},
+                )
+                await asyncio.sleep(self._reconnect_interval)
+            else:
+                log.info("broker connection restored", extra={"connection": self._name})
+                return

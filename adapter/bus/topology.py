@@ -41,8 +41,10 @@ def failed_key(command: str) -> str:
     return f"command.failed.{command}"
 
 
-def retry_queue_name(step: int) -> str:
-    return f"{RETRY_QUEUE_PREFIX}{step}"
+def retry_queue_name(delay: float) -> str:
+    """`dezo.commands.retry.5000ms`: the name carries the TTL, so changing the configured delays
+    makes new queues instead of clashing with the arguments of existing ones."""
+    return f"{RETRY_QUEUE_PREFIX}{round(delay * 1000)}ms"
 
 
 @dataclass(frozen=True)
@@ -95,10 +97,10 @@ async def declare_topology(
     await dead_queue.bind(dead)
 
     retry_queues = []
-    for step, delay in enumerate(settings.retry_delays, start=1):
+    for delay in settings.retry_delays:
         retry_queues.append(
             await channel.declare_queue(
-                retry_queue_name(step),
+                retry_queue_name(delay),
                 durable=True,
                 arguments={
                     "x-queue-type": "quorum",

@@ -9,6 +9,11 @@
 Up to `command_prefetch` commands are in flight; commands for one order run one at a time, in
 arrival order. On `stop`: no new deliveries, in-flight ones get `shutdown_grace` seconds, the
 rest are cancelled unacked and go back to the queue.
+
+The consumer does not trust aio-pika to restore it after a reconnect (restored consumers can be
+silently missing): it consumes on a channel nobody else restores, knows it is `consuming` only
+while the broker's ConsumeOk stands on an open channel, and registers again on a fresh channel
+whenever that channel closes or the broker cancels it.
 """
 
 from __future__ import annotations
@@ -16,9 +21,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from typing import Any, cast
 
+import aiormq
 import httpx
-from aio_pika.abc import AbstractIncomingMessage
+from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
 
 from adapter.bus.connection import Bus
 from adapter.bus.topology import COMMANDS_QUEUE
@@ -35,6 +42,13 @@ from adapter.observability import metrics
 from adapter.oncor.client import OncorClient
 
 log = logging.getLogger(__name__)
+
+#: Seconds allowed to open a channel and register the consumer before trying again.
+REGISTER_TIMEOUT = 10.0
+#: Seconds between attempts to register while the broker refuses or is away.
+REGISTER_RETRY = 1.0
+#: Seconds between checks that the consumer still stands, besides waking on a close or cancel.
+CHECK_INTERVAL = 5.0
 
 
 class CommandConsumer:
@@ -63,6 +77,18 @@ class CommandConsumer:
         )
         self._dispatcher = Dispatcher(deps, retry_budget=len(settings.command_retry_delays))
         self._in_flight: set[asyncio.Task[None]] = set()
+        self._channel: AbstractChannel | None = None
+        self._queue: AbstractQueue | None = None
+        self._wire: aiormq.Channel | None = None  # the AMQP channel the consumer stands on
+        self._tag: str | None = None
+        self._lost = asyncio.Event()  # the channel closed or the broker cancelled the consumer
+
+    @property
+    def consuming(self) -> bool:
+        """The broker delivers `dezo.commands` to this consumer: basic.consume succeeded on a
+        channel that is still open, and the broker has not cancelled it since."""
+        wire, tag = self._wire, self._tag
+        return wire is not None and not wire.is_closed and tag in wire.consumers
 
     async def run(self, stop: asyncio.Event) -> None:
         """Consume until `stop` is set, then finish in-flight commands and return."""
@@ -81,22 +107,74 @@ class CommandConsumer:
             await self._downloads.aclose()
 
     async def _consume_until(self, stop: asyncio.Event) -> None:
-        channel = await self._bus.channel(
-            prefetch=self._settings.command_prefetch, publisher_confirms=False
-        )
-        queue = await channel.declare_queue(COMMANDS_QUEUE, passive=True)
-        tag = await queue.consume(self._on_message)
-        log.info("consuming commands", extra={"prefetch": self._settings.command_prefetch})
         try:
-            await stop.wait()
+            while not stop.is_set():
+                if not self.consuming:
+                    await self._start_consuming(stop)
+                await _first_of(stop.wait(), self._lost.wait(), seconds=CHECK_INTERVAL)
         finally:
-            try:
-                await queue.cancel(tag)
-            except Exception as exc:  # the connection may be gone: finish in-flight work anyway
-                log.warning("could not cancel the consumer", extra={"error": repr(exc)})
+            await self._stop_consuming()
             await self._finish_in_flight()
-            await channel.close()
+            await self._close_channel()
             log.info("command consumer stopped")
+
+    async def _start_consuming(self, stop: asyncio.Event) -> None:
+        """Register the consumer once the broker is ready; after a failure, pause a little."""
+        self._lost.clear()
+        await _first_of(self._bus.wait_ready(), stop.wait())
+        if stop.is_set():
+            return
+        try:
+            await asyncio.wait_for(self._register(), REGISTER_TIMEOUT)
+        except Exception as exc:
+            log.warning("could not consume commands, retrying", extra={"error": repr(exc)})
+            await self._close_channel()  # a half-registered consumer must not linger
+            await _first_of(stop.wait(), seconds=REGISTER_RETRY)
+
+    async def _register(self) -> None:
+        self._tag = None
+        channel = self._channel
+        if channel is None or channel.is_closed:
+            # In-flight commands of a closed channel cannot be acked any more; the broker has
+            # requeued them already.
+            channel = await self._bus.consumer_channel(prefetch=self._settings.command_prefetch)
+            channel.close_callbacks.add(self._on_channel_closed)
+            self._channel = channel
+            self._queue = await channel.declare_queue(COMMANDS_QUEUE, passive=True)
+        wire = cast(aiormq.Channel, await channel.get_underlay_channel())
+        wire.on_consumer_cancel_callbacks.add(self._on_cancelled)
+        assert self._queue is not None
+        self._tag = await self._queue.consume(self._on_message)
+        self._wire = wire
+        log.info("consuming commands", extra={"prefetch": self._settings.command_prefetch})
+
+    async def _stop_consuming(self) -> None:
+        """No new deliveries; those in flight carry on."""
+        if not self.consuming:
+            return
+        assert self._queue is not None and self._tag is not None
+        try:
+            await self._queue.cancel(self._tag)
+        except Exception as exc:  # the connection may be gone: finish in-flight work anyway
+            log.warning("could not cancel the consumer", extra={"error": repr(exc)})
+
+    async def _close_channel(self) -> None:
+        channel, self._channel, self._queue = self._channel, None, None
+        if channel is None or channel.is_closed:
+            return
+        try:
+            await channel.close()
+        except Exception as exc:
+            log.warning("could not close the command channel", extra={"error": repr(exc)})
+
+    def _on_channel_closed(self, _: Any, exc: BaseException | None) -> None:
+        self._lost.set()
+        if exc is not None and not isinstance(exc, asyncio.CancelledError):
+            log.warning("command channel closed", extra={"error": repr(exc)})
+
+    def _on_cancelled(self, frame: Any) -> None:
+        log.warning("the broker cancelled the command consumer", extra={"queue": COMMANDS_QUEUE})
+        self._lost.set()
 
     async def _finish_in_flight(self) -> None:
         pending = set(self._in_flight)
@@ -207,6 +285,17 @@ def _log_decision(command_id: str, order_id: str, decision: Decision) -> None:
                 "error": decision.message,
             },
         )
+
+
+async def _first_of(*waits: Any, seconds: float | None = None) -> None:
+    """Return as soon as one of `waits` is done (or after `seconds`); cancel the others."""
+    tasks = [asyncio.ensure_future(wait) for wait in waits]
+    try:
+        await asyncio.wait(tasks, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def _give_back(message: AbstractIncomingMessage) -> None:

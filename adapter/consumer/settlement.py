@@ -23,7 +23,7 @@ from aio_pika.abc import AbstractIncomingMessage
 
 from adapter.bus.connection import Bus
 from adapter.bus.envelope import to_message
-from adapter.bus.topology import DEAD_EXCHANGE, EVENTS_EXCHANGE, retry_queue_name
+from adapter.bus.topology import DEAD_EXCHANGE, EVENTS_EXCHANGE
 from adapter.messages.outcomes import Outcome, outcome_event
 
 ATTEMPT_HEADER = "x-dezo-attempt"
@@ -98,7 +98,7 @@ class Settlement:
         headers[ATTEMPT_HEADER] = step
         # Back from the retry queue it arrives routed as `dezo.commands`: keep the original.
         headers.setdefault(ROUTING_KEY_HEADER, message.routing_key or "")
-        await self._bus.publish("", retry_queue_name(step), copy_message(message, headers))
+        await self._bus.publish("", self._bus.retry_queue(step), copy_message(message, headers))
 
 
 def own_headers(message: AbstractIncomingMessage) -> dict[str, Any]:

@@ -120,7 +120,7 @@ def _channels(topology: TopologySettings) -> dict[str, Any]:
     )
     for step, delay in enumerate(topology.retry_delays, start=1):
         channels[f"RetryQueue{step}"] = _queue_channel(
-            retry_queue_name(step),
+            retry_queue_name(delay),
             f"Internal: commands wait {delay:g} s here after a transient ONCOR failure, then "
             f"return to `{COMMANDS_QUEUE}`.",
         )

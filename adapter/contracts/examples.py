@@ -185,6 +185,11 @@ INVALID_EXAMPLES: list[tuple[str, str, dict[str, Any]]] = [
     ),
     (
         "order.associate-dicom",
+        "order-id-not-an-orid",
+        _with_data("order.associate-dicom", order_id="1930"),
+    ),
+    (
+        "order.associate-dicom",
         "ris-dicom-not-a-url",
         _with_data("order.associate-dicom", ris_dicom="study 1.2.840"),
     ),

@@ -22,6 +22,7 @@ from pydantic import (
     Field,
     HttpUrl,
     Tag,
+    WithJsonSchema,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
@@ -37,7 +38,14 @@ def _valid_orid(text: str) -> str:
         raise PydanticCustomError("invalid_orid", str(exc)) from None
 
 
-Orid = Annotated[str, AfterValidator(_valid_orid)]
+Orid = Annotated[
+    str,
+    AfterValidator(_valid_orid),
+    WithJsonSchema(
+        {"type": "string", "pattern": r"^#?\d+:\d+$", "examples": ["#1930:0"]},
+        mode="validation",
+    ),
+]
 Text = Annotated[str, Field(min_length=1, max_length=10_000)]
 ExpertId = Annotated[str, Field(min_length=1, max_length=200)]
 Code = Annotated[str, Field(min_length=1, max_length=200)]

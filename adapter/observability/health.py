@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from collections.abc import Callable, Iterator
@@ -57,6 +58,12 @@ class Heartbeat:
 
     def fresh(self) -> bool:
         return time.monotonic() - self._last < self._limit
+
+    async def keep_beating(self, every: float) -> None:
+        """Beat every `every` seconds: an event loop too busy to run this is stuck."""
+        while True:
+            self.beat()
+            await asyncio.sleep(every)
 
 
 class OncorReachability:

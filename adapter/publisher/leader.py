@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import Any, cast
 
 import aio_pika
+import aiormq
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustChannel
 from aiormq.abc import AbstractChannel as WireChannel
 from aiormq.exceptions import ChannelInvalidStateError
@@ -43,6 +44,8 @@ class Leadership:
         self._token_channel: WireChannel | None = None
         self._renewal: asyncio.TimerHandle | None = None
         self._hand_back: asyncio.Task[None] | None = None
+        self._wire: aiormq.Channel | None = None  # the AMQP channel under `_channel` now
+        self._tag: str | None = None
         self.gained = asyncio.Event()
         self.lost = asyncio.Event()
         self.lost.set()
@@ -52,12 +55,20 @@ class Leadership:
         channel = self._token_channel
         return channel is not None and not channel.is_closed
 
+    @property
+    def consuming(self) -> bool:
+        """This replica takes part in the election: its consumer stands on the leader queue."""
+        wire = self._wire
+        return wire is not None and not wire.is_closed and self._tag in wire.consumers
+
     async def start(self) -> None:
         """Join the election: consume the leader queue, and make sure a token exists."""
         self._channel = await self._bus.channel(prefetch=1, publisher_confirms=False)
         self._channel.close_callbacks.add(self._on_channel_closed)
+        self._channel.reopen_callbacks.add(self._on_channel_reopened)
         queue = await self._channel.get_queue(LEADER_QUEUE)  # declared by the topology
-        await queue.consume(self._on_token)
+        self._tag = await queue.consume(self._on_token)
+        await self._on_channel_reopened()
         await self.ensure_token()
 
     async def ensure_token(self) -> None:
@@ -110,6 +121,12 @@ class Leadership:
             await token.reject(requeue=True)
         except Exception as exc:  # the channel closed meanwhile: that is a loss, handled there
             log.debug("could not renew the leadership token", extra={"error": repr(exc)})
+
+    async def _on_channel_reopened(self, *_: Any) -> None:
+        # aio-pika has restored the consumer on a new AMQP channel, or says it has: `consuming`
+        # looks there.
+        if self._channel is not None:
+            self._wire = cast(aiormq.Channel, await self._channel.get_underlay_channel())
 
     def _on_channel_closed(self, *_: Any) -> None:
         if not self.held:  # a late callback must not drop a token delivered after a reopen

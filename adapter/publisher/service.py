@@ -34,6 +34,11 @@ class OrderPublisher:
         return self._poller.last_report
 
     @property
+    def electing(self) -> bool:
+        """This replica's consumer stands on the leader queue: it leads or can take over."""
+        return self._leadership.consuming
+
+    @property
     def healthy(self) -> bool:
         """False only when this replica leads and its poll loop has stopped making progress.
 

@@ -1,1 +1,5 @@
 """Command-line tools for integrators and operators: send, watch, dead letters."""
+
+
+class ToolError(Exception):
+    """A tool cannot do what was asked; the message says what to change."""

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aio_pika.abc import AbstractIncomingMessage, AbstractQueue
+from aio_pika.exceptions import ChannelNotFoundEntity
 
 from adapter.bus.connection import Bus
 from adapter.bus.topology import COMMANDS_EXCHANGE, DEAD_QUEUE
@@ -27,6 +28,7 @@ from adapter.consumer.settlement import (
     copy_message,
     own_headers,
 )
+from adapter.tools import ToolError
 
 _DEAD_LETTER_HEADERS = (REASON_HEADER, ERROR_HEADER, ROUTING_KEY_HEADER, COMMAND_ID_HEADER)
 
@@ -127,26 +129,35 @@ def matches(letter: DeadLetter, ids: list[str], reason: str | None) -> bool:
 
 async def run_dead_command(amqp_url: str, args: Any) -> int:
     """`dead list`, `dead show <id>` and `dead replay <id>… | --all`, as the CLI parsed them."""
-    bus = Bus(amqp_url, name="dezo-adapter-dead")
+    bus = Bus(amqp_url, name="dezo-adapter-dead", declare=False)
     await bus.connect()
     try:
-        async with browse(bus, args.limit) as letters:
-            if args.dead_command == "list":
-                chosen = [letter for letter in letters if matches(letter, [], args.reason)]
-                for letter in chosen:
-                    print(letter.line())
-                print(f"{len(chosen)} dead letter(s)")
-                return 0
-            if args.dead_command == "show":
-                found = [letter for letter in letters if matches(letter, [args.id], None)]
-                for letter in found:
-                    print(show(letter))
-                return 0 if found else 1
-            chosen = [letter for letter in letters if matches(letter, args.ids, args.reason)]
-            for letter in chosen:
-                await replay(bus, letter)
-                print(f"replayed {letter.id} ({letter.routing_key}, was {letter.reason})")
-            print(f"{len(chosen)} replayed")
-            return 0
+        return await _dead_command(bus, args)
+    except ChannelNotFoundEntity:
+        raise ToolError(
+            f"queue {DEAD_QUEUE} not found: has the adapter run on this broker?"
+        ) from None
     finally:
         await bus.close()
+
+
+async def _dead_command(bus: Bus, args: Any) -> int:
+    """One of `list`, `show`, `replay` over the dead letters held for the call."""
+    async with browse(bus, args.limit) as letters:
+        if args.dead_command == "list":
+            chosen = [letter for letter in letters if matches(letter, [], args.reason)]
+            for letter in chosen:
+                print(letter.line())
+            print(f"{len(chosen)} dead letter(s)")
+            return 0
+        if args.dead_command == "show":
+            found = [letter for letter in letters if matches(letter, [args.id], None)]
+            for letter in found:
+                print(show(letter))
+            return 0 if found else 1
+        chosen = [letter for letter in letters if matches(letter, args.ids, args.reason)]
+        for letter in chosen:
+            await replay(bus, letter)
+            print(f"replayed {letter.id} ({letter.routing_key}, was {letter.reason})")
+        print(f"{len(chosen)} replayed")
+        return 0

@@ -16,19 +16,17 @@ from pathlib import Path
 from typing import Any
 
 import aio_pika
+from aio_pika.exceptions import ChannelNotFoundEntity
 from pydantic import ValidationError
 
 from adapter.bus.connection import Bus
 from adapter.bus.envelope import CloudEvent, decode, event_type, to_message
 from adapter.bus.topology import COMMANDS_EXCHANGE
 from adapter.messages.commands import COMMANDS
+from adapter.tools import ToolError
 
 SOURCE = "urn:dezo-adapter:cli"
 SIGNATURE_TYPES = {".sig": "application/pkcs7-signature", ".p7s": "application/pkcs7-signature"}
-
-
-class SendError(Exception):
-    """The command could not be built or sent; the message says what to change."""
 
 
 #: command -> (flag, data field) for each command's own flags; shared flags come below.
@@ -85,7 +83,7 @@ def build_command(args: argparse.Namespace) -> CloudEvent:
             f"{'.'.join(str(part) for part in error['loc']) or 'command'}: {error['msg']}"
             for error in exc.errors()
         )
-        raise SendError(f"invalid {args.command_name}: {problems}") from None
+        raise ToolError(f"invalid {args.command_name}: {problems}") from None
     return CloudEvent(
         id=args.id or str(uuid.uuid4()),
         source=SOURCE,
@@ -97,14 +95,14 @@ def build_command(args: argparse.Namespace) -> CloudEvent:
 
 def _attachment(path: Path | None, url: str | None, default_type: str) -> dict[str, str] | None:
     if path and url:
-        raise SendError("give a file or a URL for an attachment, not both")
+        raise ToolError("give a file or a URL for an attachment, not both")
     if url:
         name = url.rstrip("/").rsplit("/", 1)[-1] or "attachment"
         return {"name": name, "media_type": default_type, "url": url}
     if path is None:
         return None
     if not path.is_file():
-        raise SendError(f"{path}: no such file")
+        raise ToolError(f"{path}: no such file")
     media_type = (
         SIGNATURE_TYPES.get(path.suffix.lower())
         or mimetypes.guess_type(path.name)[0]
@@ -116,7 +114,7 @@ def _attachment(path: Path | None, url: str | None, default_type: str) -> dict[s
 
 async def send(amqp_url: str, args: argparse.Namespace) -> int:
     command = build_command(args)
-    bus = Bus(amqp_url, name="dezo-adapter-cli")
+    bus = Bus(amqp_url, name="dezo-adapter-cli", declare=False)
     await bus.connect()
     try:
         reply_queue = None
@@ -128,7 +126,13 @@ async def send(amqp_url: str, args: argparse.Namespace) -> int:
             correlation_id=command.id,
             reply_to=reply_queue.name if reply_queue else None,
         )
-        await bus.publish(COMMANDS_EXCHANGE, args.command_name, message)
+        try:
+            await bus.publish(COMMANDS_EXCHANGE, args.command_name, message)
+        except ChannelNotFoundEntity:
+            raise ToolError(
+                f"exchange {COMMANDS_EXCHANGE} not found: run the adapter once on this broker, "
+                "it declares the topology"
+            ) from None
         print(f"sent {args.command_name} id={command.id}")
         if reply_queue is None:
             return 0
@@ -136,7 +140,7 @@ async def send(amqp_url: str, args: argparse.Namespace) -> int:
             async with asyncio.timeout(args.timeout):
                 outcome = await _await_reply(reply_queue, command.id)
         except TimeoutError:
-            raise SendError(
+            raise ToolError(
                 f"no outcome within {args.timeout:g}s; is the adapter running?"
             ) from None
         print(json.dumps(outcome.model_dump(mode="json"), ensure_ascii=False, indent=2))
@@ -151,4 +155,4 @@ async def _await_reply(queue: aio_pika.abc.AbstractQueue, command_id: str) -> Cl
             async with reply.process():
                 if reply.correlation_id == command_id:
                     return decode(reply.body)
-    raise SendError("the reply queue closed before the outcome arrived")
+    raise ToolError("the reply queue closed before the outcome arrived")

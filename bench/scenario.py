@@ -1,0 +1,261 @@
+"""What a phase drives and observes: orders seeded in ONCOR, commands published, events collected.
+
+The driver runs in the benchmark's own process; what it measures is the process under test
+(adapter or baseline), which it starts and stops around each phase.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import aio_pika
+from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
+
+from adapter.bus.topology import COMMANDS_EXCHANGE, EVENTS_EXCHANGE, declare_topology
+from bench.adapter_run import ChildProcess
+from bench.environment import EmulatorAdmin
+from bench.stats import Latencies, LatencyResult, PhaseResult
+
+EXPERT = "39115-661768-26(20190905)"  # a MedResource the emulator knows
+CONCLUSION_CODE = "ДИАГНОЗ_ПОДТВЕРЖДЕН"
+PUBLISHES_IN_FLIGHT = 100  # enough to keep a confirmed publisher far from its per-confirm cap
+PHASE_TIMEOUT = 300.0
+
+
+def pdf_bytes(size: int) -> bytes:
+    """A 'PDF' of `size` bytes: the magic, then random bytes (incompressible, like a scan)."""
+    head = b"%PDF-1.7\n"
+    return head + os.urandom(max(0, size - len(head)))
+
+
+def conclusion(order_id: str, pdf: dict[str, str]) -> tuple[str, bytes]:
+    """A conclusion command as another service would publish it: (command id, body)."""
+    command_id = str(uuid.uuid4())
+    event = {
+        "specversion": "1.0",
+        "id": command_id,
+        "source": "urn:bench",
+        "type": "ru.oncor.dezo.order.conclusion.v1",
+        "time": datetime.now(UTC).isoformat(),
+        "data": {
+            "order_id": order_id,
+            "conclusion_code": CONCLUSION_CODE,
+            "description": f"benchmark conclusion for {order_id}",
+            "expert_id": EXPERT,
+            "pdf": pdf,
+        },
+    }
+    return command_id, json.dumps(event, ensure_ascii=False).encode()
+
+
+def inline_pdf(content: bytes) -> dict[str, str]:
+    return {
+        "name": "conclusion.pdf",
+        "media_type": "application/pdf",
+        "content_base64": base64.b64encode(content).decode(),
+    }
+
+
+def pdf_by_url(url: str) -> dict[str, str]:
+    return {"name": "conclusion.pdf", "media_type": "application/pdf", "url": url}
+
+
+@dataclass
+class Collector:
+    """Every event on `dezo.events`: first arrival per correlation id (an order or command id)."""
+
+    arrivals: dict[str, float] = field(default_factory=dict)
+    routing_keys: Counter[str] = field(default_factory=Counter)
+    _waiting: set[str] = field(default_factory=set)
+    _all_in: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def expect(self, ids: Iterable[str] = ()) -> None:
+        """Start afresh, waiting for these ids (more may be added)."""
+        self.arrivals.clear()
+        self.routing_keys.clear()
+        self._waiting = set()
+        self.add_expected(ids)
+
+    def add_expected(self, ids: Iterable[str]) -> None:
+        self._waiting.update(id_ for id_ in ids if id_ not in self.arrivals)
+        if self._waiting:
+            self._all_in.clear()
+        else:
+            self._all_in.set()
+
+    async def all_in(self, timeout: float = PHASE_TIMEOUT) -> None:
+        await asyncio.wait_for(self._all_in.wait(), timeout)
+
+    async def on_message(self, message: AbstractIncomingMessage) -> None:
+        now = time.monotonic()
+        key = message.correlation_id
+        self.routing_keys[message.routing_key or ""] += 1
+        if key is None or key in self.arrivals:
+            return  # a re-publish: the first arrival counts
+        self.arrivals[key] = now
+        self._waiting.discard(key)
+        if not self._waiting:
+            self._all_in.set()
+
+
+class Driver:
+    """The benchmark's side of the bus and of ONCOR: seeds, publishes, collects."""
+
+    def __init__(self, connection: AbstractRobustConnection, admin: EmulatorAdmin) -> None:
+        self._connection = connection
+        self.admin = admin
+        self.collector = Collector()
+
+    @classmethod
+    async def connect(cls, amqp_url: str, admin: EmulatorAdmin) -> Driver:
+        connection = await aio_pika.connect_robust(amqp_url)
+        driver = cls(connection, admin)
+        channel = await connection.channel()
+        await declare_topology(channel)
+        queue = await channel.declare_queue("bench.events", exclusive=True)
+        await queue.bind(EVENTS_EXCHANGE, "#")
+        # no_ack: the driver's own CPU stays small, and the same for adapter and baseline.
+        await queue.consume(driver.collector.on_message, no_ack=True)
+        driver._publishing = await connection.channel(publisher_confirms=True)
+        return driver
+
+    _publishing: aio_pika.abc.AbstractChannel
+
+    async def close(self) -> None:
+        await self._connection.close()
+
+    # --- orders ------------------------------------------------------------------------------
+
+    async def order_backlog(self, name: str, process: ChildProcess, count: int) -> PhaseResult:
+        """`count` orders appear in ONCOR at once; until each is announced (and marked)."""
+        await self.admin.clear_calls()
+        cpu_before = process.cpu_seconds()
+        self.collector.expect()
+        ids = await self.admin.add_orders(count)
+        created = time.monotonic()
+        self.collector.add_expected(ids)
+        await self.collector.all_in()
+        latencies = [self.collector.arrivals[id_] - created for id_ in ids]
+        await self._until_marked(count)
+        return PhaseResult(
+            name=name,
+            messages=count,
+            seconds=max(latencies),
+            latency=Latencies.of(latencies),
+            cpu_seconds=process.cpu_seconds() - cpu_before,
+            peak_rss_mb=process.peak_rss_mb(),
+            oncor_calls=await self.admin.call_counts(),
+            outcomes=dict(self.collector.routing_keys),
+        )
+
+    async def paced_orders(
+        self, name: str, rate: float, seconds: float, batch: int = 10
+    ) -> LatencyResult:
+        """Orders created in small batches well below capacity: latency without a backlog."""
+        created: dict[str, float] = {}
+        self.collector.expect()
+        interval = batch / rate
+        start = time.monotonic()
+        for step in range(max(1, round(rate * seconds / batch))):
+            await _sleep_until(start + step * interval)
+            ids = await self.admin.add_orders(batch)
+            now = time.monotonic()
+            created.update(dict.fromkeys(ids, now))
+            self.collector.add_expected(ids)
+        await self.collector.all_in()
+        latencies = [self.collector.arrivals[id_] - at for id_, at in created.items()]
+        return LatencyResult(name, rate, len(latencies), Latencies.of(latencies))
+
+    async def _until_marked(self, count: int, timeout: float = 30.0) -> None:
+        """The status updates follow the publishes; wait for them before counting calls."""
+        deadline = time.monotonic() + timeout
+        while (await self.admin.call_counts()).get("rc/updateInstanceStatus", 0) < count:
+            if time.monotonic() > deadline:
+                return
+            await asyncio.sleep(0.05)
+
+    # --- commands ----------------------------------------------------------------------------
+
+    async def command_burst(
+        self, name: str, process: ChildProcess, commands: list[tuple[str, bytes]]
+    ) -> PhaseResult:
+        """Every command published as fast as the broker confirms; until every outcome is in."""
+        await self.admin.clear_calls()
+        cpu_before = process.cpu_seconds()
+        self.collector.expect({command_id for command_id, _ in commands})
+        published = await self._publish_all(commands)
+        await self.collector.all_in()
+        first = min(published.values())
+        latencies = [self.collector.arrivals[id_] - at for id_, at in published.items()]
+        return PhaseResult(
+            name=name,
+            messages=len(commands),
+            seconds=max(self.collector.arrivals.values()) - first,
+            latency=Latencies.of(latencies),
+            cpu_seconds=process.cpu_seconds() - cpu_before,
+            peak_rss_mb=process.peak_rss_mb(),
+            oncor_calls=await self.admin.call_counts(),
+            outcomes=dict(self.collector.routing_keys),
+        )
+
+    async def paced_commands(
+        self, name: str, commands: list[tuple[str, bytes]], rate: float
+    ) -> LatencyResult:
+        """Commands published one by one at `rate` per second: latency without a queue."""
+        self.collector.expect({command_id for command_id, _ in commands})
+        published: dict[str, float] = {}
+        start = time.monotonic()
+        sends = []
+        for index, command in enumerate(commands):
+            await _sleep_until(start + index / rate)
+            sends.append(asyncio.create_task(self._publish(command, published)))
+        await asyncio.gather(*sends)
+        await self.collector.all_in()
+        latencies = [self.collector.arrivals[id_] - at for id_, at in published.items()]
+        return LatencyResult(name, rate, len(latencies), Latencies.of(latencies))
+
+    async def one_command(self, command: tuple[str, bytes]) -> dict[str, int]:
+        self.collector.expect({command[0]})
+        await self._publish(command, {})
+        await self.collector.all_in()
+        return dict(self.collector.routing_keys)
+
+    async def _publish_all(self, commands: list[tuple[str, bytes]]) -> dict[str, float]:
+        published: dict[str, float] = {}
+        room = asyncio.Semaphore(PUBLISHES_IN_FLIGHT)
+
+        async def send(command: tuple[str, bytes]) -> None:
+            async with room:
+                await self._publish(command, published)
+
+        await asyncio.gather(*(send(command) for command in commands))
+        return published
+
+    async def _publish(self, command: tuple[str, bytes], published: dict[str, float]) -> None:
+        command_id, body = command
+        exchange = await self._publishing.get_exchange(COMMANDS_EXCHANGE, ensure=False)
+        published[command_id] = time.monotonic()
+        await exchange.publish(
+            aio_pika.Message(
+                body,
+                content_type="application/cloudevents+json",
+                message_id=command_id,
+                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            ),
+            routing_key="order.conclusion",
+        )
+
+
+async def _sleep_until(moment: float) -> None:
+    delay = moment - time.monotonic()
+    if delay > 0:
+        await asyncio.sleep(delay)

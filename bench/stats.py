@@ -1,0 +1,109 @@
+"""Figures of a benchmark phase: throughput, latency percentiles, CPU and memory of a process."""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    """Nearest-rank percentile: an observed value, never an interpolation between two."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    rank = max(1, math.ceil(fraction * len(ordered)))
+    return ordered[rank - 1]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process so far, from /proc/<pid>/stat (its own, not children's)."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    # The command name may hold spaces and parentheses: fields start after the last ')'.
+    fields = stat.rsplit(")", 1)[1].split()
+    utime, stime = int(fields[11]), int(fields[12])
+    return (utime + stime) / _CLOCK_TICKS
+
+
+def peak_rss_mb(pid: int) -> float:
+    """The peak resident set size (VmHWM) of a process, in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmHWM for pid {pid}")
+
+
+@dataclass
+class Latencies:
+    """End-to-end latencies of one phase, in milliseconds."""
+
+    p50: float
+    p95: float
+    p99: float
+    max: float
+
+    @classmethod
+    def of(cls, seconds: list[float]) -> Latencies:
+        millis = [value * 1000 for value in seconds]
+        return cls(
+            p50=percentile(millis, 0.50),
+            p95=percentile(millis, 0.95),
+            p99=percentile(millis, 0.99),
+            max=max(millis, default=math.nan),
+        )
+
+
+@dataclass
+class PhaseResult:
+    """What one implementation (adapter or baseline) did in one phase."""
+
+    name: str  # e.g. "orders/adapter"
+    messages: int
+    seconds: float
+    latency: Latencies
+    cpu_seconds: float  # of the process under test, during the phase only
+    peak_rss_mb: float
+    oncor_calls: dict[str, int] = field(default_factory=dict)  # by API path, during the phase
+    outcomes: dict[str, int] = field(default_factory=dict)  # routing keys of what came back
+
+    @property
+    def throughput(self) -> float:
+        return self.messages / self.seconds if self.seconds > 0 else math.nan
+
+    @property
+    def cpu_per_1000(self) -> float:
+        return 1000 * self.cpu_seconds / self.messages if self.messages else math.nan
+
+    @property
+    def calls_per_message(self) -> float:
+        return sum(self.oncor_calls.values()) / self.messages if self.messages else math.nan
+
+    def as_dict(self) -> dict[str, Any]:
+        figures = asdict(self)
+        figures.update(
+            throughput=self.throughput,
+            cpu_seconds_per_1000=self.cpu_per_1000,
+            oncor_calls_per_message=self.calls_per_message,
+        )
+        return figures
+
+
+@dataclass
+class LatencyResult:
+    """A paced run well below capacity: latency without queueing, for adapter vs baseline."""
+
+    name: str
+    rate: float  # messages per second offered
+    messages: int
+    latency: Latencies
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def ratio(adapter: float, baseline: float) -> float:
+    return adapter / baseline if baseline else math.nan
