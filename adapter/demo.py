@@ -28,6 +28,10 @@ async def run_demo(orders: int, port: int) -> None:
             poll_interval=float(os.environ.get("DEZO_POLL_INTERVAL", "5")),
         )
         print(f"ONCOR emulator: {emulator.base_url}  (admin API: {emulator.base_url}/admin/)")
+        print(
+            "in another terminal, try: .venv/bin/dezo-adapter send associate-dicom"
+            " --order '#1930:0' --ris-dicom https://ris.example.org/study/1 --wait"
+        )
         print("events on dezo.events (Ctrl-C stops):")
         stop_watching = asyncio.Event()
         watcher = asyncio.create_task(
