@@ -167,10 +167,11 @@ class CommandConsumer:
         except Exception as exc:
             log.warning("could not close the command channel", extra={"error": repr(exc)})
 
-    def _on_channel_closed(self, _: Any, exc: BaseException | None) -> None:
+    def _on_channel_closed(self, channel: Any, exc: BaseException | None) -> None:
+        if channel is not self._channel:
+            return  # one we closed ourselves
         self._lost.set()
-        if exc is not None and not isinstance(exc, asyncio.CancelledError):
-            log.warning("command channel closed", extra={"error": repr(exc)})
+        log.warning("command channel closed", extra={"error": repr(exc)})
 
     def _on_cancelled(self, frame: Any) -> None:
         log.warning("the broker cancelled the command consumer", extra={"queue": COMMANDS_QUEUE})

@@ -129,6 +129,7 @@ def health_server(health: Health, port: int) -> uvicorn.Server:
         host="0.0.0.0",
         port=port,
         log_level="warning",
+        log_config=None,  # uvicorn's own config would print plain text past our JSON handler
         access_log=False,
         lifespan="off",
     )

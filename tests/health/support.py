@@ -1,0 +1,289 @@
+"""A real `dezo-adapter run` for health tests: the process, its operations port, the emulator's
+admin API, and a probe on the bus that sends commands and reads outcome events."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aio_pika
+import httpx
+
+from adapter.bus.topology import COMMANDS_EXCHANGE, COMMANDS_QUEUE, EVENTS_EXCHANGE
+from adapter.emulator.process import EmulatorProcess
+
+ROOT = Path(__file__).resolve().parents[2]
+EVENTS_PROBE_QUEUE = "test.health.events"
+DICOM_LINK = "https://ris.example/viewer?study=1.2.840.113619.2"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def adapter_env(
+    emulator: EmulatorProcess, amqp_url: str, port: int, **settings: object
+) -> dict[str, str]:
+    """The process environment: ours without DEZO_*, plus quick settings for a test."""
+    values: dict[str, object] = {
+        "oncor_url": emulator.api_url,
+        "oncor_token": emulator.token,
+        "amqp_url": amqp_url,
+        "http_port": port,
+        "poll_interval": 0.5,
+        "shutdown_grace": 5,
+        "oncor_read_timeout": 5,
+        "oncor_retry_attempts": 2,
+        "oncor_retry_max_seconds": 1,
+        "oncor_search_ready_timeout": 5,
+        "command_retry_delays": "[0.2, 0.5]",
+        **settings,
+    }
+    env = {name: value for name, value in os.environ.items() if not name.startswith("DEZO_")}
+    env.update({f"DEZO_{name.upper()}": str(value) for name, value in values.items()})
+    return env
+
+
+@dataclass
+class Adapter:
+    """One `dezo-adapter run` process and its operations port."""
+
+    process: asyncio.subprocess.Process
+    log_path: Path
+    ops: httpx.AsyncClient
+
+    def log_tail(self, lines: int = 30) -> str:
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    async def status(self, path: str) -> int | None:
+        """The HTTP status of /healthz, /readyz or /metrics; None when the port does not answer."""
+        try:
+            return (await self.ops.get(path)).status_code
+        except httpx.TransportError:
+            return None
+
+    async def readiness(self) -> dict[str, Any]:
+        body: dict[str, Any] = (await self.ops.get("/readyz")).json()
+        return body
+
+    async def until(
+        self, what: str, check: Callable[[], Awaitable[bool]], within: float, every: float = 0.05
+    ) -> float:
+        """Wait until `check()` holds, failing early if the process exits; returns the wait."""
+        started = time.monotonic()
+        while not await check():
+            if self.process.returncode is not None:
+                raise AssertionError(
+                    f"the adapter exited ({self.process.returncode}) before {what}:\n"
+                    + self.log_tail()
+                )
+            if time.monotonic() - started > within:
+                raise AssertionError(f"not {what} within {within} s:\n{self.log_tail()}")
+            await asyncio.sleep(every)
+        return time.monotonic() - started
+
+    async def ready(self, within: float = 20.0) -> float:
+        return await self.until("ready", lambda: self._is(200, "/readyz"), within)
+
+    async def not_ready(self, within: float = 20.0) -> float:
+        # often: a dropped connection may be back within half a second
+        return await self.until("unready", lambda: self._is(503, "/readyz"), within, every=0.01)
+
+    async def _is(self, status: int, path: str) -> bool:
+        return await self.status(path) == status
+
+    async def terminate(self, within: float) -> tuple[int, float]:
+        """SIGTERM, as Kubernetes stops a pod; returns the exit code and the seconds it took."""
+        started = time.monotonic()
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            code = await asyncio.wait_for(self.process.wait(), within)
+        except TimeoutError:
+            raise AssertionError(
+                f"still running {within} s after SIGTERM:\n{self.log_tail()}"
+            ) from None
+        return code, time.monotonic() - started
+
+
+@asynccontextmanager
+async def running_adapter(env: dict[str, str], log_path: Path) -> AsyncIterator[Adapter]:
+    """`dezo-adapter run` with stdout and stderr in `log_path`; killed if still running after."""
+    script = ROOT / ".venv" / "bin" / "dezo-adapter"
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "adapter.cli"]
+    with log_path.open("ab") as log:
+        process = await asyncio.create_subprocess_exec(
+            *command, "run", env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT
+        )
+    port = env["DEZO_HTTP_PORT"]
+    ops = httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=5)
+    try:
+        yield Adapter(process, log_path, ops)
+    finally:
+        await ops.aclose()
+        if process.returncode is None:
+            process.kill()
+        await asyncio.wait_for(process.wait(), 10)
+
+
+class EmulatorAdmin:
+    """The emulator's /admin/ API, and its ONCOR API with a token."""
+
+    def __init__(self, emulator: EmulatorProcess) -> None:
+        self._admin = httpx.AsyncClient(base_url=f"{emulator.base_url}/admin/", timeout=30)
+        self._api = httpx.AsyncClient(
+            base_url=emulator.api_url, headers={"X-Oncor-API-Token": emulator.token}, timeout=30
+        )
+
+    async def _json(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = await self._admin.request(method, path, **kwargs)
+        response.raise_for_status()
+        return response.json()
+
+    async def new_orders(self, count: int) -> dict[str, list[str]]:
+        seeded: dict[str, list[str]] = await self._json("POST", "orders", json={"count": count})
+        return seeded
+
+    async def order(self, order_id: str) -> dict[str, Any]:
+        order: dict[str, Any] = await self._json("GET", f"orders/{order_id.lstrip('#')}")
+        return order
+
+    async def calls(self) -> list[dict[str, Any]]:
+        calls: list[dict[str, Any]] = await self._json("GET", "calls")
+        return calls
+
+    async def faults(self, **faults: Any) -> None:
+        await self._json("POST", "faults", json=faults)
+
+    async def clear_faults(self) -> None:
+        await self._json("DELETE", "faults")
+
+    async def patient(self, patient_id: str) -> dict[str, Any]:
+        """The patient as ONCOR's API gives it to the adapter."""
+        response = await self._api.get("patient/get", params={"id": patient_id.lstrip("#")})
+        response.raise_for_status()
+        [patient] = response.json()["result"]
+        return dict(patient)
+
+    async def close(self) -> None:
+        await self._admin.aclose()
+        await self._api.aclose()
+
+
+def command_body(command: str, data: dict[str, Any], command_id: str) -> bytes:
+    return json.dumps(
+        {
+            "specversion": "1.0",
+            "id": command_id,
+            "source": "urn:test:health",
+            "type": f"ru.oncor.dezo.{command}.v1",
+            "time": datetime.now(UTC).isoformat(),
+            "data": data,
+        },
+        ensure_ascii=False,
+    ).encode()
+
+
+@dataclass
+class BusProbe:
+    """Sends commands and reads events over short-lived connections, so that broker outages
+    in a test never touch the probe; events wait in a durable queue in between."""
+
+    amqp_url: str
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+    async def bind_events(self) -> None:
+        """Start collecting every event; the adapter must have declared the topology."""
+        async with await aio_pika.connect(self.amqp_url) as connection:
+            channel = await connection.channel()
+            queue = await channel.declare_queue(EVENTS_PROBE_QUEUE, durable=True)
+            await queue.bind(EVENTS_EXCHANGE, "#")
+
+    async def send(
+        self, command: str, data: dict[str, Any], body: bytes | None = None, **properties: Any
+    ) -> str:
+        command_id = str(uuid.uuid4())
+        async with await aio_pika.connect(self.amqp_url) as connection:
+            channel = await connection.channel(publisher_confirms=True)
+            exchange = await channel.get_exchange(COMMANDS_EXCHANGE)
+            message = aio_pika.Message(
+                command_body(command, data, command_id) if body is None else body,
+                content_type="application/cloudevents+json",
+                message_id=command_id,
+                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                **properties,
+            )
+            await exchange.publish(message, routing_key=command)
+        return command_id
+
+    async def associate_dicom(self, order_id: str) -> str:
+        return await self.send(
+            "order.associate-dicom", {"order_id": order_id, "ris_dicom": DICOM_LINK}
+        )
+
+    async def collect(self) -> list[dict[str, Any]]:
+        """Move every event waiting in the probe's queue into `events`."""
+        async with await aio_pika.connect(self.amqp_url) as connection:
+            channel = await connection.channel()
+            queue = await channel.declare_queue(EVENTS_PROBE_QUEUE, passive=True)
+            while (message := await queue.get(no_ack=True, fail=False)) is not None:
+                self.events.append({"routing_key": message.routing_key, **json.loads(message.body)})
+        return self.events
+
+    def outcomes_of(self, command_id: str) -> list[dict[str, Any]]:
+        return [
+            event
+            for event in self.events
+            if event["routing_key"].startswith("command.")
+            and event["data"].get("command_id") == command_id
+        ]
+
+    async def outcome(self, command_id: str, within: float = 15.0) -> dict[str, Any]:
+        deadline = time.monotonic() + within
+        while not self.outcomes_of(command_id):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no outcome of {command_id} within {within} s")
+            await asyncio.sleep(0.1)
+            await self.collect()
+        [outcome] = self.outcomes_of(command_id)
+        return outcome
+
+    async def take_command(self) -> aio_pika.abc.AbstractIncomingMessage | None:
+        """The next command waiting in `dezo.commands`, taken and acknowledged."""
+        async with await aio_pika.connect(self.amqp_url) as connection:
+            channel = await connection.channel()
+            queue = await channel.declare_queue(COMMANDS_QUEUE, passive=True)
+            message = await queue.get(fail=False)
+            if message is not None:
+                await message.ack()
+            return message
+
+
+async def order_associated(admin: EmulatorAdmin, order_id: str) -> bool:
+    """The order's status history holds the association (the poller may have marked it since)."""
+    order = await admin.order(order_id)
+    associated = {"status": "Ассоциация DICOM", "ris_dicom": DICOM_LINK}
+    return associated in [order["status"], *order["status_history"]]
+
+
+async def commands_still_consumed(probe: BusProbe, admin: EmulatorAdmin) -> None:
+    """A new order's associate-dicom command is consumed: its outcome and its ONCOR status."""
+    [order_id] = (await admin.new_orders(1))["ids"]
+    command_id = await probe.associate_dicom(order_id)
+    outcome = await probe.outcome(command_id)
+    assert outcome["routing_key"] == "command.succeeded.order.associate-dicom"
+    assert await order_associated(admin, order_id)

@@ -1,0 +1,65 @@
+"""The command consumer knows whether the broker delivers to it, and registers again by itself
+when its consumer goes missing on a channel that stays open, as aio-pika's restore can leave it
+(aio-pika issues 231, 334, 626)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from adapter.bus.connection import Bus
+from adapter.config import load_settings
+from adapter.consumer import service
+from adapter.consumer.service import CommandConsumer
+from adapter.emulator.process import EmulatorProcess
+from adapter.observability import metrics
+from adapter.runner import build_oncor_client
+from tests.health.support import BusProbe, EmulatorAdmin, commands_still_consumed
+
+
+async def until(what: str, check: object, within: float = 10.0) -> None:
+    deadline = time.monotonic() + within
+    while not check():  # type: ignore[operator]
+        assert time.monotonic() < deadline, f"not {what} within {within} s"
+        await asyncio.sleep(0.02)
+
+
+@pytest.mark.timeout(30)
+async def test_consumer_missing_from_its_open_channel_is_noticed_and_registered_again(
+    emulator: EmulatorProcess, amqp_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(service, "CHECK_INTERVAL", 0.2)
+    settings = load_settings(
+        oncor_url=emulator.api_url, oncor_token=emulator.token, amqp_url=amqp_url
+    )
+    admin, probe = EmulatorAdmin(emulator), BusProbe(amqp_url)
+    async with build_oncor_client(settings, metrics.observe_oncor_call) as oncor:
+        bus = Bus(amqp_url, topology=settings.topology)
+        await bus.connect()
+        consumer = CommandConsumer(settings, oncor, bus)
+        stop = asyncio.Event()
+        running = asyncio.create_task(consumer.run(stop))
+        try:
+            await until("consuming", lambda: consumer.consuming)
+            await probe.bind_events()
+
+            # The consumer disappears while its channel stays open and nothing is said about it.
+            wire, tag = consumer._wire, consumer._tag
+            assert wire is not None and tag is not None
+            await wire.basic_cancel(tag)
+            assert not consumer.consuming
+
+            await until("consuming again", lambda: consumer.consuming, within=5)
+            assert consumer._tag != tag
+            await commands_still_consumed(probe, admin)
+
+            stop.set()
+            await asyncio.wait_for(running, 10)
+            assert not consumer.consuming
+        finally:
+            stop.set()
+            await asyncio.gather(running, return_exceptions=True)
+            await bus.close()
+            await admin.close()
