@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import aio_pika
-import httpx
 import pytest
 from aio_pika.abc import AbstractIncomingMessage
 from prometheus_client import REGISTRY
@@ -34,6 +33,7 @@ from adapter.emulator.process import EmulatorProcess
 from adapter.observability import metrics
 from adapter.runner import build_oncor_client
 from tests.consumer.support import FileServer
+from tests.emulator_admin import EmulatorAdmin
 
 EXPERT = "39115-661768-26(20190905)"
 DEPARTMENT = "10000-661768(20190823)"
@@ -120,43 +120,6 @@ def consumer_settings(emulator: EmulatorProcess, amqp_url: str, **overrides: Any
 
 def metric(name: str, **labels: str) -> float:
     return REGISTRY.get_sample_value(name, labels) or 0.0
-
-
-class EmulatorAdmin:
-    def __init__(self, base_url: str) -> None:
-        self.http = httpx.AsyncClient(base_url=f"{base_url}/admin/", timeout=60)
-
-    async def _json(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = await self.http.request(method, path, **kwargs)
-        response.raise_for_status()
-        return response.json()
-
-    async def new_orders(self, count: int = 1) -> list[str]:
-        ids: list[str] = (await self._json("POST", "orders", json={"count": count}))["ids"]
-        return ids
-
-    async def order(self, order_id: str) -> dict[str, Any]:
-        order: dict[str, Any] = await self._json("GET", f"orders/{order_id.lstrip('#')}")
-        return order
-
-    async def documents(self, order_id: str | None = None) -> list[dict[str, Any]]:
-        params = {"order_id": order_id} if order_id else {}
-        documents: list[dict[str, Any]] = await self._json("GET", "documents", params=params)
-        return documents
-
-    async def attachment(self, attachment_id: str) -> dict[str, Any]:
-        meta: dict[str, Any] = await self._json("GET", f"attachments/{attachment_id.lstrip('#')}")
-        return meta
-
-    async def faults(self, **faults: Any) -> None:
-        await self._json("POST", "faults", json=faults)
-
-    async def clear_faults(self) -> None:
-        await self._json("DELETE", "faults")
-
-    async def calls(self) -> list[dict[str, Any]]:
-        calls: list[dict[str, Any]] = await self._json("GET", "calls")
-        return calls
 
 
 @dataclass
@@ -290,7 +253,7 @@ async def running_consumer(
 ) -> AsyncIterator[RunningConsumer]:
     """CommandConsumer in this process against the emulator, with an observer on the bus."""
     settings = consumer_settings(emulator, amqp_url, **overrides)
-    admin = EmulatorAdmin(emulator.base_url)
+    admin = EmulatorAdmin(emulator)
     async with (
         build_oncor_client(settings, metrics.observe_oncor_call) as oncor,
         observing(amqp_url, settings.topology) as bus,
@@ -305,7 +268,7 @@ async def running_consumer(
             stop.set()
             await asyncio.wait_for(task, 30)
             await broker.close()
-            await admin.http.aclose()
+            await admin.close()
 
 
 @pytest.fixture(scope="session")

@@ -136,7 +136,7 @@ async def test_every_kind_of_bad_input_is_dead_lettered_with_its_reason_and_vali
     async with running_consumer(emulator, amqp_url) as consumer:
         bus = consumer.bus
         order_ids = await consumer.admin.new_orders(len(cases))
-        await consumer.admin.http.delete("calls")
+        await consumer.admin.clear_calls()
         sent: list[tuple[Bad, str, bytes]] = []
         valid: list[str] = []
         for case, order_id in zip(cases, order_ids, strict=True):

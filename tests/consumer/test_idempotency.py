@@ -88,7 +88,7 @@ async def test_consumer_killed_between_oncor_write_and_ack_creates_no_second_doc
     emulator: EmulatorProcess, amqp_url: str, tmp_path: Path
 ) -> None:
     settings = consumer_settings(emulator, amqp_url)
-    admin = EmulatorAdmin(emulator.base_url)
+    admin = EmulatorAdmin(emulator)
     log_path = tmp_path / "consumer.log"
     with HoldingProxy(emulator.base_url) as proxy:
         env = {
@@ -125,4 +125,4 @@ async def test_consumer_killed_between_oncor_write_and_ack_creates_no_second_doc
             assert len(bus.outcomes_of(command_id)) == 1
             calls = Counter(call["path"] for call in await admin.calls())
             assert calls["tm66/order/addRcTm66OrderConclusion"] == 1
-    await admin.http.aclose()
+    await admin.close()

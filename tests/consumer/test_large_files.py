@@ -44,7 +44,7 @@ async def test_50mb_pdf_by_url_and_inline_pdf_at_the_limit_upload_with_bounded_m
         "DEZO_HTTP_PORT": "0",
         "DEZO_ONCOR_READ_TIMEOUT": "120",
     }
-    admin = EmulatorAdmin(emulator.base_url)
+    admin = EmulatorAdmin(emulator)
     async with observing(amqp_url, defaults.topology) as bus:
         order_ids = await admin.new_orders(2)
         with consumer_process(env, tmp_path / "consumer.log") as consumer:
@@ -62,7 +62,7 @@ async def test_50mb_pdf_by_url_and_inline_pdf_at_the_limit_upload_with_bounded_m
                 [pdf_id] = outcome.event["data"]["attachment_ids"]
                 assert (await admin.attachment(pdf_id))["sha1"] == digest.hexdigest()
                 peaks.append(peak_rss_bytes(consumer.pid))
-    await admin.http.aclose()
+    await admin.close()
 
     inline_message = len(base64.b64encode(at_limit))
     print(

@@ -24,6 +24,7 @@ import httpx
 
 from adapter.bus.topology import COMMANDS_EXCHANGE, COMMANDS_QUEUE, EVENTS_EXCHANGE
 from adapter.emulator.process import EmulatorProcess
+from tests.emulator_admin import EmulatorAdmin
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS_PROBE_QUEUE = "test.health.events"
@@ -140,50 +141,6 @@ async def running_adapter(env: dict[str, str], log_path: Path) -> AsyncIterator[
         await asyncio.wait_for(process.wait(), 10)
 
 
-class EmulatorAdmin:
-    """The emulator's /admin/ API, and its ONCOR API with a token."""
-
-    def __init__(self, emulator: EmulatorProcess) -> None:
-        self._admin = httpx.AsyncClient(base_url=f"{emulator.base_url}/admin/", timeout=30)
-        self._api = httpx.AsyncClient(
-            base_url=emulator.api_url, headers={"X-Oncor-API-Token": emulator.token}, timeout=30
-        )
-
-    async def _json(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = await self._admin.request(method, path, **kwargs)
-        response.raise_for_status()
-        return response.json()
-
-    async def new_orders(self, count: int) -> dict[str, list[str]]:
-        seeded: dict[str, list[str]] = await self._json("POST", "orders", json={"count": count})
-        return seeded
-
-    async def order(self, order_id: str) -> dict[str, Any]:
-        order: dict[str, Any] = await self._json("GET", f"orders/{order_id.lstrip('#')}")
-        return order
-
-    async def calls(self) -> list[dict[str, Any]]:
-        calls: list[dict[str, Any]] = await self._json("GET", "calls")
-        return calls
-
-    async def faults(self, **faults: Any) -> None:
-        await self._json("POST", "faults", json=faults)
-
-    async def clear_faults(self) -> None:
-        await self._json("DELETE", "faults")
-
-    async def patient(self, patient_id: str) -> dict[str, Any]:
-        """The patient as ONCOR's API gives it to the adapter."""
-        response = await self._api.get("patient/get", params={"id": patient_id.lstrip("#")})
-        response.raise_for_status()
-        [patient] = response.json()["result"]
-        return dict(patient)
-
-    async def close(self) -> None:
-        await self._admin.aclose()
-        await self._api.aclose()
-
-
 def command_body(command: str, data: dict[str, Any], command_id: str) -> bytes:
     return json.dumps(
         {
@@ -282,7 +239,7 @@ async def order_associated(admin: EmulatorAdmin, order_id: str) -> bool:
 
 async def commands_still_consumed(probe: BusProbe, admin: EmulatorAdmin) -> None:
     """A new order's associate-dicom command is consumed: its outcome and its ONCOR status."""
-    [order_id] = (await admin.new_orders(1))["ids"]
+    [order_id] = await admin.new_orders(1)
     command_id = await probe.associate_dicom(order_id)
     outcome = await probe.outcome(command_id)
     assert outcome["routing_key"] == "command.succeeded.order.associate-dicom"

@@ -62,7 +62,7 @@ async def test_after_a_broker_restart_the_adapter_is_ready_consumes_and_polls_ag
         await adapter.ready(within=30)
         await commands_still_consumed(probe, admin)
 
-        [order_id] = (await admin.new_orders(1))["ids"]
+        [order_id] = await admin.new_orders(1)
 
         async def marked() -> bool:
             return PROCESSING_STARTED in (await admin.order(order_id))["status_history"]

@@ -16,7 +16,8 @@ from adapter.consumer.service import CommandConsumer
 from adapter.emulator.process import EmulatorProcess
 from adapter.observability import metrics
 from adapter.runner import build_oncor_client
-from tests.health.support import BusProbe, EmulatorAdmin, commands_still_consumed
+from tests.emulator_admin import EmulatorAdmin
+from tests.health.support import BusProbe, commands_still_consumed
 
 
 async def until(what: str, check: object, within: float = 10.0) -> None:

@@ -93,7 +93,7 @@ async def test_logs_are_json_lines_without_the_token_or_patient_data(
     emulator: EmulatorProcess, amqp_url: str, tmp_path: Path
 ) -> None:
     admin = EmulatorAdmin(emulator)
-    seeded = await admin.new_orders(3)
+    seeded = await admin.add_orders(3)
     patients = [await admin.patient(patient_id) for patient_id in seeded["patient_ids"]]
     log_path = tmp_path / "adapter.log"
     probe = BusProbe(amqp_url)

@@ -35,7 +35,7 @@ async def command_in_flight(
     adapter: Adapter, admin: EmulatorAdmin, probe: BusProbe
 ) -> tuple[str, str]:
     """An associate-dicom command whose status update ONCOR is still answering, slowly."""
-    [order_id] = (await admin.new_orders(1))["ids"]
+    [order_id] = await admin.new_orders(1)
     await probe.bind_events()
     command_id = await probe.associate_dicom(order_id)
 

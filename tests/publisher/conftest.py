@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aio_pika
-import httpx
 import pytest
 from aio_pika.abc import AbstractIncomingMessage
 from prometheus_client import REGISTRY
@@ -24,6 +23,7 @@ from adapter.emulator.process import EmulatorProcess
 from adapter.observability import metrics
 from adapter.publisher.service import OrderPublisher
 from adapter.runner import build_oncor_client
+from tests.emulator_admin import EmulatorAdmin
 
 COLLECTOR_QUEUE = "test.order-received"
 
@@ -44,58 +44,9 @@ def publisher_settings(emulator: EmulatorProcess, amqp_url: str, **overrides: An
     return load_settings(**values)
 
 
-class EmulatorAdmin:
-    """The emulator's /admin/ API: seed orders, read what clients did, inject faults."""
-
-    def __init__(self, base_url: str) -> None:
-        self._http = httpx.AsyncClient(base_url=f"{base_url}/admin/", timeout=30)
-
-    async def add_orders(self, count: int, **options: Any) -> dict[str, list[str]]:
-        seeded: dict[str, list[str]] = await self._send(
-            "POST", "orders", {"count": count, **options}
-        )
-        return seeded
-
-    async def orders(self) -> list[dict[str, Any]]:
-        orders: list[dict[str, Any]] = await self._send("GET", "orders")
-        return orders
-
-    async def calls(self) -> list[dict[str, Any]]:
-        """Every ONCOR call the emulator answered, in arrival order."""
-        calls: list[dict[str, Any]] = await self._send("GET", "calls")
-        return calls
-
-    async def cycles(self) -> list[list[dict[str, Any]]]:
-        """The call log split at each order search: one list of calls per polling cycle."""
-        cycles: list[list[dict[str, Any]]] = []
-        for call in await self.calls():
-            if call["path"] == "search/start/RcTm66OrderQuery":
-                cycles.append([])
-            if cycles:
-                cycles[-1].append(call)
-        return cycles
-
-    async def faults(self, **faults: Any) -> None:
-        await self._send("POST", "faults", faults)
-
-    async def clear_faults(self) -> None:
-        await self._send("DELETE", "faults")
-
-    async def configure(self, **config: Any) -> None:
-        await self._send("POST", "config", config)
-
-    async def close(self) -> None:
-        await self._http.aclose()
-
-    async def _send(self, method: str, path: str, body: Any = None) -> Any:
-        response = await self._http.request(method, path, json=body)
-        response.raise_for_status()
-        return response.json()
-
-
 @pytest.fixture
 async def admin(emulator: EmulatorProcess) -> AsyncIterator[EmulatorAdmin]:
-    client = EmulatorAdmin(emulator.base_url)
+    client = EmulatorAdmin(emulator)
     yield client
     await client.close()
 

@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 
 from adapter.emulator.process import EmulatorProcess
-from tests.publisher.conftest import EmulatorAdmin, all_marked, collecting_events, eventually
+from tests.emulator_admin import EmulatorAdmin
+from tests.publisher.conftest import all_marked, collecting_events, eventually
 
 POLL_INTERVAL = 0.5
 ADAPTER = Path(sys.executable).with_name("dezo-adapter")
