@@ -32,12 +32,14 @@ def adapter_env(emulator: EmulatorProcess, amqp_url: str, **settings: object) ->
         "oncor_url": emulator.api_url,
         "oncor_token": emulator.token,
         "amqp_url": amqp_url,
+        "http_port": free_port(),
+        "poll_interval": 0.5,
+        "shutdown_grace": 5,
         "oncor_read_timeout": 5,
         "oncor_retry_attempts": 2,
         "oncor_retry_max_seconds": 1,
+        "oncor_search_ready_timeout": 5,
         "command_retry_delays": "[0.2, 0.5]",
-        "poll_interval": 1,
-        "http_port": free_port(),
         **settings,
     }
     return {f"DEZO_{name.upper()}": str(value) for name, value in values.items()}
@@ -63,6 +65,12 @@ def wait_until_ready(env: dict[str, str], seconds: float = 30) -> None:
     raise TimeoutError(f"the adapter was not ready within {seconds}s")
 
 
+def process_env(settings: dict[str, str]) -> dict[str, str]:
+    """Our environment less any DEZO_* of the shell running the tests, plus `settings`."""
+    inherited = {name: value for name, value in os.environ.items() if not name.startswith("DEZO_")}
+    return {**inherited, **settings}
+
+
 @contextmanager
 def adapter_process(
     env: dict[str, str], log: IO[bytes], *args: str
@@ -70,7 +78,7 @@ def adapter_process(
     """`dezo-adapter <args>` (default `run`) writing to `log`; SIGKILLed if still running."""
     process = subprocess.Popen(
         dezo_adapter(*(args or ("run",))),
-        env={**os.environ, **env},
+        env=process_env(env),
         stdout=log,
         stderr=subprocess.STDOUT,
         cwd=ROOT,

@@ -4,12 +4,9 @@ that can swallow ONCOR's answers, and the consumer as a real process."""
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
-import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -24,6 +21,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+
+from tests.processes import adapter_process
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -158,20 +157,12 @@ class HoldingProxy:
 
 @contextmanager
 def consumer_process(env: dict[str, str], log_path: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """`dezo-adapter run --role consumer` with DEZO_* settings; killed on exit."""
-    command = [str(ROOT / ".venv/bin/dezo-adapter"), "run", "--role", "consumer"]
-    if not Path(command[0]).exists():
-        command = [sys.executable, "-m", "adapter.cli", "run", "--role", "consumer"]
-    with log_path.open("ab") as log:
-        process = subprocess.Popen(
-            command, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT
-        )
-    try:
+    """`dezo-adapter run --role consumer` with DEZO_* settings, logging to `log_path`."""
+    with (
+        log_path.open("ab") as log,
+        adapter_process(env, log, "run", "--role", "consumer") as process,
+    ):
         yield process
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGKILL)
-        process.wait(10)
 
 
 def peak_rss_bytes(pid: int) -> int:

@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
-import socket
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -23,41 +20,12 @@ import aio_pika
 import httpx
 
 from adapter.bus.topology import COMMANDS_EXCHANGE, COMMANDS_QUEUE, EVENTS_EXCHANGE
-from adapter.emulator.process import EmulatorProcess
 from tests.emulator_admin import EmulatorAdmin
+from tests.processes import dezo_adapter, process_env
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS_PROBE_QUEUE = "test.health.events"
 DICOM_LINK = "https://ris.example/viewer?study=1.2.840.113619.2"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def adapter_env(
-    emulator: EmulatorProcess, amqp_url: str, port: int, **settings: object
-) -> dict[str, str]:
-    """The process environment: ours without DEZO_*, plus quick settings for a test."""
-    values: dict[str, object] = {
-        "oncor_url": emulator.api_url,
-        "oncor_token": emulator.token,
-        "amqp_url": amqp_url,
-        "http_port": port,
-        "poll_interval": 0.5,
-        "shutdown_grace": 5,
-        "oncor_read_timeout": 5,
-        "oncor_retry_attempts": 2,
-        "oncor_retry_max_seconds": 1,
-        "oncor_search_ready_timeout": 5,
-        "command_retry_delays": "[0.2, 0.5]",
-        **settings,
-    }
-    env = {name: value for name, value in os.environ.items() if not name.startswith("DEZO_")}
-    env.update({f"DEZO_{name.upper()}": str(value) for name, value in values.items()})
-    return env
 
 
 @dataclass
@@ -124,11 +92,13 @@ class Adapter:
 @asynccontextmanager
 async def running_adapter(env: dict[str, str], log_path: Path) -> AsyncIterator[Adapter]:
     """`dezo-adapter run` with stdout and stderr in `log_path`; killed if still running after."""
-    script = ROOT / ".venv" / "bin" / "dezo-adapter"
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "adapter.cli"]
     with log_path.open("ab") as log:
         process = await asyncio.create_subprocess_exec(
-            *command, "run", env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT
+            *dezo_adapter("run"),
+            env=process_env(env),
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
     port = env["DEZO_HTTP_PORT"]
     ops = httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=5)

@@ -19,11 +19,10 @@ from tests.conftest import Broker
 from tests.health.support import (
     BusProbe,
     EmulatorAdmin,
-    adapter_env,
     commands_still_consumed,
-    free_port,
     running_adapter,
 )
+from tests.processes import adapter_env
 
 PROCESSING_STARTED = {"status": "Обработка началась"}
 
@@ -41,7 +40,7 @@ async def test_after_a_broker_restart_the_adapter_is_ready_consumes_and_polls_ag
     emulator: EmulatorProcess, amqp_url: str, broker: Broker, admin: EmulatorAdmin, tmp_path: Path
 ) -> None:
     probe = BusProbe(amqp_url)
-    env = adapter_env(emulator, amqp_url, free_port())
+    env = adapter_env(emulator, amqp_url)
     async with running_adapter(env, tmp_path / "adapter.log") as adapter:
         await adapter.ready()
         await probe.bind_events()

@@ -18,10 +18,9 @@ from adapter.emulator.process import EmulatorProcess
 from tests.health.support import (
     BusProbe,
     EmulatorAdmin,
-    adapter_env,
-    free_port,
     running_adapter,
 )
+from tests.processes import adapter_env, free_port
 
 EXPERT = "39115-661768-26(20190905)"
 
@@ -100,7 +99,7 @@ async def test_logs_are_json_lines_without_the_token_or_patient_data(
     port = free_port()
 
     async with running_adapter(
-        adapter_env(emulator, amqp_url, port, log_level="DEBUG"), log_path
+        adapter_env(emulator, amqp_url, http_port=port, log_level="DEBUG"), log_path
     ) as adapter:
         await adapter.ready()
         await probe.bind_events()  # order.received is routable from now on: orders get marked
@@ -120,7 +119,9 @@ async def test_logs_are_json_lines_without_the_token_or_patient_data(
     # The same, with a token ONCOR refuses: every call is answered 401.
     wrong_token = f"wrong-{uuid.uuid4().hex}"
     async with running_adapter(
-        adapter_env(emulator, amqp_url, free_port(), oncor_token=wrong_token, log_level="DEBUG"),
+        adapter_env(
+            emulator, amqp_url, http_port=free_port(), oncor_token=wrong_token, log_level="DEBUG"
+        ),
         log_path,
     ) as adapter:
 

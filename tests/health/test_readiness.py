@@ -17,11 +17,10 @@ from tests.health.support import (
     Adapter,
     BusProbe,
     EmulatorAdmin,
-    adapter_env,
     commands_still_consumed,
-    free_port,
     running_adapter,
 )
+from tests.processes import adapter_env
 
 ALL_READY = {
     "broker_connected": True,
@@ -51,7 +50,7 @@ async def admin(emulator: EmulatorProcess) -> AsyncIterator[EmulatorAdmin]:
 async def adapter(
     emulator: EmulatorProcess, amqp_url: str, tmp_path: Path
 ) -> AsyncIterator[Adapter]:
-    env = adapter_env(emulator, amqp_url, free_port())
+    env = adapter_env(emulator, amqp_url)
     async with running_adapter(env, tmp_path / "adapter.log") as running:
         await running.ready()
         yield running

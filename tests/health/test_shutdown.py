@@ -14,11 +14,10 @@ from tests.health.support import (
     Adapter,
     BusProbe,
     EmulatorAdmin,
-    adapter_env,
-    free_port,
     order_associated,
     running_adapter,
 )
+from tests.processes import adapter_env
 
 STATUS_UPDATE = "rc/updateInstanceStatus"
 
@@ -53,7 +52,7 @@ async def test_sigterm_finishes_the_command_in_flight_and_exits_zero(
     emulator: EmulatorProcess, amqp_url: str, admin: EmulatorAdmin, tmp_path: Path
 ) -> None:
     grace = 5.0
-    env = adapter_env(emulator, amqp_url, free_port(), shutdown_grace=grace)
+    env = adapter_env(emulator, amqp_url, shutdown_grace=grace)
     probe = BusProbe(amqp_url)
     async with running_adapter(env, tmp_path / "adapter.log") as adapter:
         await adapter.ready()
@@ -75,7 +74,7 @@ async def test_sigterm_past_the_grace_leaves_the_command_unacked_for_the_next_co
     emulator: EmulatorProcess, amqp_url: str, admin: EmulatorAdmin, tmp_path: Path
 ) -> None:
     grace = 0.5
-    env = adapter_env(emulator, amqp_url, free_port(), shutdown_grace=grace)
+    env = adapter_env(emulator, amqp_url, shutdown_grace=grace)
     probe = BusProbe(amqp_url)
     async with running_adapter(env, tmp_path / "adapter.log") as adapter:
         await adapter.ready()

@@ -7,7 +7,6 @@ import asyncio
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,6 +22,7 @@ import pytest
 from adapter.bus.topology import EVENTS_EXCHANGE, ORDER_RECEIVED
 from adapter.emulator.process import EmulatorProcess
 from tests.ops.layout import ALERT_RULES, DASHBOARD, REPO_ROOT
+from tests.processes import free_port
 
 # Every adapter metric is called dezo_*; nothing else in these files is.
 METRIC_NAME = re.compile(r"\bdezo_[a-z0-9_]+\b")
@@ -79,12 +79,6 @@ def test_dashboard_and_alerts_use_only_metrics_the_adapter_defines() -> None:
 
 
 # --- against a running adapter ------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def tail(log: IO[str], lines: int = 40) -> str:
