@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import signal
 import time
@@ -114,10 +115,8 @@ class OrderLoop:
             await self.cycle()
             remaining = self._interval - (time.monotonic() - started)
             if remaining > 0:
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), remaining)
-                except TimeoutError:
-                    pass
 
     async def cycle(self) -> None:
         today = date.today()
@@ -137,7 +136,7 @@ class OrderLoop:
                 await in_flight.acquire()
                 order = asyncio.create_task(self._order(record, attachments))
                 orders.add(order)
-                order.add_done_callback(lambda done: (in_flight.release(), orders.discard(done)))
+                order.add_done_callback(lambda _: in_flight.release())
             seen += len(records)
             if seen >= total:
                 break

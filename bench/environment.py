@@ -27,6 +27,20 @@ def rabbitmqctl(*args: str) -> str:
     ).stdout
 
 
+def broker_pid() -> int | None:
+    """The local RabbitMQ node's process, to read its CPU; None when it is not on this host."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes()
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+        if b"beam.smp" in command and b"rabbit\x00boot" in command:
+            return int(entry.name)
+    return None
+
+
 @contextmanager
 def own_vhost(broker_url: str) -> Iterator[str]:
     """A fresh vhost on the broker, deleted afterwards with everything in it; yields its URL."""
@@ -41,10 +55,11 @@ def own_vhost(broker_url: str) -> Iterator[str]:
 
 
 @contextmanager
-def emulator() -> Iterator[EmulatorProcess]:
+def emulator(log_path: Path) -> Iterator[EmulatorProcess]:
+    """The emulator as a process of its own, its error output in `log_path`."""
     # Searches are ready almost at once: the benchmark measures the adapter, not the wait.
     options = EmulatorOptions(port=0, orders=0, token=EMULATOR_TOKEN, job_ready_after=0.02)
-    with start_emulator_process(options) as process:
+    with log_path.open("ab") as log, start_emulator_process(options, stderr=log) as process:
         yield process
 
 

@@ -17,18 +17,20 @@ import asyncio
 import json
 import math
 import os
+import shutil
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
-from bench.adapter_run import ChildProcess, Target, start_adapter, start_baseline  # noqa: E402
-from bench.environment import EmulatorAdmin, emulator, file_server, own_vhost  # noqa: E402
-from bench.scenario import Driver, conclusion, inline_pdf, pdf_by_url, pdf_bytes  # noqa: E402
-from bench.stats import LatencyResult, PhaseResult, ratio  # noqa: E402
+from bench.adapter_run import ChildProcess, Target, start_adapter, start_baseline
+from bench.environment import EmulatorAdmin, broker_pid, emulator, file_server, own_vhost
+from bench.scenario import Driver, conclusion, inline_pdf, pdf_by_url, pdf_bytes
+from bench.stats import LatencyResult, PhaseResult, ratio
 
 MB = 2**20
 POLL_INTERVAL = 0.2  # seconds, adapter and baseline alike: a backlog is found at once
@@ -36,11 +38,11 @@ POLL_INTERVAL = 0.2  # seconds, adapter and baseline alike: a backlog is found a
 
 @dataclass
 class Comparison:
-    """One phase run by both: the backlog figures and the paced latencies."""
+    """One phase run by both: the backlog (or burst) figures and the paced latencies."""
 
     adapter: PhaseResult
-    baseline: PhaseResult
     adapter_paced: LatencyResult
+    baseline: PhaseResult
     baseline_paced: LatencyResult
 
     @property
@@ -90,58 +92,58 @@ class Bench:
         self.logs = logs
 
     async def orders(self) -> Comparison:
-        runs = {}
-        for who, start in (("adapter", self._publisher), ("baseline", self._baseline_orders)):
-            await self.admin.reset(self.args.latency_ms)
-            with await asyncio.to_thread(start) as process:
-                backlog = await self.driver.order_backlog(
-                    f"orders/{who}", process, self.args.orders
-                )
-                paced = await self.driver.paced_orders(
-                    f"orders/{who}", self.args.paced_rate, self.args.paced_seconds
-                )
-            runs[who] = (backlog, paced)
         return Comparison(
-            runs["adapter"][0], runs["baseline"][0], runs["adapter"][1], runs["baseline"][1]
+            *await self._orders_by("adapter", self._publisher),
+            *await self._orders_by("baseline", self._baseline_orders),
         )
 
     async def commands(self) -> Comparison:
         pdf = inline_pdf(pdf_bytes(self.args.pdf_kb * 1024))
-        paced_count = max(1, round(self.args.paced_rate * self.args.paced_seconds))
-        runs = {}
-        for who, start in (("adapter", self._consumer), ("baseline", self._baseline_commands)):
-            await self.admin.reset(self.args.latency_ms)
-            # One command per order: commands for one order queue behind each other by design.
-            orders = await self.admin.add_orders(self.args.commands + paced_count)
-            commands = [conclusion(order_id, pdf) for order_id in orders]
-            with await asyncio.to_thread(start) as process:
-                burst = await self.driver.command_burst(
-                    f"commands/{who}", process, commands[: self.args.commands]
-                )
-                paced = await self.driver.paced_commands(
-                    f"commands/{who}", commands[self.args.commands :], self.args.paced_rate
-                )
-            runs[who] = (burst, paced)
         return Comparison(
-            runs["adapter"][0], runs["baseline"][0], runs["adapter"][1], runs["baseline"][1]
+            *await self._commands_by("adapter", self._consumer, pdf),
+            *await self._commands_by("baseline", self._baseline_commands, pdf),
         )
+
+    async def _orders_by(
+        self, who: str, start: Callable[[], ChildProcess]
+    ) -> tuple[PhaseResult, LatencyResult]:
+        await self.admin.reset(self.args.latency_ms)
+        with await asyncio.to_thread(start) as process:
+            backlog = await self.driver.order_backlog(f"orders/{who}", process, self.args.orders)
+            paced = await self.driver.paced_orders(
+                f"orders/{who}", self.args.paced_rate, self.args.paced_seconds
+            )
+        return backlog, paced
+
+    async def _commands_by(
+        self, who: str, start: Callable[[], ChildProcess], pdf: dict[str, str]
+    ) -> tuple[PhaseResult, LatencyResult]:
+        await self.admin.reset(self.args.latency_ms)
+        paced_count = max(1, round(self.args.paced_rate * self.args.paced_seconds))
+        # One command per order: commands for one order queue behind each other by design.
+        orders = await self.admin.add_orders(self.args.commands + paced_count)
+        commands = [conclusion(order_id, pdf) for order_id in orders]
+        burst, trickle = commands[: self.args.commands], commands[self.args.commands :]
+        with await asyncio.to_thread(start) as process:
+            result = await self.driver.command_burst(f"commands/{who}", process, burst)
+            paced = await self.driver.paced_commands(
+                f"commands/{who}", trickle, self.args.paced_rate
+            )
+        return result, paced
 
     async def big_pdf(self) -> BigPdf:
         await self.admin.reset(self.args.latency_ms)
         (order_id,) = await self.admin.add_orders(1)
         path = self.logs / "big.pdf"
-        with path.open("wb") as file:  # written in slices: the driver need not hold it either
-            file.write(b"%PDF-1.7\n")
-            for _ in range(self.args.big_pdf_mb):
-                file.write(os.urandom(MB))
-        with file_server({"big.pdf": path}) as base_url:
-            with await asyncio.to_thread(self._consumer) as process:
-                command = conclusion(order_id, pdf_by_url(f"{base_url}/big.pdf"))
-                outcomes = await self.driver.one_command(command)
-                peak = process.peak_rss_mb()
-        size_mb = path.stat().st_size / MB
-        path.unlink()
-        return BigPdf(size_mb, peak, outcomes)
+        size = await asyncio.to_thread(_write_pdf, path, self.args.big_pdf_mb * MB)
+        with (
+            file_server({"big.pdf": path}) as base_url,
+            await asyncio.to_thread(self._consumer) as process,
+        ):
+            command = conclusion(order_id, pdf_by_url(f"{base_url}/big.pdf"))
+            outcomes = await self.driver.one_command(command)
+            peak = process.peak_rss_mb()
+        return BigPdf(size / MB, peak, outcomes)
 
     # --- the processes under test, configured alike ------------------------------------------
 
@@ -161,6 +163,15 @@ class Bench:
 
     def _log(self) -> dict[str, str]:
         return {"log_level": self.args.log_level}
+
+
+def _write_pdf(path: Path, size: int) -> int:
+    """A PDF of `size` random bytes, written in slices: the driver need not hold it either."""
+    with path.open("wb") as file:
+        file.write(b"%PDF-1.7\n")
+        for _ in range(size // MB):
+            file.write(os.urandom(MB))
+    return path.stat().st_size
 
 
 # --- the report -----------------------------------------------------------------------------
@@ -198,15 +209,23 @@ def report(title: str, unit: str, comparison: Comparison) -> list[str]:
         _row(f"ONCOR calls per {unit}", a.calls_per_message, b.calls_per_message, "", 2),
         _row(f"CPU s per 1,000 {unit}s", a.cpu_per_1000, b.cpu_per_1000, "s", 2),
         _row("peak RSS", a.peak_rss_mb, b.peak_rss_mb, "MB", 0),
+        *(
+            _row(
+                f"  {name} CPU s per 1,000",
+                1000 * a.neighbours_cpu[name] / a.messages,
+                1000 * b.neighbours_cpu.get(name, math.nan) / b.messages,
+                "s",
+                2,
+            )
+            for name in sorted(a.neighbours_cpu)
+        ),
         f"  adapter calls per {unit}: {_calls(a)}",
         f"  outcomes: adapter {a.outcomes}, baseline {b.outcomes}",
     ]
     return lines
 
 
-def targets(
-    args: argparse.Namespace, orders: Comparison, commands: Comparison, big: BigPdf
-) -> list[tuple[str, bool]]:
+def targets(orders: Comparison, commands: Comparison, big: BigPdf) -> list[tuple[str, bool]]:
     return [
         (f"orders ≥ 0.7 × baseline: {orders.throughput_ratio:.2f}", orders.throughput_ratio >= 0.7),
         (
@@ -241,11 +260,15 @@ async def main(args: argparse.Namespace) -> int:
     )
     with (
         own_vhost(args.amqp_url) as amqp_url,
-        emulator() as emu,
         tempfile.TemporaryDirectory(prefix="dezo-bench-") as work,
+        emulator(Path(work) / "emulator.log") as emu,
     ):
+        neighbours = {"emulator": emu.process.pid, "driver": os.getpid()}
+        broker = broker_pid()
+        if broker is not None:
+            neighbours["broker"] = broker
         admin = EmulatorAdmin(emu.base_url)
-        driver = await Driver.connect(amqp_url, admin)
+        driver = await Driver.connect(amqp_url, admin, neighbours)
         bench = Bench(args, driver, Target(emu.api_url, emu.token, amqp_url), Path(work))
         try:
             orders = await bench.orders()
@@ -254,15 +277,15 @@ async def main(args: argparse.Namespace) -> int:
             print("\n".join(report("Commands", "command", commands)), flush=True)
             big = await bench.big_pdf()
             print(
-                f"Big PDF by URL: {big.size_mb:.0f} MB, consumer peak RSS {big.peak_rss_mb:.0f} MB, outcomes {big.outcomes}"
+                f"Big PDF by URL: {big.size_mb:.0f} MB; consumer peak RSS"
+                f" {big.peak_rss_mb:.0f} MB; outcomes {big.outcomes}"
             )
         finally:
             await driver.close()
             await admin.close()
             if args.keep_logs:
-                for log in Path(work).glob("*.log"):
-                    log.rename(Path(args.keep_logs) / log.name)
-    checked = targets(args, orders, commands, big)
+                _keep_logs(Path(work), Path(args.keep_logs))
+    checked = targets(orders, commands, big)
     print("Targets:")
     for text, met in checked:
         print(f"  [{'met' if met else 'MISSED'}] {text}")
@@ -275,12 +298,29 @@ async def main(args: argparse.Namespace) -> int:
             "big_pdf": big.as_dict(),
             "targets": {text: met for text, met in checked},
         }
-        Path(args.json).write_text(json.dumps(figures, indent=2, default=_nan_as_none))
+        _save(Path(args.json), figures)
     return 0
 
 
-def _nan_as_none(value: object) -> object:
-    return None if isinstance(value, float) and math.isnan(value) else str(value)
+def _keep_logs(work: Path, keep: Path) -> None:
+    keep.mkdir(parents=True, exist_ok=True)
+    for log in work.glob("*.log"):
+        shutil.move(log, keep / log.name)
+
+
+def _save(path: Path, figures: dict[str, Any]) -> None:
+    path.write_text(json.dumps(_finite(figures), indent=2, ensure_ascii=False) + "\n")
+
+
+def _finite(value: Any) -> Any:
+    """NaN (an empty phase) as null: strict JSON readers refuse NaN."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    return value
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -290,8 +330,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--pdf-kb", type=int, default=100, help="inline PDF size, KiB")
     parser.add_argument("--latency-ms", type=int, default=20, help="emulator latency per call")
     parser.add_argument("--big-pdf-mb", type=int, default=50, help="PDF by URL, MiB")
-    parser.add_argument("--paced-rate", type=float, default=100.0, help="messages/s when paced")
-    parser.add_argument("--paced-seconds", type=float, default=3.0, help="length of paced runs")
+    parser.add_argument("--paced-rate", type=float, default=50.0, help="messages/s when paced")
+    parser.add_argument("--paced-seconds", type=float, default=4.0, help="length of paced runs")
     parser.add_argument("--log-level", default="INFO", help="DEZO_LOG_LEVEL of the adapter")
     parser.add_argument(
         "--amqp-url",

@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import aio_pika
-from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
+from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection
 
 from adapter.bus.topology import COMMANDS_EXCHANGE, EVENTS_EXCHANGE, declare_topology
 from bench.adapter_run import ChildProcess
 from bench.environment import EmulatorAdmin
-from bench.stats import Latencies, LatencyResult, PhaseResult
+from bench.stats import CpuMeter, Latencies, LatencyResult, PhaseResult
 
 EXPERT = "39115-661768-26(20190905)"  # a MedResource the emulator knows
 CONCLUSION_CODE = "ДИАГНОЗ_ПОДТВЕРЖДЕН"
@@ -92,8 +92,8 @@ class Collector:
         else:
             self._all_in.set()
 
-    async def all_in(self, timeout: float = PHASE_TIMEOUT) -> None:
-        await asyncio.wait_for(self._all_in.wait(), timeout)
+    async def all_in(self) -> None:
+        await asyncio.wait_for(self._all_in.wait(), PHASE_TIMEOUT)
 
     async def on_message(self, message: AbstractIncomingMessage) -> None:
         now = time.monotonic()
@@ -110,25 +110,53 @@ class Collector:
 class Driver:
     """The benchmark's side of the bus and of ONCOR: seeds, publishes, collects."""
 
-    def __init__(self, connection: AbstractRobustConnection, admin: EmulatorAdmin) -> None:
+    def __init__(
+        self,
+        connection: AbstractRobustConnection,
+        publishing: AbstractChannel,
+        admin: EmulatorAdmin,
+        neighbours: dict[str, int],
+    ) -> None:
         self._connection = connection
+        self._publishing = publishing
         self.admin = admin
         self.collector = Collector()
+        self._neighbours = neighbours  # pids whose CPU each phase reports beside its own
 
     @classmethod
-    async def connect(cls, amqp_url: str, admin: EmulatorAdmin) -> Driver:
+    async def connect(
+        cls, amqp_url: str, admin: EmulatorAdmin, neighbours: dict[str, int]
+    ) -> Driver:
         connection = await aio_pika.connect_robust(amqp_url)
-        driver = cls(connection, admin)
         channel = await connection.channel()
         await declare_topology(channel)
+        publishing = await connection.channel(publisher_confirms=True)
+        driver = cls(connection, publishing, admin, neighbours)
         queue = await channel.declare_queue("bench.events", exclusive=True)
         await queue.bind(EVENTS_EXCHANGE, "#")
         # no_ack: the driver's own CPU stays small, and the same for adapter and baseline.
         await queue.consume(driver.collector.on_message, no_ack=True)
-        driver._publishing = await connection.channel(publisher_confirms=True)
         return driver
 
-    _publishing: aio_pika.abc.AbstractChannel
+    def _meter(self, process: ChildProcess) -> CpuMeter:
+        meter = CpuMeter({"tested": process.pid, **self._neighbours})
+        meter.start()
+        return meter
+
+    def _result(
+        self, name: str, process: ChildProcess, meter: CpuMeter, count: int, seconds: float
+    ) -> PhaseResult:
+        cpu = meter.used()
+        return PhaseResult(
+            name=name,
+            messages=count,
+            seconds=seconds,
+            latency=Latencies.of([]),
+            cpu_seconds=cpu.pop("tested"),
+            peak_rss_mb=process.peak_rss_mb(),
+            neighbours_cpu=cpu,
+            outcomes=dict(self.collector.routing_keys),
+        )
 
     async def close(self) -> None:
         await self._connection.close()
@@ -138,24 +166,18 @@ class Driver:
     async def order_backlog(self, name: str, process: ChildProcess, count: int) -> PhaseResult:
         """`count` orders appear in ONCOR at once; until each is announced (and marked)."""
         await self.admin.clear_calls()
-        cpu_before = process.cpu_seconds()
         self.collector.expect()
+        meter = self._meter(process)
         ids = await self.admin.add_orders(count)
         created = time.monotonic()
         self.collector.add_expected(ids)
         await self.collector.all_in()
         latencies = [self.collector.arrivals[id_] - created for id_ in ids]
         await self._until_marked(count)
-        return PhaseResult(
-            name=name,
-            messages=count,
-            seconds=max(latencies),
-            latency=Latencies.of(latencies),
-            cpu_seconds=process.cpu_seconds() - cpu_before,
-            peak_rss_mb=process.peak_rss_mb(),
-            oncor_calls=await self.admin.call_counts(),
-            outcomes=dict(self.collector.routing_keys),
-        )
+        result = self._result(name, process, meter, count, max(latencies))
+        result.latency = Latencies.of(latencies)
+        result.oncor_calls = await self.admin.call_counts()
+        return result
 
     async def paced_orders(
         self, name: str, rate: float, seconds: float, batch: int = 10
@@ -175,9 +197,9 @@ class Driver:
         latencies = [self.collector.arrivals[id_] - at for id_, at in created.items()]
         return LatencyResult(name, rate, len(latencies), Latencies.of(latencies))
 
-    async def _until_marked(self, count: int, timeout: float = 30.0) -> None:
+    async def _until_marked(self, count: int, within: float = 30.0) -> None:
         """The status updates follow the publishes; wait for them before counting calls."""
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + within
         while (await self.admin.call_counts()).get("rc/updateInstanceStatus", 0) < count:
             if time.monotonic() > deadline:
                 return
@@ -190,22 +212,17 @@ class Driver:
     ) -> PhaseResult:
         """Every command published as fast as the broker confirms; until every outcome is in."""
         await self.admin.clear_calls()
-        cpu_before = process.cpu_seconds()
         self.collector.expect({command_id for command_id, _ in commands})
+        meter = self._meter(process)
         published = await self._publish_all(commands)
         await self.collector.all_in()
-        first = min(published.values())
-        latencies = [self.collector.arrivals[id_] - at for id_, at in published.items()]
-        return PhaseResult(
-            name=name,
-            messages=len(commands),
-            seconds=max(self.collector.arrivals.values()) - first,
-            latency=Latencies.of(latencies),
-            cpu_seconds=process.cpu_seconds() - cpu_before,
-            peak_rss_mb=process.peak_rss_mb(),
-            oncor_calls=await self.admin.call_counts(),
-            outcomes=dict(self.collector.routing_keys),
+        seconds = max(self.collector.arrivals.values()) - min(published.values())
+        result = self._result(name, process, meter, len(commands), seconds)
+        result.latency = Latencies.of(
+            [self.collector.arrivals[id_] - at for id_, at in published.items()]
         )
+        result.oncor_calls = await self.admin.call_counts()
+        return result
 
     async def paced_commands(
         self, name: str, commands: list[tuple[str, bytes]], rate: float

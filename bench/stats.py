@@ -37,6 +37,24 @@ def peak_rss_mb(pid: int) -> float:
     raise RuntimeError(f"no VmHWM for pid {pid}")
 
 
+class CpuMeter:
+    """CPU seconds of several processes over one phase: the one under test and its neighbours.
+
+    On a shared 2-core machine the neighbours (emulator, broker, the driver itself) take their
+    part of the same CPU, so their figures explain a throughput as much as the adapter's own.
+    """
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        self._pids = pids
+        self._start: dict[str, float] = {}
+
+    def start(self) -> None:
+        self._start = {name: cpu_seconds(pid) for name, pid in self._pids.items()}
+
+    def used(self) -> dict[str, float]:
+        return {name: cpu_seconds(pid) - self._start[name] for name, pid in self._pids.items()}
+
+
 @dataclass
 class Latencies:
     """End-to-end latencies of one phase, in milliseconds."""
@@ -67,6 +85,7 @@ class PhaseResult:
     latency: Latencies
     cpu_seconds: float  # of the process under test, during the phase only
     peak_rss_mb: float
+    neighbours_cpu: dict[str, float] = field(default_factory=dict)  # emulator, broker, driver
     oncor_calls: dict[str, int] = field(default_factory=dict)  # by API path, during the phase
     outcomes: dict[str, int] = field(default_factory=dict)  # routing keys of what came back
 

@@ -9,7 +9,6 @@ Every check happens before ONCOR is called: a bad file means no ONCOR call at al
 from __future__ import annotations
 
 import asyncio
-import base64
 import binascii
 import os
 import tempfile
@@ -24,12 +23,13 @@ import httpx
 from adapter.consumer.errors import InvalidCommand
 from adapter.messages.commands import AttachmentRef, InlineAttachment, UrlAttachment
 from adapter.observability import metrics
-from adapter.oncor.attachment_body import AttachmentContent
+from adapter.oncor.attachment_body import AttachmentContent, Base64File
 from adapter.oncor.client import OncorClient
 from adapter.oncor.errors import OncorProtocolError
 
 PDF_MAGIC = b"%PDF-"
 _DOWNLOAD_CHUNK = 256 * 1024
+_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 
 
 @dataclass(frozen=True)
@@ -62,9 +62,9 @@ class AttachmentFetcher:
     ) -> AsyncIterator[ReadyAttachment]:
         """The file, checked; a downloaded file is deleted when the context ends."""
         if isinstance(ref, InlineAttachment):
-            data = decode_inline(ref.content_base64, what, self._limits.inline_max_bytes)
-            _check_pdf(data[: len(PDF_MAGIC)], what, must_be_pdf)
-            yield ReadyAttachment(ref.name, ref.media_type, data, len(data))
+            checked = check_inline(ref.content_base64, what, self._limits.inline_max_bytes)
+            _check_pdf(_head(checked), what, must_be_pdf)
+            yield ReadyAttachment(ref.name, ref.media_type, checked, checked.size)
             return
         path, size = await self._download(ref, what)
         try:
@@ -128,29 +128,53 @@ async def upload(oncor: OncorClient, attachment: ReadyAttachment) -> str:
     return meta.id
 
 
-def decode_inline(text: str, what: str, max_bytes: int) -> bytes:
-    """Standard base64 (RFC 4648 §4) to bytes; whitespace such as line breaks is tolerated."""
-    if 3 * (len(text) // 4) > max_bytes + 2:  # refuse before decoding: a decoded copy costs memory
+def check_inline(text: str, what: str, max_bytes: int) -> Base64File:
+    """Standard base64 (RFC 4648 §4), checked without decoding it; whitespace is tolerated.
+
+    What `base64.b64decode(validate=True)` accepts: the alphabet, then `=` at the end only,
+    exactly as many as the last quantum needs (surplus ones after a whole quantum are ignored).
+    """
+    if 3 * (len(text) // 4) > max_bytes + 2:  # refuse before any copy: a copy costs memory
         raise _inline_too_large(what, max_bytes)
-    try:
-        data = base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError):
-        try:
-            data = base64.b64decode("".join(text.split()), validate=True)
-        except (binascii.Error, ValueError):
-            raise InvalidCommand(
-                "bad_base64", f"{what}: content_base64 is not valid standard base64"
-            ) from None
-    if not data:
+    encoded = text.encode("ascii") if text.isascii() else b""
+    rest = encoded.translate(None, _ALPHABET)
+    if not text.isascii() or rest.strip(b"="):  # maybe whitespace: drop it, check again
+        text = "".join(text.split())
+        if not text.isascii():
+            raise _bad_base64(what)
+        encoded = text.encode("ascii")
+        rest = encoded.translate(None, _ALPHABET)
+    if rest.strip(b"=") or not encoded.endswith(rest):  # only `=`, and only at the end
+        raise _bad_base64(what)
+    data_chars = len(encoded) - len(rest)
+    needed = -data_chars % 4  # the padding the last quantum needs
+    if needed:
+        if needed == 3 or len(rest) != needed:  # one character over a quantum is no byte
+            raise _bad_base64(what)
+    elif rest:  # surplus `=` after a whole quantum: ignored, and not sent on to ONCOR
+        if not data_chars:
+            raise _bad_base64(what)
+        encoded = encoded[:data_chars]
+    size = 3 * (data_chars // 4) + (3 - needed) % 3
+    if size == 0:
         raise InvalidCommand("empty_attachment", f"{what}: content_base64 holds no bytes")
-    if len(data) > max_bytes:
+    if size > max_bytes:
         raise _inline_too_large(what, max_bytes)
-    return data
+    return Base64File(encoded, size)
+
+
+def _head(file: Base64File) -> bytes:
+    """The first bytes of the file, decoded: enough for the `%PDF-` magic."""
+    return binascii.a2b_base64(file.text[:8])
 
 
 def _check_pdf(head: bytes, what: str, must_be_pdf: bool) -> None:
     if must_be_pdf and not head.startswith(PDF_MAGIC):
         raise InvalidCommand("not_pdf", f"{what}: the file is not a PDF (no %PDF- at its start)")
+
+
+def _bad_base64(what: str) -> InvalidCommand:
+    return InvalidCommand("bad_base64", f"{what}: content_base64 is not valid standard base64")
 
 
 def _inline_too_large(what: str, max_bytes: int) -> InvalidCommand:

@@ -22,9 +22,15 @@ import aio_pika
 from aio_pika.abc import AbstractIncomingMessage
 
 from adapter.bus.connection import Bus
-from adapter.bus.envelope import to_message
+from adapter.bus.envelope import event_message
 from adapter.bus.topology import DEAD_EXCHANGE, EVENTS_EXCHANGE
-from adapter.messages.outcomes import Outcome, outcome_event
+from adapter.messages.outcomes import (
+    FAILED_TYPE,
+    SUCCEEDED_TYPE,
+    CommandSucceeded,
+    Outcome,
+    outcome_event_id,
+)
 
 ATTEMPT_HEADER = "x-dezo-attempt"
 REASON_HEADER = "x-dezo-reason"
@@ -58,23 +64,14 @@ class Settlement:
         Not `mandatory`: an outcome nobody subscribed to is not an error of the command; the
         confirm still proves the broker took it.
         """
-        event = outcome_event(outcome)
         publishes = [
             self._bus.publish(
-                EVENTS_EXCHANGE,
-                outcome.routing_key,
-                to_message(event, correlation_id=outcome.command_id),
-                mandatory=False,
+                EVENTS_EXCHANGE, outcome.routing_key, outcome_message(outcome), mandatory=False
             )
         ]
         if reply_to:
             publishes.append(
-                self._bus.publish(
-                    "",
-                    reply_to,
-                    to_message(event, correlation_id=outcome.command_id),
-                    mandatory=False,
-                )
+                self._bus.publish("", reply_to, outcome_message(outcome), mandatory=False)
             )
         await asyncio.gather(*publishes)
 
@@ -99,6 +96,18 @@ class Settlement:
         # Back from the retry queue it arrives routed as `dezo.commands`: keep the original.
         headers.setdefault(ROUTING_KEY_HEADER, message.routing_key or "")
         await self._bus.publish("", self._bus.retry_queue(step), copy_message(message, headers))
+
+
+def outcome_message(outcome: Outcome) -> aio_pika.Message:
+    """The outcome event (as `outcome_event` describes it), correlated to its command."""
+    succeeded = isinstance(outcome, CommandSucceeded)
+    return event_message(
+        SUCCEEDED_TYPE if succeeded else FAILED_TYPE,
+        outcome_event_id(outcome),
+        outcome,
+        subject=outcome.order_id,
+        correlation_id=outcome.command_id,
+    )
 
 
 def own_headers(message: AbstractIncomingMessage) -> dict[str, Any]:

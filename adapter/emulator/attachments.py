@@ -4,6 +4,7 @@ import base64
 import json
 from urllib.parse import quote
 
+from pydantic import ConfigDict, TypeAdapter, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -22,6 +23,28 @@ from adapter.emulator.protocol import (
 )
 from adapter.emulator.state import EmulatorState
 from adapter.emulator.store import Attachment
+
+_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+# pydantic-core decodes base64 in Rust, several times faster than binascii: the emulator shares
+# the CPU with the adapter it serves, and uploads are its heaviest requests.
+_RUST_BASE64: TypeAdapter[bytes] = TypeAdapter(bytes, config=ConfigDict(val_json_bytes="base64"))
+
+
+def decode_base64(text: str) -> bytes:
+    """`base64.b64decode(text, validate=True)`, faster; raises ValueError the same way."""
+    encoded = text.encode("ascii")  # UnicodeEncodeError is a ValueError
+    rest = encoded.translate(None, _ALPHABET)
+    data_chars = len(encoded) - len(rest)
+    needed = -data_chars % 4  # the padding the last quantum needs
+    if rest.strip(b"=") or not encoded.endswith(rest) or needed == 3:
+        raise ValueError("not standard base64")
+    if (needed and len(rest) != needed) or (rest and not data_chars):
+        raise ValueError("wrong base64 padding")
+    canonical = encoded[: data_chars + needed]  # surplus `=` after a whole quantum dropped
+    try:
+        return _RUST_BASE64.validate_json(b'"' + canonical + b'"')
+    except ValidationError:  # e.g. non-zero bits in the last quantum, which binascii accepts
+        return base64.b64decode(text, validate=True)
 
 
 class AttachmentsApi:
@@ -47,7 +70,7 @@ class AttachmentsApi:
         name = required_str(meta, "name", "attachment.meta")
         media_type = required_str(meta, "type", "attachment.meta")
         try:
-            data = base64.b64decode(required_str(upload, "data", "attachment"), validate=True)
+            data = decode_base64(required_str(upload, "data", "attachment"))
         except ValueError:  # binascii.Error, or non-ASCII text
             raise invalid("attachment.data is not valid base64") from None
         attachment = self.state.store.add_attachment(

@@ -8,7 +8,8 @@ DATE_FORMAT = "%Y-%m-%d"
 
 
 def format_time(moment: datetime) -> str:
-    return moment.strftime(TIME_FORMAT)
+    """`TIME_FORMAT`, written without strftime (which is several times slower)."""
+    return moment.replace(tzinfo=None).isoformat(" ", "seconds")
 
 
 class LocalClock:

@@ -24,11 +24,20 @@ class FaultSettings(BaseModel):
     timeout_seconds: float = Field(default=30.0, ge=0.0)
     drop_rate: float = Field(default=0.0, ge=0.0, le=1.0)  # connection cut mid-body
     paths: list[str] | None = None  # API path prefixes, e.g. ["patient/get"]; None = all
+    # Of those, the ones that hang (e.g. reads only); None = all of `paths`.
+    timeout_paths: list[str] | None = None
 
     def applies_to(self, path: str) -> bool:
-        if self.paths is None:
-            return True
-        return any(path.startswith(prefix.lstrip("/")) for prefix in self.paths)
+        return _matches(path, self.paths)
+
+    def hangs(self, path: str) -> bool:
+        return _matches(path, self.timeout_paths)
+
+
+def _matches(path: str, prefixes: list[str] | None) -> bool:
+    if prefixes is None:
+        return True
+    return any(path.startswith(prefix.lstrip("/")) for prefix in prefixes)
 
 
 class FaultInjector:
@@ -81,7 +90,7 @@ class FaultMiddleware:
         roll = self.injector.random.random
         if settings.latency_ms:
             await asyncio.sleep(settings.latency_ms / 1000)
-        if roll() < settings.timeout_rate:
+        if roll() < settings.timeout_rate and settings.hangs(path):
             await asyncio.sleep(settings.timeout_seconds)
         if roll() < settings.error_rate:
             response = _server_error(self.injector.random.choice(settings.error_statuses))

@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import IO
 
 from adapter.emulator.arguments import to_argv
 from adapter.emulator.protocol import API_PREFIX
@@ -61,13 +62,18 @@ def start_emulator_process(
     options: EmulatorOptions,
     python: str = sys.executable,
     startup_timeout: float = 20.0,
+    stderr: IO[bytes] | None = None,
 ) -> EmulatorProcess:
-    """Start `dezo-adapter emulator` (as `python -m adapter.cli`) and return once it listens."""
+    """Start `dezo-adapter emulator` (as `python -m adapter.cli`) and return once it listens.
+
+    Its errors go to our stderr unless `stderr` (a file) is given.
+    """
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_PACKAGE_ROOT), env.get("PYTHONPATH")]))
     process = subprocess.Popen(
         [python, "-m", "adapter.cli", "emulator", *to_argv(options)],
         stdout=subprocess.PIPE,
+        stderr=stderr,
         text=True,
         env=env,
     )

@@ -1,11 +1,11 @@
 """ONCOR's wire conventions: URL prefixes, result and error envelopes, wrapped bodies, ORIDs."""
 
-import json
 import re
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+import pydantic_core
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -37,6 +37,14 @@ def invalid(message: str) -> ApiError:
     return ApiError(INVALID_ARGUMENTS, message)
 
 
+class FastJSONResponse(JSONResponse):
+    """The same compact UTF-8 JSON as Starlette's, written by pydantic-core: the emulator
+    shares the CPU with what it serves, and pages of orders run to hundreds of kilobytes."""
+
+    def render(self, content: Any) -> bytes:
+        return pydantic_core.to_json(content)
+
+
 def error_response(
     name: str,
     message: str,
@@ -46,11 +54,11 @@ def error_response(
 ) -> JSONResponse:
     """`{"error": {key: name, "message", "uuid"}}`; some ONCOR endpoints say "class", not "name"."""
     error = {key: name, "message": message, "uuid": str(uuid.uuid4())}
-    return JSONResponse({"error": error}, status_code=status_code)
+    return FastJSONResponse({"error": error}, status_code=status_code)
 
 
 def result(*items: Any) -> JSONResponse:
-    return JSONResponse({"result": list(items)})
+    return FastJSONResponse({"result": list(items)})
 
 
 def api_route(path: str, endpoint: Endpoint, methods: list[str], error_key: str = "name") -> Route:
@@ -78,7 +86,8 @@ async def read_body(request: Request) -> Any:
     # Not Request.body(), which caches: a large upload's raw bytes should die once parsed.
     raw = b"".join([chunk async for chunk in request.stream()])
     try:
-        return json.loads(raw)
+        # pydantic-core's parser: about ten times the json module's speed on an upload.
+        return pydantic_core.from_json(raw)
     except ValueError as error:  # also covers bodies that are not UTF-8
         raise invalid(f"request body is not valid JSON: {error}") from None
 

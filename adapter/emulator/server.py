@@ -78,6 +78,7 @@ async def _serve(options: EmulatorOptions) -> None:
         log_level="warning",
         access_log=False,
         lifespan="off",
+        proxy_headers=False,  # no proxy in front; saves a middleware on every request
         timeout_graceful_shutdown=1,  # do not wait out a request hanging on an injected timeout
     )
     logging.getLogger("uvicorn.error").addFilter(HideInjectedDrops())

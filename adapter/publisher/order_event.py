@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import aio_pika
 
-from adapter.bus.envelope import new_event, to_message
+from adapter.bus.envelope import event_message
 from adapter.messages.orders import (
     ORDER_RECEIVED,
     AttachmentInfo,
@@ -117,8 +117,9 @@ class OrderMapping:
 def order_received_message(data: OrderReceived) -> aio_pika.Message:
     """The persistent AMQP message: CloudEvent id stable per order, correlation id = order id."""
     order_id = data.order.id
-    event = new_event(ORDER_RECEIVED, order_event_id(order_id), data, subject=order_id)
-    return to_message(event, correlation_id=order_id)
+    return event_message(
+        ORDER_RECEIVED, order_event_id(order_id), data, subject=order_id, correlation_id=order_id
+    )
 
 
 def _coded(entry: oncor.DictionaryEntry | None) -> CodedValue | None:

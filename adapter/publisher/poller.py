@@ -22,7 +22,7 @@ from typing import Literal
 from adapter.bus.connection import Bus
 from adapter.bus.topology import EVENTS_EXCHANGE, ORDER_RECEIVED
 from adapter.config import Settings
-from adapter.messages.orders import OrderReceived, order_event_id
+from adapter.messages.orders import OrderReceived
 from adapter.observability import metrics
 from adapter.oncor.client import OncorClient
 from adapter.oncor.errors import OncorAuthError, OncorError
@@ -64,10 +64,11 @@ class CycleReport:
 
 
 class UnmarkedAnnouncements:
-    """Event ids this process published whose order it has not marked (yet).
+    """Orders this process announced but has not marked (yet), by order id.
 
-    Seeing one published again is a re-publish. Kept in memory only, bounded: it counts what this
-    process re-publishes, which is what an operator needs to notice failing status updates.
+    Seeing one published again is a re-publish (with the same event id, which is derived from the
+    order id alone). Kept in memory only, bounded: it counts what this process re-publishes,
+    which is what an operator needs to notice failing status updates.
     """
 
     LIMIT = 100_000
@@ -75,16 +76,16 @@ class UnmarkedAnnouncements:
     def __init__(self) -> None:
         self._ids: dict[str, None] = {}  # insertion-ordered, so the oldest is dropped first
 
-    def published(self, event_id: str) -> bool:
-        """Remember a confirmed publish; True when this event was published before."""
-        again = event_id in self._ids
-        self._ids[event_id] = None
+    def published(self, order_id: str) -> bool:
+        """Remember a confirmed publish; True when this order was announced before."""
+        again = order_id in self._ids
+        self._ids[order_id] = None
         if len(self._ids) > self.LIMIT:
             del self._ids[next(iter(self._ids))]
         return again
 
-    def marked(self, event_id: str) -> None:
-        self._ids.pop(event_id, None)
+    def marked(self, order_id: str) -> None:
+        self._ids.pop(order_id, None)
 
 
 class Poller:
@@ -173,6 +174,7 @@ class Poller:
                 report.found += len(records)
                 metrics.orders_found.inc(len(records))
                 page_ids = page_attachment_ids(records)
+                enrichment.prefetch_attachments(page_ids)
                 for record in records:
                     await in_flight.acquire()
                     order = orders.create_task(self._handle(record, page_ids, enrichment, report))
@@ -231,7 +233,9 @@ class Poller:
     def _confirmed(self, order_id: str, report: CycleReport) -> None:
         report.published += 1
         metrics.orders_published.inc()
-        if self._unmarked.published(order_event_id(order_id)):
+        # By order id: deriving the event id (uuid5) twice more per order cost more than the
+        # bookkeeping itself.
+        if self._unmarked.published(order_id):
             metrics.orders_republished.inc()
             log.info("order announced again: its status was not set", extra={"order_id": order_id})
 
@@ -244,7 +248,7 @@ class Poller:
             # Not marked (or maybe marked, if `maybe_applied`): the next search decides.
             count_failure("mark", order_id, exc)
             return
-        self._unmarked.marked(order_event_id(order_id))
+        self._unmarked.marked(order_id)
         report.marked += 1
         metrics.orders_marked.inc()
 

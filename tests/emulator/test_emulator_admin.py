@@ -142,6 +142,7 @@ def test_faults_can_be_read_and_cleared(admin: httpx.Client) -> None:
         "timeout_seconds": 30.0,
         "drop_rate": 0.5,
         "paths": ["rc/"],
+        "timeout_paths": None,
     }
     assert admin.get("faults").json() == settings
     assert admin.delete("faults").json()["drop_rate"] == 0.0

@@ -1,0 +1,279 @@
+"""What the chaos test drives and watches: adapter replicas as processes that can be killed and
+restarted, the commands it sends, the events it sees, and the broker's queues."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import signal
+import subprocess
+import time
+import uuid
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import aio_pika
+from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
+
+from adapter.bus.topology import (
+    COMMANDS_EXCHANGE,
+    DEAD_QUEUE,
+    EVENTS_EXCHANGE,
+    ORDER_RECEIVED,
+    TopologySettings,
+    declare_topology,
+)
+from tests.conftest import Broker
+from tests.processes import ROOT, dezo_adapter, free_port, process_env
+
+EXPERT = "39115-661768-26(20190905)"
+PROCESSING_STARTED = "Обработка началась"
+READY_LINE = b"consuming commands"  # the consumer logs it once it takes commands
+
+
+def vhost_of(amqp_url: str) -> str:
+    return unquote(urlsplit(amqp_url).path.lstrip("/"))
+
+
+# --- the adapter replicas -----------------------------------------------------------------------
+
+
+class Replica:
+    """`dezo-adapter run` (both roles) as a process that can be killed, stopped and restarted;
+    each start gets an operations port of its own."""
+
+    def __init__(self, name: str, env: dict[str, str], log_dir: Path) -> None:
+        self.name = name
+        self._env = env
+        self._log_dir = log_dir
+        self._process: subprocess.Popen[bytes] | None = None
+        self._log: Path | None = None
+        self.starts = 0
+
+    def start(self) -> None:
+        self.starts += 1
+        self._log = self._log_dir / f"{self.name}-{self.starts}.log"
+        with self._log.open("ab") as log:
+            self._process = subprocess.Popen(
+                dezo_adapter("run"),
+                env=process_env({**self._env, "DEZO_HTTP_PORT": str(free_port())}),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=ROOT,
+            )
+
+    def wait_until_consuming(self, seconds: float = 60) -> None:
+        assert self._process is not None and self._log is not None
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise AssertionError(f"{self.name} exited early; see {self._log}")
+            if READY_LINE in self._log.read_bytes():
+                return
+            time.sleep(0.1)
+        raise AssertionError(f"{self.name} did not start consuming within {seconds} s")
+
+    def kill(self) -> None:
+        """SIGKILL: no grace, whatever it was doing."""
+        assert self._process is not None
+        self._process.send_signal(signal.SIGKILL)
+        self._process.wait(10)
+
+    def terminate(self, seconds: float = 40) -> int:
+        """SIGTERM and wait for the graceful stop; returns the exit code."""
+        if self._process is None or self._process.poll() is not None:
+            return self._process.returncode if self._process else 0
+        self._process.send_signal(signal.SIGTERM)
+        try:
+            return self._process.wait(seconds)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+            raise AssertionError(f"{self.name} did not stop within {seconds} s") from None
+
+
+# --- what ONCOR holds ---------------------------------------------------------------------------
+
+
+def started_marks(order: dict[str, Any]) -> int:
+    """How often the order was set to `Обработка началась` (documents set other statuses)."""
+    return sum(
+        1 for status in order["status_history"] if status.get("status") == PROCESSING_STARTED
+    )
+
+
+def document_key(document: dict[str, Any]) -> tuple[str, str]:
+    """(order id, document class): the emulator keeps documents as ONCOR records."""
+    body = next(value for key, value in document.items() if key.startswith("rc_tm66_order_"))
+    return str(body["order_id"]), str(document["class_name"])
+
+
+# --- commands -----------------------------------------------------------------------------------
+
+_PDF = b"%PDF-1.7\n" + bytes(range(256)) * 8
+_SIGNATURE = b"-----BEGIN PKCS7-----\nchaos\n-----END PKCS7-----\n"
+
+
+def _inline(content: bytes, name: str, media_type: str) -> dict[str, str]:
+    return {
+        "name": name,
+        "media_type": media_type,
+        "content_base64": base64.b64encode(content).decode(),
+    }
+
+
+def _document(command: str, order_id: str, **extra: Any) -> dict[str, Any]:
+    code_field, code = {
+        "order.reject": ("reason_code", "КАЧЕСТВО_СНИМКА"),
+        "order.conclusion": ("conclusion_code", "ДИАГНОЗ_ПОДТВЕРЖДЕН"),
+        "order.expertise-dicom": ("result_code", "НЕЗНАЧИТЕЛЬНЫЕ_НАРУШЕНИЯ"),
+        "order.expertise-protocol": ("result_code", "НАРУШЕНИЙ_НЕТ"),
+    }[command]
+    return {
+        "order_id": order_id,
+        code_field: code,
+        "description": f"{command} for {order_id}",
+        "expert_id": EXPERT,
+        **extra,
+    }
+
+
+def commands_for(index: int, order_id: str) -> list[tuple[str, dict[str, Any]]]:
+    """One or two commands per order, of different kinds: each kind makes at most one document.
+
+    Every fourth order each gets a conclusion (PDF and signature), a reject, both expertises,
+    or a DICOM association followed by a conclusion.
+    """
+    conclusion = _document(
+        "order.conclusion",
+        order_id,
+        pdf=_inline(_PDF, "conclusion.pdf", "application/pdf"),
+        signature=_inline(_SIGNATURE, "conclusion.pdf.sig", "application/pkcs7-signature"),
+    )
+    kind = index % 4
+    if kind == 0:
+        return [("order.conclusion", conclusion)]
+    if kind == 1:
+        return [("order.reject", _document("order.reject", order_id))]
+    if kind == 2:
+        return [
+            ("order.expertise-dicom", _document("order.expertise-dicom", order_id)),
+            ("order.expertise-protocol", _document("order.expertise-protocol", order_id)),
+        ]
+    study = f"https://pacs.example/studies/{order_id.lstrip('#').replace(':', '-')}"
+    return [
+        ("order.associate-dicom", {"order_id": order_id, "ris_dicom": study}),
+        ("order.conclusion", conclusion),
+    ]
+
+
+def command_message(
+    command: str, data: dict[str, Any], command_id: str | None = None
+) -> tuple[str, aio_pika.Message]:
+    command_id = command_id or str(uuid.uuid4())
+    event = {
+        "specversion": "1.0",
+        "id": command_id,
+        "source": "urn:chaos-test",
+        "type": f"ru.oncor.dezo.{command}.v1",
+        "time": datetime.now(UTC).isoformat(),
+        "data": data,
+    }
+    message = aio_pika.Message(
+        json.dumps(event, ensure_ascii=False).encode(),
+        content_type="application/cloudevents+json",
+        message_id=command_id,
+        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+    )
+    return command_id, message
+
+
+# --- the bus, as the other services see it ------------------------------------------------------
+
+
+@dataclass
+class Seen:
+    """Everything the test saw on `dezo.events`, by id."""
+
+    announced: Counter[str] = field(default_factory=Counter)  # order id -> deliveries
+    outcome_ids: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    outcome_deliveries: Counter[str] = field(default_factory=Counter)  # outcome event id -> n
+    outcome_kinds: Counter[str] = field(default_factory=Counter)  # routing key -> distinct ids
+
+    async def on_order(self, message: AbstractIncomingMessage) -> None:
+        self.announced[message.correlation_id or ""] += 1
+        await message.ack()
+
+    async def on_outcome(self, message: AbstractIncomingMessage) -> None:
+        command_id, event_id = message.correlation_id or "", message.message_id or ""
+        if event_id not in self.outcome_ids[command_id]:
+            self.outcome_kinds[message.routing_key or ""] += 1
+        self.outcome_ids[command_id].add(event_id)
+        self.outcome_deliveries[event_id] += 1
+        await message.ack()
+
+
+class ChaosBus:
+    """The test's own robust connection: durable queues, acked after recording, so that
+    connection closes and a broker restart lose none of what the adapter announced."""
+
+    def __init__(self, connection: AbstractRobustConnection, seen: Seen) -> None:
+        self._connection = connection
+        self.seen = seen
+        self._channel: aio_pika.abc.AbstractRobustChannel | None = None
+
+    @classmethod
+    async def connect(cls, amqp_url: str, topology: TopologySettings) -> ChaosBus:
+        connection = await aio_pika.connect_robust(amqp_url, reconnect_interval=0.5)
+        bus = cls(connection, Seen())
+        setup = await connection.channel()
+        await declare_topology(setup, topology)
+        orders = await setup.declare_queue("chaos.orders", durable=True)
+        await orders.bind(EVENTS_EXCHANGE, ORDER_RECEIVED)
+        outcomes = await setup.declare_queue("chaos.outcomes", durable=True)
+        await outcomes.bind(EVENTS_EXCHANGE, "command.#")
+        await orders.consume(bus.seen.on_order)
+        await outcomes.consume(bus.seen.on_outcome)
+        bus._channel = await connection.channel(publisher_confirms=True)
+        return bus
+
+    async def publish(self, message: aio_pika.Message, routing_key: str) -> bool:
+        """True once confirmed; False when the broker may or may not have taken it."""
+        assert self._channel is not None
+        try:
+            async with asyncio.timeout(5):
+                exchange = await self._channel.get_exchange(COMMANDS_EXCHANGE, ensure=False)
+                await exchange.publish(message, routing_key=routing_key)
+        except Exception:
+            return False
+        return True
+
+    async def dead_letters(self) -> list[dict[str, Any]]:
+        """The headers of every dead letter (taken off the queue)."""
+        channel = await self._connection.channel()
+        queue = await channel.declare_queue(DEAD_QUEUE, passive=True)
+        headers = []
+        while (message := await queue.get(no_ack=True, fail=False)) is not None:
+            headers.append(dict(message.headers))
+        await channel.close()
+        return headers
+
+    async def close(self) -> None:
+        await self._connection.close()
+
+
+def queue_depths(broker: Broker, vhost: str) -> dict[str, tuple[int, int]]:
+    """Every queue of the vhost: (ready messages, unacknowledged messages)."""
+    listing = broker.ctl(
+        "list_queues", "-p", vhost, "name", "messages_ready", "messages_unacknowledged",
+        "--formatter", "json",
+    )  # fmt: skip
+    return {
+        queue["name"]: (int(queue["messages_ready"]), int(queue["messages_unacknowledged"]))
+        for queue in json.loads(listing)
+    }
