@@ -7,6 +7,7 @@ from the settings; tests build them the same way, with their own settings.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 from collections.abc import Sequence
@@ -52,6 +53,9 @@ def secrets_of(settings: Settings) -> list[str]:
 
 
 async def run(settings: Settings, roles: Sequence[Role] = ALL_ROLES) -> None:
+    # Fewer young-generation collections: GC was ~14% of the publisher's CPU on a backlog, and
+    # this threshold took the 2,000-order bench from 283 to 325 orders/s (bench/).
+    gc.set_threshold(20_000, 20, 100)
     configure_logging(settings.log_level, secrets_of(settings))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

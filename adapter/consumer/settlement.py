@@ -99,7 +99,7 @@ class Settlement:
 
 
 def outcome_message(outcome: Outcome) -> aio_pika.Message:
-    """The outcome event (as `outcome_event` describes it), correlated to its command."""
+    """The outcome event, correlated to its command."""
     succeeded = isinstance(outcome, CommandSucceeded)
     return event_message(
         SUCCEEDED_TYPE if succeeded else FAILED_TYPE,

@@ -14,7 +14,6 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from adapter.bus.envelope import CloudEvent, new_event
 from adapter.bus.topology import failed_key, succeeded_key
 
 FailureReason = Literal["invalid", "rejected_by_oncor", "oncor_unavailable", "internal_error"]
@@ -78,8 +77,3 @@ def outcome_event_id(outcome: Outcome) -> str:
     else:
         which = f"failed/{outcome.reason}/{outcome.problem}"
     return str(uuid.uuid5(OUTCOME_NAMESPACE, f"{outcome.command_id}/{which}"))
-
-
-def outcome_event(outcome: Outcome) -> CloudEvent:
-    type_name = SUCCEEDED_TYPE if isinstance(outcome, CommandSucceeded) else FAILED_TYPE
-    return new_event(type_name, outcome_event_id(outcome), outcome, subject=outcome.order_id)
