@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[2]
 DOCS = Path(os.environ.get("ONCOR_API_DOC", REPO.parent / "shared" / "oncor-api-doc"))
 
@@ -32,6 +34,9 @@ def _strip_comments(text: str) -> str:
 
 
 def method_page(page: str) -> str:
+    """A method's doc page; a test that needs one is skipped where the docs are not beside us."""
+    if not DOCS.is_dir():
+        pytest.skip(f"ONCOR API docs not found at {DOCS}")
     return (DOCS / "methods" / page / "index.md").read_text(encoding="utf-8")
 
 
