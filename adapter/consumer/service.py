@@ -40,6 +40,7 @@ from adapter.consumer.settlement import Settlement
 from adapter.messages.outcomes import CommandFailed, CommandSucceeded
 from adapter.observability import metrics
 from adapter.oncor.client import OncorClient
+from adapter.waiting import first_of
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +112,7 @@ class CommandConsumer:
             while not stop.is_set():
                 if not self.consuming:
                     await self._start_consuming(stop)
-                await _first_of(stop.wait(), self._lost.wait(), seconds=CHECK_INTERVAL)
+                await first_of(stop.wait(), self._lost.wait(), seconds=CHECK_INTERVAL)
         finally:
             await self._stop_consuming()
             await self._finish_in_flight()
@@ -121,7 +122,7 @@ class CommandConsumer:
     async def _start_consuming(self, stop: asyncio.Event) -> None:
         """Register the consumer once the broker is ready; after a failure, pause a little."""
         self._lost.clear()
-        await _first_of(self._bus.wait_ready(), stop.wait())
+        await first_of(self._bus.wait_ready(), stop.wait())
         if stop.is_set():
             return
         try:
@@ -129,7 +130,7 @@ class CommandConsumer:
         except Exception as exc:
             log.warning("could not consume commands, retrying", extra={"error": repr(exc)})
             await self._close_channel()  # a half-registered consumer must not linger
-            await _first_of(stop.wait(), seconds=REGISTER_RETRY)
+            await first_of(stop.wait(), seconds=REGISTER_RETRY)
 
     async def _register(self) -> None:
         self._tag = None
@@ -286,17 +287,6 @@ def _log_decision(command_id: str, order_id: str, decision: Decision) -> None:
                 "error": decision.message,
             },
         )
-
-
-async def _first_of(*waits: Any, seconds: float | None = None) -> None:
-    """Return as soon as one of `waits` is done (or after `seconds`); cancel the others."""
-    tasks = [asyncio.ensure_future(wait) for wait in waits]
-    try:
-        await asyncio.wait(tasks, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def _give_back(message: AbstractIncomingMessage) -> None:

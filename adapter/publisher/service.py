@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable
 
 from adapter.bus.connection import Bus
 from adapter.config import Settings
 from adapter.oncor.client import OncorClient
 from adapter.publisher.leader import Leadership
 from adapter.publisher.poller import CycleReport, Poller
+from adapter.waiting import first_of
 
 log = logging.getLogger(__name__)
 
@@ -73,18 +73,18 @@ class OrderPublisher:
         """One cycle, cut short by `stop` or a lost leadership, then the rest of the interval."""
         started = time.monotonic()
         cycle = asyncio.create_task(self._poller.run_cycle())
-        await _first_of(cycle, stop.wait(), self._leadership.lost.wait())  # cancels the cycle
+        await first_of(cycle, stop.wait(), self._leadership.lost.wait())  # cancels the cycle
         await asyncio.wait({cycle})  # let a cancelled cycle count itself and clean up
         # A cancelled cycle leaves its announcements in flight; the next must not overlap them.
         await self._poller.settle(self._settings.shutdown_grace)
         remaining = self._settings.poll_interval - (time.monotonic() - started)
         if remaining > 0:
-            await _first_of(stop.wait(), self._leadership.lost.wait(), seconds=remaining)
+            await first_of(stop.wait(), self._leadership.lost.wait(), seconds=remaining)
 
     async def _follow(self, stop: asyncio.Event) -> None:
         """Wait for the token; make sure one exists, in case it was lost (e.g. a purged queue)."""
-        await _first_of(self._refresh_token(), stop.wait())
-        await _first_of(
+        await first_of(self._refresh_token(), stop.wait())
+        await first_of(
             stop.wait(), self._leadership.gained.wait(), seconds=self._settings.poll_interval
         )
 
@@ -93,13 +93,3 @@ class OrderPublisher:
             await self._leadership.ensure_token()
         except Exception as exc:  # the broker is away; the robust connection is reconnecting
             log.warning("could not check the leader token", extra={"error": repr(exc)})
-
-
-async def _first_of(*waits: Awaitable[object], seconds: float | None = None) -> None:
-    """Return as soon as one of `waits` is done (or after `seconds`); cancel the others."""
-    tasks = [asyncio.ensure_future(wait) for wait in waits]
-    try:
-        await asyncio.wait(tasks, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in tasks:
-            task.cancel()

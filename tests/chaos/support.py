@@ -29,6 +29,7 @@ from adapter.bus.topology import (
     declare_topology,
 )
 from tests.conftest import Broker
+from tests.consumer.conftest import document_data
 from tests.processes import ROOT, dezo_adapter, free_port, process_env
 
 EXPERT = "39115-661768-26(20190905)"
@@ -127,29 +128,13 @@ def _inline(content: bytes, name: str, media_type: str) -> dict[str, str]:
     }
 
 
-def _document(command: str, order_id: str, **extra: Any) -> dict[str, Any]:
-    code_field, code = {
-        "order.reject": ("reason_code", "КАЧЕСТВО_СНИМКА"),
-        "order.conclusion": ("conclusion_code", "ДИАГНОЗ_ПОДТВЕРЖДЕН"),
-        "order.expertise-dicom": ("result_code", "НЕЗНАЧИТЕЛЬНЫЕ_НАРУШЕНИЯ"),
-        "order.expertise-protocol": ("result_code", "НАРУШЕНИЙ_НЕТ"),
-    }[command]
-    return {
-        "order_id": order_id,
-        code_field: code,
-        "description": f"{command} for {order_id}",
-        "expert_id": EXPERT,
-        **extra,
-    }
-
-
 def commands_for(index: int, order_id: str) -> list[tuple[str, dict[str, Any]]]:
     """One or two commands per order, of different kinds: each kind makes at most one document.
 
     Every fourth order each gets a conclusion (PDF and signature), a reject, both expertises,
     or a DICOM association followed by a conclusion.
     """
-    conclusion = _document(
+    conclusion = document_data(
         "order.conclusion",
         order_id,
         pdf=_inline(_PDF, "conclusion.pdf", "application/pdf"),
@@ -159,11 +144,11 @@ def commands_for(index: int, order_id: str) -> list[tuple[str, dict[str, Any]]]:
     if kind == 0:
         return [("order.conclusion", conclusion)]
     if kind == 1:
-        return [("order.reject", _document("order.reject", order_id))]
+        return [("order.reject", document_data("order.reject", order_id))]
     if kind == 2:
         return [
-            ("order.expertise-dicom", _document("order.expertise-dicom", order_id)),
-            ("order.expertise-protocol", _document("order.expertise-protocol", order_id)),
+            ("order.expertise-dicom", document_data("order.expertise-dicom", order_id)),
+            ("order.expertise-protocol", document_data("order.expertise-protocol", order_id)),
         ]
     study = f"https://pacs.example/studies/{order_id.lstrip('#').replace(':', '-')}"
     return [
