@@ -9,10 +9,8 @@ import json
 import signal
 import subprocess
 import time
-import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -29,7 +27,7 @@ from adapter.bus.topology import (
     declare_topology,
 )
 from tests.conftest import Broker
-from tests.consumer.conftest import document_data
+from tests.consumer.conftest import command_body, document_data
 from tests.processes import ROOT, dezo_adapter, free_port, process_env
 
 EXPERT = "39115-661768-26(20190905)"
@@ -160,17 +158,9 @@ def commands_for(index: int, order_id: str) -> list[tuple[str, dict[str, Any]]]:
 def command_message(
     command: str, data: dict[str, Any], command_id: str | None = None
 ) -> tuple[str, aio_pika.Message]:
-    command_id = command_id or str(uuid.uuid4())
-    event = {
-        "specversion": "1.0",
-        "id": command_id,
-        "source": "urn:chaos-test",
-        "type": f"ru.oncor.dezo.{command}.v1",
-        "time": datetime.now(UTC).isoformat(),
-        "data": data,
-    }
+    command_id, body = command_body(command, data, command_id)
     message = aio_pika.Message(
-        json.dumps(event, ensure_ascii=False).encode(),
+        body,
         content_type="application/cloudevents+json",
         message_id=command_id,
         delivery_mode=aio_pika.DeliveryMode.PERSISTENT,

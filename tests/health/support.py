@@ -12,7 +12,6 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ import aio_pika
 import httpx
 
 from adapter.bus.topology import COMMANDS_EXCHANGE, COMMANDS_QUEUE, EVENTS_EXCHANGE
+from tests.consumer.conftest import command_body
 from tests.emulator_admin import EmulatorAdmin
 from tests.processes import dezo_adapter, process_env
 
@@ -111,20 +111,6 @@ async def running_adapter(env: dict[str, str], log_path: Path) -> AsyncIterator[
         await asyncio.wait_for(process.wait(), 10)
 
 
-def command_body(command: str, data: dict[str, Any], command_id: str) -> bytes:
-    return json.dumps(
-        {
-            "specversion": "1.0",
-            "id": command_id,
-            "source": "urn:test:health",
-            "type": f"ru.oncor.dezo.{command}.v1",
-            "time": datetime.now(UTC).isoformat(),
-            "data": data,
-        },
-        ensure_ascii=False,
-    ).encode()
-
-
 @dataclass
 class BusProbe:
     """Sends commands and reads events over short-lived connections, so that broker outages
@@ -148,7 +134,7 @@ class BusProbe:
             channel = await connection.channel(publisher_confirms=True)
             exchange = await channel.get_exchange(COMMANDS_EXCHANGE)
             message = aio_pika.Message(
-                command_body(command, data, command_id) if body is None else body,
+                command_body(command, data, command_id)[1] if body is None else body,
                 content_type="application/cloudevents+json",
                 message_id=command_id,
                 delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
