@@ -153,6 +153,11 @@ class Poller:
                 extra={"orders": len(pending)},
             )
 
+    def abandon(self) -> None:
+        """Stop every announcement and status update in flight: leadership has moved on."""
+        for commit in self._commits:
+            commit.cancel()
+
     # --- steps 1 and 2: search, page ----------------------------------------------------------
 
     def _query(self) -> RcTm66OrderQuery:
@@ -228,6 +233,8 @@ class Poller:
         except Exception as exc:  # whatever the cause, the event is not confirmed
             raise BrokerUnavailable(f"order {order_id}: {type(exc).__name__}: {exc}") from exc
         self._confirmed(order_id, report)
+        if not self._may_publish():
+            raise PublishingStopped  # the next leader announces it again, and marks it
         await self._mark(order_id, report)
 
     def _confirmed(self, order_id: str, report: CycleReport) -> None:
