@@ -69,9 +69,10 @@ class OrderLocks:
 
 
 class Dispatcher:
-    def __init__(self, deps: Dependencies, retry_budget: int) -> None:
+    def __init__(self, deps: Dependencies, retry_budget: int, write_horizon: float) -> None:
         self._deps = deps
         self._retry_budget = retry_budget
+        self._write_horizon = write_horizon
         self._locks = OrderLocks()
 
     async def dispatch(self, received: ReceivedCommand) -> Decision:
@@ -96,6 +97,10 @@ class Dispatcher:
                 OncorErrorInfo(name=exc.name, message=exc.oncor_message, uuid=exc.uuid),
             )
         except (OncorUnavailable, OncorAuthError) as exc:
+            if isinstance(exc, OncorUnavailable) and exc.maybe_applied:
+                # The write may still land: the next attempt looks for it only after it would
+                # have. Holding the order meanwhile keeps its other commands behind it.
+                await asyncio.sleep(self._write_horizon)
             return self._retry_or_give_up(received, exc)
         except OncorProtocolError as exc:
             log.exception("unreadable answer from ONCOR", extra=ids)

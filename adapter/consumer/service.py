@@ -74,7 +74,11 @@ class CommandConsumer:
             oncor_origin=settings.oncor_origin,
             zone=settings.zone,
         )
-        self._dispatcher = Dispatcher(deps, retry_budget=len(settings.command_retry_delays))
+        self._dispatcher = Dispatcher(
+            deps,
+            retry_budget=len(settings.command_retry_delays),
+            write_horizon=settings.oncor_write_horizon,
+        )
         self._intake = Subscription(
             bus, COMMANDS_QUEUE, self._on_intake, prefetch=settings.command_prefetch
         )
