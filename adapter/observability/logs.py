@@ -57,6 +57,22 @@ class JsonFormatter(logging.Formatter):
         return line
 
 
+class ReraisedTransportErrors(logging.Filter):
+    """Drops aiormq's "error when creating transport" line: aiormq raises that very error right
+    after logging it, and whoever connects reports it (the bus: one line per attempt, with the
+    attempt number, the next delay and the address), so the line only doubles it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("error when creating transport")
+
+
+def fold_connection_errors() -> None:
+    """Install `ReraisedTransportErrors` on aiormq's connection logger, once."""
+    transport = logging.getLogger("aiormq.connection")
+    if not any(isinstance(known, ReraisedTransportErrors) for known in transport.filters):
+        transport.addFilter(ReraisedTransportErrors())
+
+
 def configure_logging(level: str = "INFO", secrets: Iterable[str] = ()) -> None:
     """Send every logger's records to stderr as JSON lines."""
     handler = logging.StreamHandler(sys.stderr)
@@ -64,6 +80,7 @@ def configure_logging(level: str = "INFO", secrets: Iterable[str] = ()) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    fold_connection_errors()
     logging.captureWarnings(True)  # Python warnings too, as JSON, not as bare stderr text
     # aio-pika and httpx log URLs and reconnect chatter at INFO; warnings are enough.
     for noisy in ("aio_pika", "aiormq", "httpx", "httpcore"):
