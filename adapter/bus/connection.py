@@ -172,13 +172,19 @@ class Bus:
         self._declared.set()
         metrics.broker_connected.set(1)
 
-    def _on_close(self, *_: Any) -> None:
+    def _on_close(self, *args: Any) -> None:
+        was_ready = self._declared.is_set()
         self._declared.clear()
         metrics.broker_connected.set(0)
-        if not self._closing:
+        # aio-pika calls this again after each failed reconnect: those are told as attempts
+        if was_ready and not self._closing:
             log.warning(
                 "broker connection lost",
-                extra={"connection": self._name, "broker": broker_address(self._url)},
+                extra={
+                    "connection": self._name,
+                    "broker": broker_address(self._url),
+                    "error": _describe(next((a for a in args if isinstance(a, Exception)), None)),
+                },
             )
 
     def _report_retry(self, state: RetryCallState) -> None:
@@ -206,7 +212,7 @@ class Bus:
                 "broker": broker_address(self._url),
                 "attempt": attempt,
                 "retry_in": round(delay, 1),
-                "error": (str(error) or type(error).__name__) if error is not None else None,
+                "error": _describe(error),
             },
         )
 
@@ -231,3 +237,7 @@ class Bus:
             else:
                 log.info("broker connection restored", extra={"connection": self._name})
                 return
+
+
+def _describe(error: BaseException | None) -> str | None:
+    return (str(error) or type(error).__name__) if error is not None else None
