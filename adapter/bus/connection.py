@@ -183,7 +183,7 @@ class Bus:
                 extra={
                     "connection": self._name,
                     "broker": broker_address(self._url),
-                    "error": _describe(next((a for a in args if isinstance(a, Exception)), None)),
+                    "error": _describe(_first_error(args)),
                 },
             )
 
@@ -199,8 +199,7 @@ class Bus:
         if not args or args[0] is not self._connection or "attempt" not in str(record.msg):
             return True
         self._reconnect_attempt += 1
-        error = next((arg for arg in args if isinstance(arg, BaseException)), None)
-        self._report_attempt(self._reconnect_attempt, self._reconnect_interval, error)
+        self._report_attempt(self._reconnect_attempt, self._reconnect_interval, _first_error(args))
         return False
 
     def _report_attempt(self, attempt: int, delay: float, error: BaseException | None) -> None:
@@ -237,6 +236,10 @@ class Bus:
             else:
                 log.info("broker connection restored", extra={"connection": self._name})
                 return
+
+
+def _first_error(args: tuple[object, ...]) -> BaseException | None:
+    return next((arg for arg in args if isinstance(arg, BaseException)), None)
 
 
 def _describe(error: BaseException | None) -> str | None:

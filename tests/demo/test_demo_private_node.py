@@ -3,6 +3,7 @@ it starts a node of its own, announces the sample orders on it, and removes it w
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import re
@@ -15,8 +16,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import aio_pika
 import pytest
 
+from adapter.bus.topology import COMMANDS_QUEUE
 from adapter.local_broker import find_rabbitmq
 from tests.processes import dezo_adapter, free_port, process_env
 
@@ -94,6 +97,15 @@ def _remove_leftovers(output: str) -> None:
     shutil.rmtree(announced["directory"], ignore_errors=True)
 
 
+async def has_the_adapters_topology(amqp_url: str) -> bool:
+    """The node is the demo's broker: the adapter declared its command queue there."""
+    connection = await aio_pika.connect(amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        await channel.declare_queue(COMMANDS_QUEUE, passive=True)  # raises when missing
+    return True
+
+
 def port_refuses(port: int) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=1):
@@ -126,6 +138,8 @@ def test_demo_announces_orders_on_a_node_it_started_and_removes_it_when_stopped(
 
     orders = demo.wait_for(re.compile(r"^order\.received\s+(#\S+)", re.M), ORDERS, within=30)
     assert {order[1] for order in orders} == {f"#1930:{number}" for number in range(ORDERS)}
+
+    assert asyncio.run(has_the_adapters_topology(f"amqp://guest:guest@127.0.0.1:{port}/"))
 
     demo.process.send_signal(stop)
     assert demo.process.wait(30) == 0, demo.stderr.read_text(errors="replace")[-3000:]
