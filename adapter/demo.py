@@ -26,9 +26,10 @@ DEMO_TOKEN = "demo-token"
 
 def run_demo(orders: int, port: int) -> None:
     """Find or start a broker, then run the demo on it until Ctrl-C or SIGTERM; raises
-    `NoBroker` when there is none to be had."""
+    `NoBroker` when there is none to be had, `ConfigError` on a bad DEZO_* value."""
     # SIGTERM unwinds like Ctrl-C, so a broker the demo started is removed either way.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
+    load_settings(oncor_token=DEMO_TOKEN)  # a bad DEZO_* value stops us before any broker
     configure_logging()  # before the first connection attempt, so its errors are told once
     with demo_broker() as broker:
         print(broker.announcement, flush=True)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import aio_pika
+from aio_pika.exceptions import ProbableAuthenticationError
 
 from adapter.broker_container import docker_reachable, rabbitmq_container
 from adapter.bus.address import broker_address
@@ -89,8 +90,8 @@ def demo_broker(environ: Mapping[str, str] = os.environ) -> Iterator[DemoBroker]
         reason = why_not_answering(given, grace=GIVEN_GRACE)
         if reason is not None:
             raise NoBroker(
-                f"no RabbitMQ answers at {broker_address(given)}, set by DEZO_AMQP_URL ({reason}); "
-                + WAYS_OUT
+                f"cannot connect to RabbitMQ at {broker_address(given)}, set by DEZO_AMQP_URL"
+                f" ({reason}); " + WAYS_OUT
             )
         yield DemoBroker(given, f"RabbitMQ: {broker_address(given)} (DEZO_AMQP_URL)")
     elif source == "default":
@@ -103,7 +104,7 @@ def demo_broker(environ: Mapping[str, str] = os.environ) -> Iterator[DemoBroker]
             yield broker
     else:
         raise NoBroker(
-            f"no RabbitMQ answers at {broker_address(default)}, and neither rabbitmq-server"
+            f"cannot connect to RabbitMQ at {broker_address(default)}, and neither rabbitmq-server"
             " nor a Docker engine is here to start one; " + WAYS_OUT
         )
 
@@ -169,6 +170,8 @@ async def _why_not_answering(amqp_url: str, grace: float) -> str | None:
             connection = await aio_pika.connect(
                 amqp_url, timeout=max(min(ATTEMPT_TIMEOUT, remaining), 1.0)
             )
+        except ProbableAuthenticationError as exc:  # it answered: waiting will not help
+            return str(exc)
         except (TimeoutError, aio_pika.exceptions.AMQPError, OSError) as exc:
             if time.monotonic() + 1.0 >= deadline:
                 return str(exc) or type(exc).__name__
