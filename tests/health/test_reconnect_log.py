@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from adapter.bus.address import broker_address
 from adapter.bus.connection import Bus
 from adapter.observability.logs import fold_connection_errors
 from tests.processes import free_port
@@ -134,3 +135,15 @@ async def test_each_failed_reconnect_after_a_loss_is_one_line_counted_from_one(
             assert [record.getMessage() for record in others] == ["broker connection lost"]
     finally:
         await bus.close()
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("amqp://guest:secret@127.0.0.1:5672/", "amqp://127.0.0.1:5672/"),
+        ("amqps://svc:p%40ss@[::1]:5671/dezo?heartbeat=30", "amqps://[::1]:5671/dezo?heartbeat=30"),
+        ("amqp://rabbitmq/", "amqp://rabbitmq/"),
+    ],
+)
+def test_the_address_in_log_lines_carries_no_credentials(url: str, shown: str) -> None:
+    assert broker_address(url) == shown
