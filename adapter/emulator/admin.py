@@ -13,8 +13,9 @@ from adapter.emulator.clock import TIME_FORMAT, format_time
 from adapter.emulator.documents import DOCUMENT_KINDS
 from adapter.emulator.faults import FaultSettings
 from adapter.emulator.protocol import NOT_FOUND, ApiError, api_route, invalid, orid_from_path
-from adapter.emulator.state import EmulatorState
+from adapter.emulator.state import BareToDate, EmulatorState
 from adapter.emulator.store import Attachment, Record
+from adapter.emulator.variance import Oddity
 
 _DOCUMENT_BODY_KEYS = {kind.class_name: kind.body_key for kind in DOCUMENT_KINDS}
 
@@ -29,6 +30,7 @@ class NewOrders(BaseModel):
     missing_optional: bool = False  # only the required minimum of fields
     unknown_patient: bool = False  # patient ids that /patient/get does not know
     created_at: datetime | None = None  # local "YYYY-MM-DD HH:MM:SS"; default: about now
+    oddity: Oddity | None = None  # differ from the documented example this way (variance.py)
 
     @field_validator("created_at", mode="before")
     @classmethod
@@ -42,6 +44,8 @@ class ConfigUpdate(BaseModel):
 
     job_ready_after: float | None = Field(default=None, ge=0.0)
     page_offset_mode: Literal["page", "record"] | None = None
+    variance: bool | None = None
+    bare_to_date: BareToDate | None = None
 
 
 def _order_summary(order: Record) -> dict[str, Any]:
@@ -116,6 +120,7 @@ class AdminApi:
             missing_optional=new.missing_optional,
             unknown_patient=new.unknown_patient,
             created_at=new.created_at,
+            oddity=new.oddity,
         )
         return JSONResponse({"ids": order_ids, "patient_ids": patient_ids})
 
@@ -168,6 +173,10 @@ class AdminApi:
             self.state.config.job_ready_after = update.job_ready_after
         if update.page_offset_mode is not None:
             self.state.config.page_offset_mode = update.page_offset_mode
+        if update.variance is not None:
+            self.state.config.variance = update.variance
+        if update.bare_to_date is not None:
+            self.state.config.bare_to_date = update.bare_to_date
         return await self.get_config(request)
 
     async def list_calls(self, request: Request) -> Response:

@@ -11,6 +11,8 @@ from adapter.emulator.samples import SampleGenerator
 from adapter.emulator.store import Store
 
 PageOffsetMode = Literal["page", "record"]
+#: What a bare `to_date` (a day) bounds; the docs do not say. "day_start": that day is out.
+BareToDate = Literal["day_start", "day_end"]
 
 
 @dataclass
@@ -21,6 +23,9 @@ class RuntimeConfig:
     # "page": RecordsPage offset is a page number (RecordsPage doc);
     # "record": it counts records (dezo.md). Clients must work with both.
     page_offset_mode: PageOffsetMode
+    # Answers in forms the docs allow but their examples do not show (variance.py)
+    variance: bool = False
+    bare_to_date: BareToDate = "day_start"
 
 
 class EmulatorState:

@@ -39,7 +39,12 @@ def test_launcher_honours_the_options_and_seeds_orders(http: httpx.Client) -> No
             headers={TOKEN_HEADER: "other-token"},
         )
     assert len(orders) == 2
-    assert config == {"job_ready_after": 0.2, "page_offset_mode": "record"}
+    assert config == {
+        "job_ready_after": 0.2,
+        "page_offset_mode": "record",
+        "variance": False,
+        "bare_to_date": "day_start",
+    }
     assert record.json()["result"][0]["class_name"] == "RcTm66Order"
     assert emulator.process.poll() is not None
 
