@@ -3,8 +3,16 @@ examples show: every readable order announced and marked, the deleted one left a
 
 from __future__ import annotations
 
+import json
+import logging
+import time
+
+import httpx
+import pytest
+
 from adapter.emulator.process import EmulatorProcess
 from adapter.emulator.variance import ODDITIES, STALE_ATTACHMENT_ID
+from adapter.oncor import OncorClient, SearchPolicy
 from tests.publisher.conftest import (
     EmulatorAdmin,
     collecting_events,
@@ -13,6 +21,8 @@ from tests.publisher.conftest import (
     publisher_settings,
     running_publisher,
 )
+
+SEARCH = SearchPolicy(ready_timeout=5, page_size=3)
 
 
 async def test_every_readable_order_of_a_varied_oncor_is_announced_and_marked(
@@ -67,3 +77,56 @@ async def test_orders_created_today_are_found_by_an_oncor_that_ends_a_bare_to_da
 
 async def _counted(before: float) -> bool:
     return metric("dezo_orders_deleted_total") > before
+
+
+class BreakingOneRecord(httpx.AsyncBaseTransport):
+    """Passes calls to the emulator, but gives one order in a form ONCOR's types do not allow."""
+
+    def __init__(self, broken_id: str) -> None:
+        self._emulator = httpx.AsyncHTTPTransport()
+        self._broken_id = broken_id
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self._emulator.handle_async_request(request)
+        if not request.url.path.endswith("search/get/RecordsPage"):
+            return response
+        answer = json.loads(await response.aread())
+        for record in answer["result"][0].get("rc", []):
+            if record["id"] == self._broken_id:
+                record["published"] = "вчера"  # an object in the types
+        return httpx.Response(response.status_code, json=answer)
+
+    async def aclose(self) -> None:
+        await self._emulator.aclose()
+
+
+async def test_a_record_the_types_forbid_is_skipped_by_id_every_cycle_and_holds_back_no_other(
+    amqp_url: str,
+    emulator: EmulatorProcess,
+    admin: EmulatorAdmin,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    broken, *others = (await admin.add_orders(7))["ids"]
+    failures = metric("dezo_order_failures_total", stage="record", reason="invalid")
+    settings = publisher_settings(emulator, amqp_url, oncor_page_size=3)
+    oncor = OncorClient(
+        emulator.api_url, emulator.token, transport=BreakingOneRecord(broken), search=SEARCH
+    )
+
+    with caplog.at_level(logging.WARNING, logger="adapter.publisher"):
+        async with collecting_events(amqp_url) as collector, running_publisher(settings, oncor):
+            await eventually(lambda: collector.holds(len(others)), within=10)
+            await eventually(lambda: _skipped_twice(failures), within=10)
+            skipped_since = metric("dezo_orders_skipped_since_timestamp_seconds")
+
+    assert {event.subject for event in collector.events} == set(others)
+    assert (await admin.order(broken))["status"] is None
+    assert 0 < skipped_since <= time.time()
+    skips = [record for record in caplog.records if getattr(record, "order_id", None) == broken]
+    assert skips and all(getattr(record, "stage", None) == "record" for record in skips)
+    assert "invalid fields: published" in getattr(skips[0], "error", "")
+    assert "вчера" not in getattr(skips[0], "error", "")  # field names only, never values
+
+
+async def _skipped_twice(before: float) -> bool:
+    return metric("dezo_order_failures_total", stage="record", reason="invalid") >= before + 2
