@@ -220,7 +220,10 @@ class OncorClient:
         def last(page: RecordsPage) -> bool:
             if not page.rc:
                 return True
-            return read >= total if total is not None else len(page.rc) < size
+            if total is not None:
+                return read >= total
+            # short against the page size the answer names, if any: a server may cap it
+            return len(page.rc) < (page.page.size or size)
 
         yield fresh(first)
         if last(first):

@@ -48,17 +48,20 @@ def search_results(draw: st.DrawFn) -> tuple[list[Json], str | None]:
 
 
 def records_page_server(
-    records: list[Json], *, offset_counts: str, with_total: bool
+    records: list[Json], *, offset_counts: str, with_total: bool, cap: int
 ) -> httpx.MockTransport:
-    """search/start and search/get/RecordsPage as their docs describe them, nothing more."""
+    """search/start and search/get/RecordsPage as their docs describe them, nothing more.
+
+    A page holds at most `cap` records, and the answer's `page.size` says how many it may hold.
+    """
 
     def answer(request: httpx.Request) -> httpx.Response:
         if request.url.path.endswith("search/start/RcTm66OrderQuery"):
             return httpx.Response(200, json={"result": [{"id": JOB_ID}]})
         page = json.loads(request.content)["page"]
-        offset, size = page.get("offset", 0), page["size"]
+        offset, size = page.get("offset", 0), min(page["size"], cap)
         first = offset * size if offset_counts == "page" else offset
-        result: Json = {"page": {**page, "job": {"id": JOB_ID, "ready": True}}}
+        result: Json = {"page": {**page, "size": size, "job": {"id": JOB_ID, "ready": True}}}
         if records[first : first + size]:
             result["rc"] = records[first : first + size]
         if with_total:
@@ -81,12 +84,15 @@ async def _read_search(transport: httpx.MockTransport) -> list[SearchPage]:
     results=search_results(),
     offset_counts=st.sampled_from(["page", "record"]),
     with_total=st.booleans(),
+    cap=st.integers(1, PAGE_SIZE),
 )
 def test_client_reads_every_documented_record_and_sets_aside_only_the_one_the_types_forbid(
-    results: tuple[list[Json], str | None], offset_counts: str, with_total: bool
+    results: tuple[list[Json], str | None], offset_counts: str, with_total: bool, cap: int
 ) -> None:
     records, broken_id = results
-    transport = records_page_server(records, offset_counts=offset_counts, with_total=with_total)
+    transport = records_page_server(
+        records, offset_counts=offset_counts, with_total=with_total, cap=cap
+    )
 
     pages = asyncio.run(_read_search(transport))
 
