@@ -25,6 +25,8 @@ from tests.oncor.documented_types import (
     Json,
     bare_key_form,
     broken_record,
+    date_time,
+    optional,
     order_record,
     status_fields,
 )
@@ -118,14 +120,30 @@ def test_every_documented_order_record_becomes_an_order_received(record: Json) -
     assert len(announced.order.documents) == len(docs)
 
 
-@settings(max_examples=200, deadline=None)
-@given(fields=status_fields, bare_keys=st.booleans())
-def test_status_reads_the_same_in_strict_json_and_in_the_bare_key_form(
-    fields: dict[str, Any], bare_keys: bool
+@settings(max_examples=150, deadline=None)
+@given(
+    fields=status_fields,
+    bare_keys=st.booleans(),
+    history=st.one_of(st.none(), st.integers(0, 2)),
+    time=optional(date_time),
+)
+def test_status_answer_reads_the_same_in_strict_json_and_in_the_bare_key_form(
+    fields: dict[str, Any], bare_keys: bool, history: int | None, time: str | None
 ) -> None:
     text = bare_key_form(fields) if bare_keys else json.dumps(fields, ensure_ascii=False)
+    earlier = None if history is None else [{"json": text, "time": time}] * history
+    answer = {"json": text, "rc_id": "#1930:0", "time": time, "history": earlier}
+
+    def status_get(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"result": [answer]})
+
+    status = asyncio.run(_instance_status(httpx.MockTransport(status_get)))
 
     assert parse_status(text) == fields
-    status = InstanceStatus.model_validate({"json": text, "history": [{"json": text}]})
-    assert status.status == fields["status"]
-    assert status.all_statuses() == [fields["status"], fields["status"]]
+    assert status.fields() == fields
+    assert status.all_statuses() == [fields["status"]] * ((history or 0) + 1)
+
+
+async def _instance_status(transport: httpx.MockTransport) -> InstanceStatus:
+    async with OncorClient("http://oncor.test/api/1.0/json/", "t", transport=transport) as client:
+        return await client.get_instance_status("#1930:0")
