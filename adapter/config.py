@@ -11,6 +11,7 @@ from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_valida
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from adapter.bus.topology import TopologySettings
+from adapter.consumer.url_policy import AllowedHosts
 from adapter.oncor.client import RetryPolicy, SearchPolicy
 from adapter.oncor.transport import TransportName
 
@@ -86,6 +87,11 @@ class Settings(BaseSettings):
     attachment_url_timeout: float = Field(
         60.0, gt=0, description="Seconds allowed to download an attachment by URL"
     )
+    attachment_url_allowed_hosts: tuple[str, ...] = Field(
+        (),
+        description="Hosts attachments may be downloaded from, JSON list of host, host:port "
+        "or *.domain; empty: none",
+    )
     dictionary_refresh_interval: float = Field(
         3600.0, gt=0, description="Seconds between refreshes of ONCOR's dictionaries"
     )
@@ -112,6 +118,16 @@ class Settings(BaseSettings):
         if urlsplit(value.get_secret_value()).scheme not in ("amqp", "amqps"):
             raise ValueError("must start with amqp:// or amqps://")
         return value
+
+    @field_validator("attachment_url_allowed_hosts")
+    @classmethod
+    def _hosts(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        AllowedHosts.parse(value)  # raises ValueError naming the bad entry
+        return value
+
+    @property
+    def allowed_attachment_hosts(self) -> AllowedHosts:
+        return AllowedHosts.parse(self.attachment_url_allowed_hosts)
 
     @property
     def zone(self) -> ZoneInfo:

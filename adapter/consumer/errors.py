@@ -16,6 +16,8 @@ Problem = Literal[
     # the message
     "too_large",
     "not_json",
+    "id_too_long",
+    "routing_key_mismatch",
     "not_cloudevent",
     "unknown_type",
     "schema",
@@ -27,6 +29,8 @@ Problem = Literal[
     "empty_attachment",
     "attachment_too_large",
     "not_pdf",
+    "not_signature",
+    "url_not_allowed",
     "url_failed",
     "url_timeout",
     "url_too_large",

@@ -68,6 +68,7 @@ class CommandConsumer:
             inline_max_bytes=settings.attachment_inline_max_bytes,
             url_max_bytes=settings.attachment_url_max_bytes,
             url_timeout=settings.attachment_url_timeout,
+            allowed_hosts=settings.allowed_attachment_hosts,
         )
         deps = Dependencies(
             oncor=oncor,
