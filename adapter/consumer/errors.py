@@ -18,6 +18,7 @@ Problem = Literal[
     "not_json",
     "id_too_long",
     "routing_key_mismatch",
+    "reply_to_not_allowed",
     "not_cloudevent",
     "unknown_type",
     "schema",

@@ -1,4 +1,5 @@
-"""Reading a command off the wire: size, CloudEvent envelope, type, then the command's schema.
+"""Reading a command off the wire: size, CloudEvent envelope, id, type (and that the routing
+key says the same), then the command's schema.
 
 Everything here is synchronous and touches nothing outside: what comes out is a validated
 command, or an UnreadableCommand saying what is wrong and whatever could still be read
@@ -7,7 +8,6 @@ command, or an UnreadableCommand saying what is wrong and whatever could still b
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,10 +15,11 @@ from aio_pika.abc import AbstractIncomingMessage
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from adapter.bus.envelope import TYPE_PREFIX, EnvelopeError, decode
+from adapter.bus.envelope import ID_MAX_BYTES, TYPE_PREFIX, EnvelopeError, decode, parse_json
 from adapter.consumer.errors import InvalidCommand, Problem
 from adapter.consumer.idempotency import may_have_taken_effect
-from adapter.consumer.settlement import ATTEMPT_HEADER
+from adapter.consumer.provenance import back_from_retry_queue, trusted_headers
+from adapter.consumer.settlement import ATTEMPT_HEADER, ROUTING_KEY_HEADER, honoured
 from adapter.messages.commands import COMMANDS, Command
 
 UNKNOWN_COMMAND = "unknown"
@@ -60,7 +61,9 @@ class UnreadableCommand(InvalidCommand):
 
 def read_command(message: AbstractIncomingMessage, max_bytes: int) -> ReceivedCommand:
     """Validate one delivery into a command; raises UnreadableCommand."""
-    routed_as = message.routing_key if message.routing_key in COMMANDS else UNKNOWN_COMMAND
+    headers = trusted_headers(message)
+    routing_key = _published_with(message, headers)
+    routed_as = routing_key if routing_key in COMMANDS else UNKNOWN_COMMAND
     if len(message.body) > max_bytes:
         raise UnreadableCommand(
             "too_large",
@@ -87,6 +90,15 @@ def read_command(message: AbstractIncomingMessage, max_bytes: int) -> ReceivedCo
         "command_id": event.id,
         "order_id": order_id if isinstance(order_id, str) else None,
     }
+    id_bytes = len(event.id.encode())
+    if id_bytes > ID_MAX_BYTES:
+        raise UnreadableCommand(
+            "id_too_long",
+            f"the command id has {id_bytes} bytes in UTF-8, over the limit of {ID_MAX_BYTES}: "
+            "it comes back as the outcome's AMQP correlation_id, a string of at most 255 bytes",
+            command=routed_as,
+            **known,
+        )
     name = _command_name(event.type)
     if name is None:
         raise UnreadableCommand(
@@ -96,6 +108,22 @@ def read_command(message: AbstractIncomingMessage, max_bytes: int) -> ReceivedCo
             command=UNKNOWN_COMMAND,
             **known,
         )
+    if name != routing_key:
+        raise UnreadableCommand(
+            "routing_key_mismatch",
+            f"published with routing key {routing_key!r} but its type {event.type!r} is "
+            f"{name!r}; publish each command with its own type as routing key",
+            command=routed_as,
+            **known,
+        )
+    if message.reply_to and not honoured(message.reply_to):
+        raise UnreadableCommand(
+            "reply_to_not_allowed",
+            f"reply_to {message.reply_to!r} names one of the adapter's own queues; name a "
+            "queue of yours (answered through the default exchange), or none",
+            command=name,
+            **known,
+        )
     try:
         command = COMMANDS[name].model_validate(event.data)
     except ValidationError as exc:
@@ -103,7 +131,7 @@ def read_command(message: AbstractIncomingMessage, max_bytes: int) -> ReceivedCo
             _problem_of(exc.errors()), _describe(exc.errors()), command=name, **known
         ) from None
 
-    attempt = _attempt(message.headers)
+    attempt = _attempt(headers)
     return ReceivedCommand(
         command_id=event.id,
         command=command,
@@ -111,6 +139,13 @@ def read_command(message: AbstractIncomingMessage, max_bytes: int) -> ReceivedCo
         attempt=attempt,
         suspect=may_have_taken_effect(message, attempt),
     )
+
+
+def _published_with(message: AbstractIncomingMessage, headers: dict[str, Any]) -> str:
+    """The routing key the sender used; a retried copy keeps it in a header of our own."""
+    if back_from_retry_queue(message):
+        return str(headers.get(ROUTING_KEY_HEADER, ""))
+    return message.routing_key or ""
 
 
 def _command_name(event_type: str) -> str | None:
@@ -143,7 +178,7 @@ def _describe(errors: list[ErrorDetails]) -> str:
 def _peek_id(body: bytes) -> str | None:
     """The `id` of a JSON object that is not a valid CloudEvent, if it has a usable one."""
     try:
-        parsed: Any = json.loads(body)
+        parsed: Any = parse_json(body)
     except ValueError:
         return None
     value = parsed.get("id") if isinstance(parsed, dict) else None

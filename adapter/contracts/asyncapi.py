@@ -160,7 +160,9 @@ def _operations() -> dict[str, Any]:
             "reply": {
                 "address": {
                     "location": "$message.header#/reply_to",
-                    "description": "The command's AMQP `reply_to`, when it has one",
+                    "description": "The command's AMQP `reply_to`, when it has one: a queue, "
+                    "answered through the default exchange. A name starting `dezo.` (the "
+                    "adapter's own queues) is refused: command.failed, reply_to_not_allowed",
                 },
                 "channel": _ref("#/channels/CommandReply"),
                 "messages": messages("CommandReply", outcomes),
@@ -196,7 +198,10 @@ def _message(spec: MessageSpec) -> dict[str, Any]:
                 "type": "string",
                 "description": "Commands: any; outcomes: the command id; orders: the order id",
             },
-            "reply_to": {"type": "string", "description": "Commands only: also answer here"},
+            "reply_to": {
+                "type": "string",
+                "description": "Commands only: also answer in this queue (not one of `dezo.*`)",
+            },
         },
     }
     return {
@@ -232,7 +237,8 @@ def build_asyncapi(version: str, topology: TopologySettings | None = None) -> di
     channels = _channels(topology)
     channels["CommandReply"] = {
         "address": None,
-        "description": "The queue a command named in its AMQP `reply_to`.",
+        "description": "The queue a command named in its AMQP `reply_to`, published to through "
+        "the default exchange; never one whose name starts `dezo.`.",
         "messages": {
             spec.title: _ref(f"#/components/messages/{spec.title}")
             for spec in (SUCCEEDED_MESSAGE, FAILED_MESSAGE)

@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Callable
 
 import aio_pika
 from aio_pika.abc import AbstractIncomingMessage
 
+from adapter.bus.envelope import parse_json
 from adapter.bus.topology import EVENTS_EXCHANGE
 
 
 def describe(message: AbstractIncomingMessage) -> str:
-    """`order.received  #1930:0  id=…`: what an operator needs to follow the flow, no PII."""
+    """`order.received  #1930:0  id=…`: what an operator needs to follow the flow, no PII.
+
+    Any body is described, not only well-formed events: a forged one must not stop the watch.
+    """
     try:
-        event = json.loads(message.body)
-        subject, event_id = event.get("subject") or "-", event.get("id") or "-"
+        event = parse_json(message.body)
+        subject, event_id = str(event.get("subject") or "-"), str(event.get("id") or "-")
         reason = (event.get("data") or {}).get("reason")
     except (ValueError, AttributeError):
         subject, event_id, reason = "-", message.message_id or "-", None

@@ -3,6 +3,7 @@ never an ONCOR call, and the valid commands sent between them all go through."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections import Counter
@@ -11,6 +12,7 @@ from typing import Any
 
 import jsonschema
 
+from adapter.bus.envelope import parse_json
 from adapter.bus.topology import COMMAND_TYPES
 from adapter.emulator.process import EmulatorProcess
 from adapter.messages.outcomes import CommandFailed
@@ -41,6 +43,8 @@ class Bad:
     body: bytes | None = None  # raw body instead of a CloudEvent around `data`
     message_id: str | None = "same"
     has_event: bool = True  # a command.failed is due whenever a command id can be read
+    routing_key: str | None = None  # by default the command's own
+    reply_to: str | None = None
 
 
 def envelope(**fields: Any) -> bytes:
@@ -59,6 +63,14 @@ def bad_inputs(files: FileServer) -> list[Bad]:
     return [
         Bad("not JSON", "not_json", body=b"\xff{this is not json"),
         Bad("not JSON, no message id", "not_json", body=b"nope", message_id=None, has_event=False),
+        Bad(
+            "JSON nested 100,000 deep, no message id",
+            "not_json",
+            body=b'{"id": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+            message_id=None,
+            has_event=False,
+        ),
+        Bad("JSON nested 100,000 deep", "not_json", body=b"[" * 100_000),
         Bad("JSON array", "not_cloudevent", body=b"[1, 2, 3]"),
         Bad("no type", "not_cloudevent", body=envelope(id=str(uuid.uuid4()), data={})),
         Bad("unknown command", "unknown_type", command="order.frobnicate", data=data()),
@@ -66,6 +78,19 @@ def bad_inputs(files: FileServer) -> list[Bad]:
             "foreign type",
             "unknown_type",
             body=envelope(specversion="1.0", id=str(uuid.uuid4()), source="x", type="com.x.y"),
+        ),
+        Bad(
+            "reject type on the conclusion routing key",
+            "routing_key_mismatch",
+            command="order.reject",
+            data=document_data("order.reject", ORDER),
+            routing_key="order.conclusion",
+        ),
+        Bad(
+            "reply_to the adapter's own queue",
+            "reply_to_not_allowed",
+            data=data(),
+            reply_to="dezo.commands",
         ),
         Bad("data not an object", "schema", data="conclusion please"),
         Bad("no description", "schema", data=data(description=None)),
@@ -112,6 +137,16 @@ def bad_inputs(files: FileServer) -> list[Bad]:
             data=data(pdf=inline(pdf_bytes(257 * KIB))),
         ),
         Bad("inline file not a PDF", "not_pdf", data=data(pdf=inline(b"hello, world"))),
+        Bad(
+            "signature not a signature",
+            "not_signature",
+            data=data(signature=inline(b"hello, world", "c.pdf.sig")),
+        ),
+        Bad(
+            "URL to a host not allowed",
+            "url_not_allowed",
+            data=data(pdf=by_url(f"http://localhost:{files.authority.rpartition(':')[2]}/x")),
+        ),
         Bad("URL answers 404", "url_failed", data=data(pdf=by_url(f"{files.base_url}/status/404"))),
         Bad("URL refuses connections", "url_failed", data=data(pdf=by_url("http://127.0.0.1:9/x"))),
         Bad("URL too slow", "url_timeout", data=data(pdf=by_url(f"{files.base_url}/slow"))),
@@ -158,7 +193,8 @@ async def test_every_kind_of_bad_input_is_dead_lettered_with_its_reason_and_vali
                 body=body,
                 command_id=command_id,
                 message_id=message_id,
-                routing_key=routing_key,
+                routing_key=case.routing_key or routing_key,
+                reply_to=case.reply_to,
             )
             sent.append((case, command_id, body))
             valid.append(
@@ -184,6 +220,11 @@ async def test_every_kind_of_bad_input_is_dead_lettered_with_its_reason_and_vali
             assert dead.headers["x-dezo-error"], case.name
             assert dead.body == body, case.name
 
+        # One dead letter each, and nothing more: no outcome was fed back into dezo.commands.
+        await asyncio.sleep(0.5)
+        assert len(bus.dead) == len(cases)
+        assert bus.replies == []
+
         # Bad input never reached ONCOR: one upload and one document per valid command only.
         calls = Counter(call["path"] for call in await consumer.admin.calls())
         assert calls["attachment/create"] == len(valid)
@@ -197,7 +238,7 @@ async def test_every_kind_of_bad_input_is_dead_lettered_with_its_reason_and_vali
 
 def _peek_id(body: bytes) -> str | None:
     try:
-        parsed = json.loads(body)
+        parsed = parse_json(body)
     except ValueError:
         return None
     return parsed.get("id") if isinstance(parsed, dict) else None
