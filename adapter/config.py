@@ -17,7 +17,8 @@ from adapter.oncor.transport import TransportName
 
 ENV_PREFIX = "DEZO_"
 DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
-_SECRET_FIELDS = {"oncor_token", "amqp_url"}  # never echoed back, not even when invalid
+# Never echoed back, not even when invalid: the URLs because they may hold credentials.
+_SECRET_FIELDS = {"oncor_token", "amqp_url", "oncor_url", "oncor_ui_url"}
 
 
 class ConfigError(Exception):
@@ -110,6 +111,24 @@ class Settings(BaseSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {value!r}, e.g. Asia/Yekaterinburg") from None
+        return value
+
+    @field_validator("oncor_token")
+    @classmethod
+    def _token_given(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().strip():
+            raise ValueError("must not be empty or blank")
+        return value
+
+    @field_validator("oncor_url", "oncor_ui_url")
+    @classmethod
+    def _no_credentials(cls, value: AnyHttpUrl | None) -> AnyHttpUrl | None:
+        # They would end up in every ui_link of every outcome; ONCOR wants the token only.
+        if value is not None and (value.username or value.password):
+            raise ValueError(
+                "must not contain credentials (user:password@); ONCOR takes its "
+                "token from DEZO_ONCOR_TOKEN"
+            )
         return value
 
     @field_validator("amqp_url")
