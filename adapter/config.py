@@ -11,6 +11,7 @@ from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_valida
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from adapter.bus.topology import TopologySettings
+from adapter.consumer.budget import prefetch_within
 from adapter.consumer.url_policy import AllowedHosts
 from adapter.oncor.client import RetryPolicy, SearchPolicy
 from adapter.oncor.transport import TransportName
@@ -79,6 +80,12 @@ class Settings(BaseSettings):
     command_max_bytes: int = Field(
         12 * 2**20, ge=1024, description="Largest command message accepted, bytes"
     )
+    command_memory_budget_bytes: int = Field(
+        256 * 2**20,
+        ge=2**20,
+        description="Memory for commands in flight, bytes: bounds the prefetch and the commands "
+        "carried out at once (README, Resource limits)",
+    )
     attachment_inline_max_bytes: int = Field(
         8 * 2**20, ge=1, description="Largest inline (base64) attachment, decoded bytes"
     )
@@ -92,6 +99,12 @@ class Settings(BaseSettings):
         (),
         description="Hosts attachments may be downloaded from, JSON list of host, host:port "
         "or *.domain; empty: none",
+    )
+    attachment_url_concurrency: int = Field(
+        8, ge=1, le=256, description="Attachments downloaded by URL at once"
+    )
+    attachment_spool_max_bytes: int = Field(
+        1024 * 2**20, ge=2**20, description="Disk for downloaded attachments at once, bytes"
     )
     dictionary_refresh_interval: float = Field(
         3600.0, gt=0, description="Seconds between refreshes of ONCOR's dictionaries"
@@ -157,6 +170,13 @@ class Settings(BaseSettings):
         """Where ONCOR's web UI lives, for `/ui-orid/` links."""
         url = urlsplit(str(self.oncor_ui_url or self.oncor_url))
         return f"{url.scheme}://{url.netloc}"
+
+    @property
+    def command_prefetch_in_budget(self) -> int:
+        """DEZO_COMMAND_PREFETCH, lowered so that the bodies fit half the memory budget."""
+        return prefetch_within(
+            self.command_memory_budget_bytes, self.command_max_bytes, self.command_prefetch
+        )
 
     @property
     def retry_policy(self) -> RetryPolicy:

@@ -2,7 +2,7 @@
 
 Inline files are decoded in memory: the message size bounds them. Files by URL (claim checks)
 are fetched only from allowed hosts, at the address checked for them (see url_policy), and
-streamed to a temporary file with a size limit and a deadline, then uploaded from that file
+streamed to a temporary file (see spool) with a size limit and a deadline, then uploaded from it
 (`OncorClient.create_attachment` reads a Path in slices), so a 50 MB PDF never sits in memory.
 Every check happens before ONCOR is called: a bad file means no ONCOR call at all. Failure
 texts name the host and path only: no ports, addresses or error types (no port scanner).
@@ -12,17 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import binascii
-import os
-import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from pathlib import Path
-from typing import BinaryIO
 
 import httpx
 
 from adapter.consumer.errors import InvalidCommand, Problem
+from adapter.consumer.spool import Spool, SpooledFile, SpoolFull
 from adapter.consumer.url_policy import (
     AllowedHosts,
     UrlNotAllowed,
@@ -49,6 +46,8 @@ class AttachmentLimits:
     url_max_bytes: int
     url_timeout: float
     allowed_hosts: AllowedHosts
+    url_concurrency: int
+    spool_max_bytes: int
 
 
 @dataclass(frozen=True)
@@ -67,6 +66,7 @@ class AttachmentFetcher:
     def __init__(self, limits: AttachmentLimits, http: httpx.AsyncClient) -> None:
         self._limits = limits
         self._http = http
+        self._spool = Spool(limits.spool_max_bytes, limits.url_concurrency)
 
     @asynccontextmanager
     async def ready(
@@ -81,41 +81,35 @@ class AttachmentFetcher:
             _check_kind(_head(checked), what, must_be_pdf)
             yield ReadyAttachment(ref.name, ref.media_type, checked, checked.size)
             return
-        path, size = await self._download(ref, what)
-        try:
-            with path.open("rb") as file:
+        with self._spool.new_file() as spooled:
+            await self._stream_into(spooled, ref, what)
+            spooled.file.close()
+            if spooled.size == 0:
+                raise InvalidCommand("empty_attachment", f"{what}: {_shown(ref)} is empty")
+            with spooled.path.open("rb") as file:
                 _check_kind(file.read(_HEAD_BYTES), what, must_be_pdf)
-            yield ReadyAttachment(ref.name, ref.media_type, path, size)
-        finally:
-            _discard(path)
+            yield ReadyAttachment(ref.name, ref.media_type, spooled.path, spooled.size)
 
-    async def _download(self, ref: UrlAttachment, what: str) -> tuple[Path, int]:
-        handle, name = tempfile.mkstemp(prefix="dezo-attachment-")
-        path = Path(name)
-        try:
-            with os.fdopen(handle, "wb") as file:
-                size = await self._stream_into(file, ref, what)
-        except BaseException:
-            _discard(path)
-            raise
-        if size == 0:
-            _discard(path)
-            raise InvalidCommand("empty_attachment", f"{what}: {_shown(ref)} is empty")
-        return path, size
-
-    async def _stream_into(self, file: BinaryIO, ref: UrlAttachment, what: str) -> int:
+    async def _stream_into(self, spooled: SpooledFile, ref: UrlAttachment, what: str) -> None:
+        """Download into the spool; waiting for a download slot counts against the deadline."""
         limit, timeout = self._limits.url_max_bytes, self._limits.url_timeout
         try:
-            async with asyncio.timeout(timeout):
+            async with asyncio.timeout(timeout), self._spool.downloading:
                 request = await self._pinned_request(ref)
                 response = await self._http.send(request, stream=True, follow_redirects=False)
                 try:
-                    return await _save(response, file, ref, what, limit)
+                    await _save(response, spooled, ref, what, limit)
                 finally:
                     await response.aclose()
         except (UrlNotAllowed, UrlUnresolvable) as exc:
             problem: Problem = "url_not_allowed" if isinstance(exc, UrlNotAllowed) else "url_failed"
             raise InvalidCommand(problem, f"{what}: {_shown(ref)}: {exc}") from None
+        except SpoolFull:
+            raise InvalidCommand(
+                "spool_full",
+                f"{what}: no room left to download {_shown(ref)}: the adapter is busy with other "
+                "large files (DEZO_ATTACHMENT_SPOOL_MAX_BYTES); publish the command again later",
+            ) from None
         except (TimeoutError, httpx.TimeoutException):
             raise InvalidCommand(
                 "url_timeout",
@@ -141,9 +135,9 @@ class AttachmentFetcher:
 
 
 async def _save(
-    response: httpx.Response, file: BinaryIO, ref: UrlAttachment, what: str, limit: int
-) -> int:
-    """The body into `file`, refused as soon as it is known to be over `limit`."""
+    response: httpx.Response, spooled: SpooledFile, ref: UrlAttachment, what: str, limit: int
+) -> None:
+    """The body into the spool, refused as soon as it is known to be over `limit`."""
     if response.status_code != httpx.codes.OK:
         redirect = " (redirects are not followed)" if response.is_redirect else ""
         raise InvalidCommand(
@@ -153,13 +147,10 @@ async def _save(
     declared = response.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > limit:
         raise _url_too_large(ref, what, limit)
-    size = 0
     async for chunk in response.aiter_bytes(_DOWNLOAD_CHUNK):
-        size += len(chunk)
-        if size > limit:
+        if spooled.size + len(chunk) > limit:
             raise _url_too_large(ref, what, limit)
-        file.write(chunk)  # a page-cache write of 256 KB: cheaper than a thread hop
-    return size
+        spooled.write(chunk)
 
 
 async def upload(oncor: OncorClient, attachment: ReadyAttachment) -> str:
@@ -239,10 +230,6 @@ def _url_too_large(ref: UrlAttachment, what: str, limit: int) -> InvalidCommand:
         "url_too_large",
         f"{what}: {_shown(ref)} is too large: over {limit} bytes (DEZO_ATTACHMENT_URL_MAX_BYTES)",
     )
-
-
-def _discard(path: Path) -> None:
-    path.unlink(missing_ok=True)  # a local unlink: too quick to be worth a thread
 
 
 def _shown(ref: UrlAttachment) -> str:

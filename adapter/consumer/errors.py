@@ -35,6 +35,7 @@ Problem = Literal[
     "url_failed",
     "url_timeout",
     "url_too_large",
+    "spool_full",
     # ONCOR and ourselves
     "rejected_by_oncor",
     "oncor_unavailable",

@@ -6,9 +6,10 @@
                       settlement: outcome event (+ reply_to), dead letter, or retry queue
                           --> ack, only after every publish was confirmed
 
-Up to `command_prefetch` commands are in flight; commands for one order run one at a time, in
-arrival order. On `stop`: no new deliveries, in-flight ones get `shutdown_grace` seconds, the
-rest are cancelled unacked and go back to the queue.
+Up to `command_prefetch` commands are in flight, fewer if the memory budget needs it (see
+budget); commands for one order run one at a time, in arrival order. On `stop`: no new
+deliveries, in-flight ones get `shutdown_grace` seconds, the rest are cancelled unacked and go
+back to the queue.
 
 The consumer does not trust aio-pika to restore it after a reconnect (restored consumers can be
 silently missing): it consumes on a channel nobody else restores, knows it is `consuming` only
@@ -31,6 +32,7 @@ from adapter.bus.connection import Bus
 from adapter.bus.topology import COMMANDS_QUEUE
 from adapter.config import Settings
 from adapter.consumer.attachments import AttachmentFetcher, AttachmentLimits
+from adapter.consumer.budget import CommandBudget
 from adapter.consumer.dependencies import Dependencies
 from adapter.consumer.dictionaries import DictionaryCache
 from adapter.consumer.dispatcher import Decision, Dispatcher, Remembered, RetryLater
@@ -69,6 +71,8 @@ class CommandConsumer:
             url_max_bytes=settings.attachment_url_max_bytes,
             url_timeout=settings.attachment_url_timeout,
             allowed_hosts=settings.allowed_attachment_hosts,
+            url_concurrency=settings.attachment_url_concurrency,
+            spool_max_bytes=settings.attachment_spool_max_bytes,
         )
         deps = Dependencies(
             oncor=oncor,
@@ -78,6 +82,8 @@ class CommandConsumer:
             zone=settings.zone,
         )
         self._dispatcher = Dispatcher(deps, retry_budget=len(settings.command_retry_delays))
+        self._prefetch = settings.command_prefetch_in_budget  # memory: see budget
+        self._budget = CommandBudget(settings.command_memory_budget_bytes)
         self._in_flight: set[asyncio.Task[None]] = set()
         self._channel: AbstractChannel | None = None
         self._queue: AbstractQueue | None = None
@@ -139,7 +145,7 @@ class CommandConsumer:
         if channel is None or channel.is_closed:
             # In-flight commands of a closed channel cannot be acked any more; the broker has
             # requeued them already.
-            channel = await self._bus.consumer_channel(prefetch=self._settings.command_prefetch)
+            channel = await self._bus.consumer_channel(prefetch=self._prefetch)
             channel.close_callbacks.add(self._on_channel_closed)
             self._channel = channel
             self._queue = await channel.declare_queue(COMMANDS_QUEUE, passive=True)
@@ -148,7 +154,7 @@ class CommandConsumer:
         assert self._queue is not None
         self._tag = await self._queue.consume(self._on_message)
         self._wire = wire
-        log.info("consuming commands", extra={"prefetch": self._settings.command_prefetch})
+        log.info("consuming commands", extra={"prefetch": self._prefetch})
 
     async def _stop_consuming(self) -> None:
         """No new deliveries; those in flight carry on."""
@@ -195,7 +201,8 @@ class CommandConsumer:
         self._in_flight.add(task)
         started = time.perf_counter()
         try:
-            command = await self._process(message)
+            async with self._budget.holding(len(message.body)):
+                command = await self._process(message)
             metrics.command_duration.labels(command).observe(time.perf_counter() - started)
         except Exception:
             # Settling failed (the broker refused a publish, or the channel is gone): leave the
