@@ -16,6 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 CONTENT_TYPE = "application/cloudevents+json"
 TYPE_PREFIX = "ru.oncor.dezo."
 SOURCE = "urn:dezo-adapter"
+#: AMQP `app_id` of every event the adapter publishes; with the broker-validated `user_id`
+#: (set by Bus.publish) subscribers can tell the adapter's events from forgeries.
+APP_ID = "dezo-adapter"
 #: AMQP short strings (message_id, correlation_id, reply_to, routing keys) hold 255 bytes.
 SHORT_STRING_BYTES = 255
 #: Longest event id, in UTF-8 bytes: it becomes the `correlation_id` of outcome events.
@@ -103,6 +106,7 @@ def event_message(
         correlation_id=correlation_id,
         type=head["type"],
         timestamp=now,
+        app_id=APP_ID,
         headers={},
         delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
     )

@@ -34,9 +34,9 @@ async def watch_events(
     connection = await aio_pika.connect_robust(amqp_url)
     async with connection:
         channel = await connection.channel()
-        exchange = await channel.declare_exchange(EVENTS_EXCHANGE, "topic", durable=True)
         queue = await channel.declare_queue(exclusive=True, auto_delete=True)
-        await queue.bind(exchange, routing_key="#")
+        # Bound by name, not declared: an operator's broker user may not configure dezo.events.
+        await queue.bind(EVENTS_EXCHANGE, routing_key="#")
 
         async def on_event(message: AbstractIncomingMessage) -> None:
             async with message.process():
