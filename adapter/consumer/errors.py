@@ -14,6 +14,7 @@ from typing import Literal
 
 Problem = Literal[
     # the message
+    "foreign_exchange",
     "too_large",
     "not_json",
     "id_too_long",

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from adapter.bus.envelope import ID_MAX_BYTES, TYPE_PREFIX, EnvelopeError, decode, parse_json
+from adapter.bus.topology import COMMANDS_EXCHANGE
 from adapter.consumer.errors import InvalidCommand, Problem
 from adapter.consumer.idempotency import may_have_taken_effect
 from adapter.consumer.provenance import back_from_retry_queue, trusted_headers
@@ -64,6 +65,17 @@ def read_command(message: AbstractIncomingMessage, max_bytes: int) -> ReceivedCo
     headers = trusted_headers(message)
     routing_key = _published_with(message, headers)
     routed_as = routing_key if routing_key in COMMANDS else UNKNOWN_COMMAND
+    if message.exchange not in (COMMANDS_EXCHANGE, ""):
+        # Someone bound dezo.commands to another exchange, e.g. to dezo.events: answering
+        # would feed outcomes back in, forever. A dead letter only, no outcome.
+        raise UnreadableCommand(
+            "foreign_exchange",
+            f"came through exchange {message.exchange!r}; commands are published to "
+            f"{COMMANDS_EXCHANGE!r}",
+            command_id=None,
+            command=routed_as,
+            order_id=None,
+        )
     if len(message.body) > max_bytes:
         raise UnreadableCommand(
             "too_large",

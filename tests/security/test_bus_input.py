@@ -8,7 +8,7 @@ from typing import Any
 
 import aio_pika
 
-from adapter.bus.topology import COMMANDS_EXCHANGE
+from adapter.bus.topology import COMMANDS_EXCHANGE, COMMANDS_QUEUE, EVENTS_EXCHANGE
 from adapter.emulator.process import EmulatorProcess
 from tests.consumer.conftest import BusObserver, command_body, document_data, running_consumer
 
@@ -85,3 +85,20 @@ async def test_a_forged_attempt_header_does_not_spend_the_retry_budget(
         await consumer.admin.clear_faults()
         outcome = await consumer.bus.outcome(command_id)
         assert outcome.routing_key == "command.succeeded.order.conclusion", outcome.event
+
+
+async def test_a_queue_bound_to_the_events_exchange_feeds_no_outcome_back(
+    emulator: EmulatorProcess, amqp_url: str
+) -> None:
+    async with running_consumer(emulator, amqp_url) as consumer:
+        # What write permission on `dezo.commands` (exchange and queue alike) allows.
+        queue = await consumer.bus.channel.get_queue(COMMANDS_QUEUE, ensure=False)
+        await queue.bind(EVENTS_EXCHANGE, routing_key="#")
+        command_id = await consumer.bus.send(
+            "order.reject", document_data("order.reject", "#1930:0", reason_code="НЕТ_ТАКОГО")
+        )
+        assert (await consumer.bus.outcome(command_id)).event["data"]["problem"] == "unknown_code"
+        await asyncio.sleep(1.5)  # a feedback loop would have produced many more by now
+        assert len(consumer.bus.events) == 1
+        reasons = sorted(dead.headers["x-dezo-reason"] for dead in consumer.bus.dead)
+        assert reasons == ["foreign_exchange", "unknown_code"]
