@@ -124,13 +124,14 @@ class AttachmentFetcher:
     async def _pinned_request(self, ref: UrlAttachment) -> httpx.Request:
         """A GET to the checked address, naming the host in `Host` and in TLS (SNI, certificate)."""
         url = httpx.URL(str(ref.url))
-        address = await checked_address(self._limits.allowed_hosts, url.host, ref.url.port or 0)
+        host = url.raw_host.decode("ascii")  # IDNA-encoded, as the allow-list entries are
+        address = await checked_address(self._limits.allowed_hosts, host, ref.url.port or 0)
         host_header = url.netloc.decode("ascii").rpartition("@")[2]
         return self._http.build_request(
             "GET",
             url.copy_with(host=str(address)),
             headers={"Host": host_header},
-            extensions={"sni_hostname": url.host} if url.scheme == "https" else {},
+            extensions={"sni_hostname": host} if url.scheme == "https" else {},
         )
 
 

@@ -35,8 +35,9 @@ class UrlUnresolvable(Exception):
 
 
 def normalize_host(host: str) -> str:
-    """`Files.Example.ORG.` -> `files.example.org`, `[::1]` -> `::1`."""
-    return host.strip().strip("[]").rstrip(".").lower()
+    """`Files.Example.ORG.` -> `files.example.org`, `[::1]` -> `::1`, `пример.рф` -> IDNA."""
+    host = host.strip().strip("[]").rstrip(".").lower()
+    return host if host.isascii() else host.encode("idna").decode("ascii")
 
 
 def parse_entry(entry: str) -> tuple[str, int | None]:

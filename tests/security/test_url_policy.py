@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import ipaddress
 
+import httpx
 import pytest
 
 from adapter.config import ConfigError, load_settings
 from adapter.consumer import url_policy
+from adapter.consumer.attachments import AttachmentFetcher, AttachmentLimits
 from adapter.consumer.url_policy import AllowedHosts, UrlNotAllowed, checked_address, is_internal
+from adapter.messages.commands import UrlAttachment
 
 
 def test_entries_match_host_any_port_host_and_port_or_subdomains_only() -> None:
@@ -73,3 +76,32 @@ async def test_an_address_literal_is_checked_like_a_name() -> None:
     with pytest.raises(UrlNotAllowed):
         await checked_address(allowed, "127.0.0.1", 8081)
     assert str(await checked_address(allowed, "127.0.0.1", 8080)) == "127.0.0.1"
+
+
+def test_an_international_name_matches_its_idna_form() -> None:
+    assert AllowedHosts.parse(["пример.рф"]).match("xn--e1afmkfd.xn--p1ai", 443) == "exact"
+
+
+async def test_the_download_goes_to_the_checked_address_naming_the_host_for_http_and_tls(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async def public(host: str, port: int) -> list[url_policy.IpAddress]:
+        return [ipaddress.ip_address("93.184.216.34")]
+
+    monkeypatch.setattr(url_policy, "_resolve", public)
+    limits = AttachmentLimits(
+        inline_max_bytes=1,
+        url_max_bytes=1,
+        url_timeout=1,
+        allowed_hosts=AllowedHosts.parse(["*.example.org"]),
+        url_concurrency=1,
+        spool_max_bytes=1,
+    )
+    ref = UrlAttachment.model_validate(
+        {"name": "c.pdf", "media_type": "application/pdf", "url": "https://pdf.example.org:8443/c"}
+    )
+    async with httpx.AsyncClient() as http:
+        request = await AttachmentFetcher(limits, http)._pinned_request(ref)
+    assert str(request.url) == "https://93.184.216.34:8443/c"  # never resolved again
+    assert request.headers["Host"] == "pdf.example.org:8443"
+    assert request.extensions["sni_hostname"] == "pdf.example.org"  # the certificate's name
