@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import date
 from typing import Literal
 from urllib.parse import urlsplit
@@ -162,6 +163,19 @@ class Settings(BaseSettings):
         return AllowedHosts.parse(self.attachment_url_allowed_hosts)
 
     @property
+    def plaintext_endpoints(self) -> list[str]:
+        """The settings that reach another machine without TLS (warned about at start)."""
+        endpoints = {
+            "DEZO_ONCOR_URL": str(self.oncor_url),
+            "DEZO_AMQP_URL": self.amqp_url.get_secret_value(),
+        }
+        return [
+            name
+            for name, url in endpoints.items()
+            if urlsplit(url).scheme in ("http", "amqp") and not _is_local(urlsplit(url).hostname)
+        ]
+
+    @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.oncor_timezone)
 
@@ -197,6 +211,15 @@ class Settings(BaseSettings):
             page_size=self.oncor_page_size,
             offset_mode=self.oncor_page_offset,
         )
+
+
+def _is_local(host: str | None) -> bool:
+    if host is None or host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def load_settings(**overrides: object) -> Settings:

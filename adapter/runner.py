@@ -58,6 +58,8 @@ async def run(settings: Settings, roles: Sequence[Role] = ALL_ROLES) -> None:
     # this threshold took the 2,000-order bench from 283 to 325 orders/s (bench/).
     gc.set_threshold(20_000, 20, 100)
     configure_logging(settings.log_level, secrets_of(settings))
+    for setting in settings.plaintext_endpoints:
+        log.warning("not encrypted: use https:// or amqps://", extra={"setting": setting})
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
 
