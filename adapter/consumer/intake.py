@@ -15,7 +15,14 @@ from aio_pika.abc import AbstractIncomingMessage
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from adapter.bus.envelope import ID_MAX_BYTES, TYPE_PREFIX, EnvelopeError, decode, parse_json
+from adapter.bus.envelope import (
+    ID_MAX_BYTES,
+    TYPE_PREFIX,
+    CloudEvent,
+    EnvelopeError,
+    decode,
+    parse_json,
+)
 from adapter.bus.topology import COMMANDS_EXCHANGE
 from adapter.consumer.errors import InvalidCommand, Problem
 from adapter.consumer.idempotency import may_have_taken_effect
@@ -65,6 +72,44 @@ def read_command(message: AbstractIncomingMessage, max_bytes: int) -> ReceivedCo
     headers = trusted_headers(message)
     routing_key = _published_with(message, headers)
     routed_as = routing_key if routing_key in COMMANDS else UNKNOWN_COMMAND
+    _check_delivery(message, routed_as, max_bytes)
+    try:
+        event = decode(message.body)
+    except EnvelopeError as exc:
+        problem: Problem = "not_json" if exc.reason == "not_json" else "not_cloudevent"
+        raise UnreadableCommand(
+            problem,
+            exc.detail,
+            command_id=_peek_id(message.body) or message.message_id,
+            command=routed_as,
+            order_id=None,
+        ) from None
+
+    order_id = event.data.get("order_id") if isinstance(event.data, dict) else None
+    known = {
+        "command_id": event.id,
+        "order_id": order_id if isinstance(order_id, str) else None,
+    }
+    name = _check_event(event, routing_key, message.reply_to, routed_as, known)
+    try:
+        command = COMMANDS[name].model_validate(event.data)
+    except ValidationError as exc:
+        raise UnreadableCommand(
+            _problem_of(exc.errors()), _describe(exc.errors()), command=name, **known
+        ) from None
+
+    attempt = _attempt(headers)
+    return ReceivedCommand(
+        command_id=event.id,
+        command=command,
+        reply_to=message.reply_to,
+        attempt=attempt,
+        suspect=may_have_taken_effect(message, attempt),
+    )
+
+
+def _check_delivery(message: AbstractIncomingMessage, routed_as: str, max_bytes: int) -> None:
+    """How the message came, and its size, before its body is parsed."""
     if message.exchange not in (COMMANDS_EXCHANGE, ""):
         # Someone bound dezo.commands to another exchange, e.g. to dezo.events: answering
         # would feed outcomes back in, forever. A dead letter only, no outcome.
@@ -85,23 +130,16 @@ def read_command(message: AbstractIncomingMessage, max_bytes: int) -> ReceivedCo
             command=routed_as,
             order_id=None,
         )
-    try:
-        event = decode(message.body)
-    except EnvelopeError as exc:
-        problem: Problem = "not_json" if exc.reason == "not_json" else "not_cloudevent"
-        raise UnreadableCommand(
-            problem,
-            exc.detail,
-            command_id=_peek_id(message.body) or message.message_id,
-            command=routed_as,
-            order_id=None,
-        ) from None
 
-    order_id = event.data.get("order_id") if isinstance(event.data, dict) else None
-    known = {
-        "command_id": event.id,
-        "order_id": order_id if isinstance(order_id, str) else None,
-    }
+
+def _check_event(
+    event: CloudEvent,
+    routing_key: str,
+    reply_to: str | None,
+    routed_as: str,
+    known: dict[str, str | None],
+) -> str:
+    """The command name of a CloudEvent whose id, type, routing key and reply_to are usable."""
     id_bytes = len(event.id.encode())
     if id_bytes > ID_MAX_BYTES:
         raise UnreadableCommand(
@@ -128,29 +166,15 @@ def read_command(message: AbstractIncomingMessage, max_bytes: int) -> ReceivedCo
             command=routed_as,
             **known,
         )
-    if message.reply_to and not honoured(message.reply_to):
+    if reply_to and not honoured(reply_to):
         raise UnreadableCommand(
             "reply_to_not_allowed",
-            f"reply_to {message.reply_to!r} names one of the adapter's own queues; name a "
-            "queue of yours (answered through the default exchange), or none",
+            f"reply_to {reply_to!r} names one of the adapter's own queues; name a queue of "
+            "yours (answered through the default exchange), or none",
             command=name,
             **known,
         )
-    try:
-        command = COMMANDS[name].model_validate(event.data)
-    except ValidationError as exc:
-        raise UnreadableCommand(
-            _problem_of(exc.errors()), _describe(exc.errors()), command=name, **known
-        ) from None
-
-    attempt = _attempt(headers)
-    return ReceivedCommand(
-        command_id=event.id,
-        command=command,
-        reply_to=message.reply_to,
-        attempt=attempt,
-        suspect=may_have_taken_effect(message, attempt),
-    )
+    return name
 
 
 def _published_with(message: AbstractIncomingMessage, headers: dict[str, Any]) -> str:
