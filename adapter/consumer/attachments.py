@@ -22,9 +22,10 @@ from adapter.consumer.errors import InvalidCommand, Problem
 from adapter.consumer.spool import Spool, SpooledFile, SpoolFull
 from adapter.consumer.url_policy import (
     AllowedHosts,
+    IpAddress,
     UrlNotAllowed,
     UrlUnresolvable,
-    checked_address,
+    checked_addresses,
 )
 from adapter.messages.commands import AttachmentRef, InlineAttachment, UrlAttachment
 from adapter.observability import metrics
@@ -95,8 +96,7 @@ class AttachmentFetcher:
         limit, timeout = self._limits.url_max_bytes, self._limits.url_timeout
         try:
             async with asyncio.timeout(timeout), self._spool.downloading:
-                request = await self._pinned_request(ref)
-                response = await self._http.send(request, stream=True, follow_redirects=False)
+                response = await self._connect(ref)
                 try:
                     await _save(response, spooled, ref, what, limit)
                 finally:
@@ -121,18 +121,31 @@ class AttachmentFetcher:
                 "url_failed", f"{what}: {_shown(ref)} could not be downloaded"
             ) from None
 
-    async def _pinned_request(self, ref: UrlAttachment) -> httpx.Request:
-        """A GET to the checked address, naming the host in `Host` and in TLS (SNI, certificate)."""
+    async def _connect(self, ref: UrlAttachment) -> httpx.Response:
+        """The answer's head from the first checked address that takes the connection."""
         url = httpx.URL(str(ref.url))
         host = url.raw_host.decode("ascii")  # IDNA-encoded, as the allow-list entries are
-        address = await checked_address(self._limits.allowed_hosts, host, ref.url.port or 0)
-        host_header = url.netloc.decode("ascii").rpartition("@")[2]
-        return self._http.build_request(
-            "GET",
-            url.copy_with(host=str(address)),
-            headers={"Host": host_header},
-            extensions={"sni_hostname": host} if url.scheme == "https" else {},
-        )
+        addresses = await checked_addresses(self._limits.allowed_hosts, host, ref.url.port or 0)
+        for address in addresses[:-1]:
+            try:
+                return await self._send(pinned_request(self._http, url, address))
+            except httpx.ConnectError:
+                continue  # e.g. `localhost` resolved to ::1 first, served on 127.0.0.1 only
+        return await self._send(pinned_request(self._http, url, addresses[-1]))
+
+    async def _send(self, request: httpx.Request) -> httpx.Response:
+        return await self._http.send(request, stream=True, follow_redirects=False)
+
+
+def pinned_request(http: httpx.AsyncClient, url: httpx.URL, address: IpAddress) -> httpx.Request:
+    """A GET to `address`, naming the URL's host in `Host` and in TLS (SNI, certificate)."""
+    host = url.raw_host.decode("ascii")
+    return http.build_request(
+        "GET",
+        url.copy_with(host=str(address)),
+        headers={"Host": url.netloc.decode("ascii").rpartition("@")[2]},
+        extensions={"sni_hostname": host} if url.scheme == "https" else {},
+    )
 
 
 async def _save(

@@ -8,9 +8,9 @@ A URL's host must be on `DEZO_ATTACHMENT_URL_ALLOWED_HOSTS` (empty by default: n
 
 The host is then resolved once and every address it resolves to is checked: loopback, private,
 link-local, multicast, unspecified and other non-global addresses are refused unless the host
-is listed exactly (a `*.` entry never reaches inside the network). The download connects to the
-checked address, never resolving the name again, so DNS cannot answer differently the second
-time (rebinding). Redirects are not followed at all: a redirect could lead anywhere.
+is listed exactly (a `*.` entry never reaches inside the network). The download connects to a
+checked address (the next one if it refuses), never resolving the name again, so DNS cannot
+answer differently the second time (rebinding). Redirects are not followed: they lead anywhere.
 """
 
 from __future__ import annotations
@@ -93,8 +93,9 @@ def is_internal(address: IpAddress) -> bool:
     return not address.is_global or address.is_multicast
 
 
-async def checked_address(allowed: AllowedHosts, host: str, port: int) -> IpAddress:
-    """The address to connect to for `host:port`, if the allow-list permits it."""
+async def checked_addresses(allowed: AllowedHosts, host: str, port: int) -> list[IpAddress]:
+    """The addresses to connect to for `host:port`, in the resolver's order, if the
+    allow-list permits them all."""
     shown = normalize_host(host)
     match = allowed.match(host, port)
     if match is None:
@@ -107,7 +108,7 @@ async def checked_address(allowed: AllowedHosts, host: str, port: int) -> IpAddr
             f"host {shown} is not allowed: it resolves to an internal address, and only hosts "
             "listed exactly on DEZO_ATTACHMENT_URL_ALLOWED_HOSTS may"
         )
-    return addresses[0]
+    return addresses
 
 
 async def _resolve(host: str, port: int) -> list[IpAddress]:

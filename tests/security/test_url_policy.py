@@ -9,9 +9,10 @@ import pytest
 
 from adapter.config import ConfigError, load_settings
 from adapter.consumer import url_policy
-from adapter.consumer.attachments import AttachmentFetcher, AttachmentLimits
-from adapter.consumer.url_policy import AllowedHosts, UrlNotAllowed, checked_address, is_internal
+from adapter.consumer.attachments import AttachmentFetcher, AttachmentLimits, pinned_request
+from adapter.consumer.url_policy import AllowedHosts, UrlNotAllowed, checked_addresses, is_internal
 from adapter.messages.commands import UrlAttachment
+from tests.consumer.support import FileServer
 
 
 def test_entries_match_host_any_port_host_and_port_or_subdomains_only() -> None:
@@ -54,7 +55,7 @@ async def test_a_host_off_the_list_is_refused_before_any_lookup(
 
     monkeypatch.setattr(url_policy, "_resolve", no_lookup)
     with pytest.raises(UrlNotAllowed, match="not on DEZO_ATTACHMENT_URL_ALLOWED_HOSTS"):
-        await checked_address(AllowedHosts.parse(["files.example.org"]), "other.example.org", 80)
+        await checked_addresses(AllowedHosts.parse(["files.example.org"]), "other.example.org", 80)
 
 
 async def test_a_wildcard_host_resolving_inside_is_refused_and_an_exact_one_allowed(
@@ -66,42 +67,53 @@ async def test_a_wildcard_host_resolving_inside_is_refused_and_an_exact_one_allo
     monkeypatch.setattr(url_policy, "_resolve", inward)
     allowed = AllowedHosts.parse(["*.example.org", "pdf.example.org"])
     with pytest.raises(UrlNotAllowed, match="resolves to an internal address") as refused:
-        await checked_address(allowed, "files.example.org", 443)
+        await checked_addresses(allowed, "files.example.org", 443)
     assert "10.0.0.7" not in str(refused.value)  # no addresses told back
-    assert str(await checked_address(allowed, "pdf.example.org", 443)) == "93.184.216.34"
+    [public, internal] = await checked_addresses(allowed, "pdf.example.org", 443)
+    assert (str(public), str(internal)) == ("93.184.216.34", "10.0.0.7")
 
 
 async def test_an_address_literal_is_checked_like_a_name() -> None:
     allowed = AllowedHosts.parse(["*.example.org", "127.0.0.1:8080"])
     with pytest.raises(UrlNotAllowed):
-        await checked_address(allowed, "127.0.0.1", 8081)
-    assert str(await checked_address(allowed, "127.0.0.1", 8080)) == "127.0.0.1"
+        await checked_addresses(allowed, "127.0.0.1", 8081)
+    assert [str(a) for a in await checked_addresses(allowed, "127.0.0.1", 8080)] == ["127.0.0.1"]
 
 
 def test_an_international_name_matches_its_idna_form() -> None:
     assert AllowedHosts.parse(["пример.рф"]).match("xn--e1afmkfd.xn--p1ai", 443) == "exact"
 
 
-async def test_the_download_goes_to_the_checked_address_naming_the_host_for_http_and_tls(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    async def public(host: str, port: int) -> list[url_policy.IpAddress]:
-        return [ipaddress.ip_address("93.184.216.34")]
-
-    monkeypatch.setattr(url_policy, "_resolve", public)
-    limits = AttachmentLimits(
-        inline_max_bytes=1,
-        url_max_bytes=1,
-        url_timeout=1,
-        allowed_hosts=AllowedHosts.parse(["*.example.org"]),
-        url_concurrency=1,
-        spool_max_bytes=1,
-    )
-    ref = UrlAttachment.model_validate(
-        {"name": "c.pdf", "media_type": "application/pdf", "url": "https://pdf.example.org:8443/c"}
-    )
-    async with httpx.AsyncClient() as http:
-        request = await AttachmentFetcher(limits, http)._pinned_request(ref)
+def test_the_download_goes_to_the_checked_address_naming_the_host_for_http_and_tls() -> None:
+    url = httpx.URL("https://pdf.example.org:8443/c")
+    request = pinned_request(httpx.AsyncClient(), url, ipaddress.ip_address("93.184.216.34"))
     assert str(request.url) == "https://93.184.216.34:8443/c"  # never resolved again
     assert request.headers["Host"] == "pdf.example.org:8443"
     assert request.extensions["sni_hostname"] == "pdf.example.org"  # the certificate's name
+
+
+async def test_a_download_falls_back_to_the_next_checked_address(
+    monkeypatch: pytest.MonkeyPatch, file_server: FileServer
+) -> None:
+    async def refusing_first(host: str, port: int) -> list[url_policy.IpAddress]:
+        return [ipaddress.ip_address("127.0.0.2"), ipaddress.ip_address("127.0.0.1")]
+
+    monkeypatch.setattr(url_policy, "_resolve", refusing_first)
+    port = file_server.authority.rpartition(":")[2]
+    url = file_server.url("fallback.pdf", b"%PDF-1.7 fallback").replace("127.0.0.1", "files.test")
+    limits = AttachmentLimits(
+        inline_max_bytes=1,
+        url_max_bytes=1024,
+        url_timeout=5,
+        allowed_hosts=AllowedHosts.parse([f"files.test:{port}"]),
+        url_concurrency=1,
+        spool_max_bytes=1024,
+    )
+    ref = UrlAttachment.model_validate(
+        {"name": "c.pdf", "media_type": "application/pdf", "url": url}
+    )
+    async with (
+        httpx.AsyncClient() as http,
+        AttachmentFetcher(limits, http).ready(ref, "pdf", must_be_pdf=True) as ready,
+    ):
+        assert ready.size == len(b"%PDF-1.7 fallback")
