@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import date
 from typing import Literal
 from urllib.parse import urlsplit
@@ -11,12 +12,15 @@ from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_valida
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from adapter.bus.topology import TopologySettings
+from adapter.consumer.budget import prefetch_within
+from adapter.consumer.url_policy import AllowedHosts
 from adapter.oncor.client import RetryPolicy, SearchPolicy
 from adapter.oncor.transport import TransportName
 
 ENV_PREFIX = "DEZO_"
 DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
-_SECRET_FIELDS = {"oncor_token", "amqp_url"}  # never echoed back, not even when invalid
+# Never echoed back, not even when invalid: the URLs because they may hold credentials.
+_SECRET_FIELDS = {"oncor_token", "amqp_url", "oncor_url", "oncor_ui_url"}
 
 
 class ConfigError(Exception):
@@ -83,6 +87,12 @@ class Settings(BaseSettings):
     command_max_bytes: int = Field(
         12 * 2**20, ge=1024, description="Largest command message accepted, bytes"
     )
+    command_memory_budget_bytes: int = Field(
+        256 * 2**20,
+        ge=2**20,
+        description="Memory for commands in flight, bytes: bounds the prefetch and the commands "
+        "carried out at once (README, Resource limits)",
+    )
     attachment_inline_max_bytes: int = Field(
         8 * 2**20, ge=1, description="Largest inline (base64) attachment, decoded bytes"
     )
@@ -91,6 +101,17 @@ class Settings(BaseSettings):
     )
     attachment_url_timeout: float = Field(
         60.0, gt=0, description="Seconds allowed to download an attachment by URL"
+    )
+    attachment_url_allowed_hosts: tuple[str, ...] = Field(
+        (),
+        description="Hosts attachments may be downloaded from, JSON list of host, host:port "
+        "or *.domain; empty: none",
+    )
+    attachment_url_concurrency: int = Field(
+        8, ge=1, le=256, description="Attachments downloaded by URL at once"
+    )
+    attachment_spool_max_bytes: int = Field(
+        1024 * 2**20, ge=2**20, description="Disk for downloaded attachments at once, bytes"
     )
     dictionary_refresh_interval: float = Field(
         3600.0, gt=0, description="Seconds between refreshes of ONCOR's dictionaries"
@@ -112,12 +133,53 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown time zone {value!r}, e.g. Asia/Yekaterinburg") from None
         return value
 
+    @field_validator("oncor_token")
+    @classmethod
+    def _token_given(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().strip():
+            raise ValueError("must not be empty or blank")
+        return value
+
+    @field_validator("oncor_url", "oncor_ui_url")
+    @classmethod
+    def _no_credentials(cls, value: AnyHttpUrl | None) -> AnyHttpUrl | None:
+        # They would end up in every ui_link of every outcome; ONCOR wants the token only.
+        if value is not None and (value.username or value.password):
+            raise ValueError(
+                "must not contain credentials (user:password@); ONCOR takes its "
+                "token from DEZO_ONCOR_TOKEN"
+            )
+        return value
+
     @field_validator("amqp_url")
     @classmethod
     def _amqp_scheme(cls, value: SecretStr) -> SecretStr:
         if urlsplit(value.get_secret_value()).scheme not in ("amqp", "amqps"):
             raise ValueError("must start with amqp:// or amqps://")
         return value
+
+    @field_validator("attachment_url_allowed_hosts")
+    @classmethod
+    def _hosts(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        AllowedHosts.parse(value)  # raises ValueError naming the bad entry
+        return value
+
+    @property
+    def allowed_attachment_hosts(self) -> AllowedHosts:
+        return AllowedHosts.parse(self.attachment_url_allowed_hosts)
+
+    @property
+    def plaintext_endpoints(self) -> list[str]:
+        """The settings that reach another machine without TLS (warned about at start)."""
+        endpoints = {
+            "DEZO_ONCOR_URL": str(self.oncor_url),
+            "DEZO_AMQP_URL": self.amqp_url.get_secret_value(),
+        }
+        return [
+            name
+            for name, url in endpoints.items()
+            if urlsplit(url).scheme in ("http", "amqp") and not _is_local(urlsplit(url).hostname)
+        ]
 
     @property
     def zone(self) -> ZoneInfo:
@@ -128,6 +190,13 @@ class Settings(BaseSettings):
         """Where ONCOR's web UI lives, for `/ui-orid/` links."""
         url = urlsplit(str(self.oncor_ui_url or self.oncor_url))
         return f"{url.scheme}://{url.netloc}"
+
+    @property
+    def command_prefetch_in_budget(self) -> int:
+        """DEZO_COMMAND_PREFETCH, lowered so that the bodies fit half the memory budget."""
+        return prefetch_within(
+            self.command_memory_budget_bytes, self.command_max_bytes, self.command_prefetch
+        )
 
     @property
     def retry_policy(self) -> RetryPolicy:
@@ -157,6 +226,15 @@ class Settings(BaseSettings):
             page_size=self.oncor_page_size,
             offset_mode=self.oncor_page_offset,
         )
+
+
+def _is_local(host: str | None) -> bool:
+    if host is None or host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from adapter.bus.connection import Bus
 from adapter.config import Settings
 from adapter.consumer.service import CommandConsumer
+from adapter.exit_deadline import CLOSING_SLACK, exit_by
 from adapter.observability import metrics
 from adapter.observability.health import Health, Heartbeat, OncorReachability, health_server
 from adapter.observability.logs import configure_logging
@@ -57,10 +58,18 @@ async def run(settings: Settings, roles: Sequence[Role] = ALL_ROLES) -> None:
     # this threshold took the 2,000-order bench from 283 to 325 orders/s (bench/).
     gc.set_threshold(20_000, 20, 100)
     configure_logging(settings.log_level, secrets_of(settings))
+    for setting in settings.plaintext_endpoints:
+        log.warning("not encrypted: use https:// or amqps://", extra={"setting": setting})
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+
+    def on_signal() -> None:
+        if not stop.is_set():
+            exit_by(settings.shutdown_grace + CLOSING_SLACK)  # whatever hangs (exit_deadline)
+        stop.set()
+
     for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
+        loop.add_signal_handler(signum, on_signal)
 
     health = Health()
     reachability = OncorReachability(window=max(5 * settings.poll_interval, 300.0))

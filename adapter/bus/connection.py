@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractRobustChannel, AbstractRobustConnection
@@ -45,6 +46,8 @@ class Bus:
         """`declare=False` is for tools that only use what the adapter declared: their
         defaults must not clash with the arguments the adapter's settings gave the queues."""
         self._url = url
+        # Stamped on everything published: the broker refuses a user_id that is not the login.
+        self._user_id = unquote(urlsplit(url).username or "") or None
         self._name = name
         self._topology_settings = topology or TopologySettings()
         self._reconnect_interval = reconnect_interval
@@ -150,6 +153,7 @@ class Bus:
         """
         if self._publish_channel is None:
             raise RuntimeError("Bus.connect() has not been called")
+        message.user_id = self._user_id
         target = (
             self._publish_channel.default_exchange
             if exchange == ""

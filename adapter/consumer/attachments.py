@@ -1,26 +1,32 @@
 """A command's files (the PDF and its detached signature): checked, fetched and uploaded.
 
 Inline files are decoded in memory: the message size bounds them. Files by URL (claim checks)
-are streamed to a temporary file with a size limit and a deadline, and uploaded from that file
+are fetched only from allowed hosts, at the address checked for them (see url_policy), and
+streamed to a temporary file (see spool) with a size limit and a deadline, then uploaded from it
 (`OncorClient.create_attachment` reads a Path in slices), so a 50 MB PDF never sits in memory.
-Every check happens before ONCOR is called: a bad file means no ONCOR call at all.
+Every check happens before ONCOR is called: a bad file means no ONCOR call at all. Failure
+texts name the host and path only: no ports, addresses or error types (no port scanner).
 """
 
 from __future__ import annotations
 
 import asyncio
 import binascii
-import os
-import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from pathlib import Path
-from typing import BinaryIO
 
 import httpx
 
-from adapter.consumer.errors import InvalidCommand
+from adapter.consumer.errors import InvalidCommand, Problem
+from adapter.consumer.spool import Spool, SpooledFile, SpoolFull
+from adapter.consumer.url_policy import (
+    AllowedHosts,
+    IpAddress,
+    UrlNotAllowed,
+    UrlUnresolvable,
+    checked_addresses,
+)
 from adapter.messages.commands import AttachmentRef, InlineAttachment, UrlAttachment
 from adapter.observability import metrics
 from adapter.oncor.attachment_body import AttachmentContent, Base64File
@@ -28,6 +34,9 @@ from adapter.oncor.client import OncorClient
 from adapter.oncor.errors import OncorProtocolError
 
 PDF_MAGIC = b"%PDF-"
+# A detached CMS/PKCS#7 signature: DER (a SEQUENCE), PEM, or DER in base64 (`MI…`).
+_SIGNATURE_STARTS = (b"\x30", b"-----BEGIN ", b"MI")
+_HEAD_BYTES = 12
 _DOWNLOAD_CHUNK = 256 * 1024
 _ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 
@@ -37,6 +46,9 @@ class AttachmentLimits:
     inline_max_bytes: int
     url_max_bytes: int
     url_timeout: float
+    allowed_hosts: AllowedHosts
+    url_concurrency: int
+    spool_max_bytes: int
 
 
 @dataclass(frozen=True)
@@ -55,68 +67,104 @@ class AttachmentFetcher:
     def __init__(self, limits: AttachmentLimits, http: httpx.AsyncClient) -> None:
         self._limits = limits
         self._http = http
+        self._spool = Spool(limits.spool_max_bytes, limits.url_concurrency)
 
     @asynccontextmanager
     async def ready(
         self, ref: AttachmentRef, what: str, *, must_be_pdf: bool
     ) -> AsyncIterator[ReadyAttachment]:
-        """The file, checked; a downloaded file is deleted when the context ends."""
+        """The file, checked; a downloaded file is deleted when the context ends.
+
+        The file that is not the PDF is the PDF's detached signature, and must look like one.
+        """
         if isinstance(ref, InlineAttachment):
             checked = check_inline(ref.content_base64, what, self._limits.inline_max_bytes)
-            _check_pdf(_head(checked), what, must_be_pdf)
+            _check_kind(_head(checked), what, must_be_pdf)
             yield ReadyAttachment(ref.name, ref.media_type, checked, checked.size)
             return
-        path, size = await self._download(ref, what)
-        try:
-            with path.open("rb") as file:
-                _check_pdf(file.read(len(PDF_MAGIC)), what, must_be_pdf)
-            yield ReadyAttachment(ref.name, ref.media_type, path, size)
-        finally:
-            _discard(path)
+        with self._spool.new_file() as spooled:
+            await self._stream_into(spooled, ref, what)
+            spooled.file.close()
+            if spooled.size == 0:
+                raise InvalidCommand("empty_attachment", f"{what}: {_shown(ref)} is empty")
+            with spooled.path.open("rb") as file:
+                _check_kind(file.read(_HEAD_BYTES), what, must_be_pdf)
+            yield ReadyAttachment(ref.name, ref.media_type, spooled.path, spooled.size)
 
-    async def _download(self, ref: UrlAttachment, what: str) -> tuple[Path, int]:
-        handle, name = tempfile.mkstemp(prefix="dezo-attachment-")
-        path = Path(name)
-        try:
-            with os.fdopen(handle, "wb") as file:
-                size = await self._stream_into(file, ref, what)
-        except BaseException:
-            _discard(path)
-            raise
-        if size == 0:
-            _discard(path)
-            raise InvalidCommand("empty_attachment", f"{what}: {_shown(ref)} is empty")
-        return path, size
-
-    async def _stream_into(self, file: BinaryIO, ref: UrlAttachment, what: str) -> int:
+    async def _stream_into(self, spooled: SpooledFile, ref: UrlAttachment, what: str) -> None:
+        """Download into the spool; waiting for a download slot counts against the deadline."""
         limit, timeout = self._limits.url_max_bytes, self._limits.url_timeout
         try:
-            async with asyncio.timeout(timeout), self._http.stream("GET", str(ref.url)) as response:
-                if response.status_code != httpx.codes.OK:
-                    raise InvalidCommand(
-                        "url_failed",
-                        f"{what}: GET {_shown(ref)} answered HTTP {response.status_code}",
-                    )
-                declared = response.headers.get("Content-Length", "")
-                if declared.isdigit() and int(declared) > limit:
-                    raise _url_too_large(ref, what, limit)
-                size = 0
-                async for chunk in response.aiter_bytes(_DOWNLOAD_CHUNK):
-                    size += len(chunk)
-                    if size > limit:
-                        raise _url_too_large(ref, what, limit)
-                    file.write(chunk)  # a page-cache write of 256 KB: cheaper than a thread hop
-                return size
+            async with asyncio.timeout(timeout), self._spool.downloading:
+                response = await self._connect(ref)
+                try:
+                    await _save(response, spooled, ref, what, limit)
+                finally:
+                    await response.aclose()
+        except (UrlNotAllowed, UrlUnresolvable) as exc:
+            problem: Problem = "url_not_allowed" if isinstance(exc, UrlNotAllowed) else "url_failed"
+            raise InvalidCommand(problem, f"{what}: {_shown(ref)}: {exc}") from None
+        except SpoolFull:
+            raise InvalidCommand(
+                "spool_full",
+                f"{what}: no room left to download {_shown(ref)}: the adapter is busy with other "
+                "large files (DEZO_ATTACHMENT_SPOOL_MAX_BYTES); publish the command again later",
+            ) from None
         except (TimeoutError, httpx.TimeoutException):
             raise InvalidCommand(
                 "url_timeout",
-                f"{what}: downloading {_shown(ref)} took over {timeout:g} s "
+                f"{what}: downloading {_shown(ref)} timed out after {timeout:g} s "
                 "(DEZO_ATTACHMENT_URL_TIMEOUT)",
             ) from None
-        except httpx.HTTPError as exc:
+        except httpx.HTTPError:
             raise InvalidCommand(
-                "url_failed", f"{what}: GET {_shown(ref)} failed: {type(exc).__name__}"
+                "url_failed", f"{what}: {_shown(ref)} could not be downloaded"
             ) from None
+
+    async def _connect(self, ref: UrlAttachment) -> httpx.Response:
+        """The answer's head from the first checked address that takes the connection."""
+        url = httpx.URL(str(ref.url))
+        host = url.raw_host.decode("ascii")  # IDNA-encoded, as the allow-list entries are
+        addresses = await checked_addresses(self._limits.allowed_hosts, host, ref.url.port or 0)
+        for address in addresses[:-1]:
+            try:
+                return await self._send(pinned_request(self._http, url, address))
+            except httpx.ConnectError:
+                continue  # e.g. `localhost` resolved to ::1 first, served on 127.0.0.1 only
+        return await self._send(pinned_request(self._http, url, addresses[-1]))
+
+    async def _send(self, request: httpx.Request) -> httpx.Response:
+        return await self._http.send(request, stream=True, follow_redirects=False)
+
+
+def pinned_request(http: httpx.AsyncClient, url: httpx.URL, address: IpAddress) -> httpx.Request:
+    """A GET to `address`, naming the URL's host in `Host` and in TLS (SNI, certificate)."""
+    host = url.raw_host.decode("ascii")
+    return http.build_request(
+        "GET",
+        url.copy_with(host=str(address)),
+        headers={"Host": url.netloc.decode("ascii").rpartition("@")[2]},
+        extensions={"sni_hostname": host} if url.scheme == "https" else {},
+    )
+
+
+async def _save(
+    response: httpx.Response, spooled: SpooledFile, ref: UrlAttachment, what: str, limit: int
+) -> None:
+    """The body into the spool, refused as soon as it is known to be over `limit`."""
+    if response.status_code != httpx.codes.OK:
+        redirect = " (redirects are not followed)" if response.is_redirect else ""
+        raise InvalidCommand(
+            "url_failed",
+            f"{what}: GET {_shown(ref)} answered HTTP {response.status_code}{redirect}",
+        )
+    declared = response.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise _url_too_large(ref, what, limit)
+    async for chunk in response.aiter_bytes(_DOWNLOAD_CHUNK):
+        if spooled.size + len(chunk) > limit:
+            raise _url_too_large(ref, what, limit)
+        spooled.write(chunk)
 
 
 async def upload(oncor: OncorClient, attachment: ReadyAttachment, name: str) -> str:
@@ -164,13 +212,18 @@ def check_inline(text: str, what: str, max_bytes: int) -> Base64File:
 
 
 def _head(file: Base64File) -> bytes:
-    """The first bytes of the file, decoded: enough for the `%PDF-` magic."""
-    return binascii.a2b_base64(file.text[:8])
+    """The first bytes of the file, decoded: enough to tell a PDF or a signature."""
+    return binascii.a2b_base64(file.text[: _HEAD_BYTES // 3 * 4])
 
 
-def _check_pdf(head: bytes, what: str, must_be_pdf: bool) -> None:
+def _check_kind(head: bytes, what: str, must_be_pdf: bool) -> None:
     if must_be_pdf and not head.startswith(PDF_MAGIC):
         raise InvalidCommand("not_pdf", f"{what}: the file is not a PDF (no %PDF- at its start)")
+    if not must_be_pdf and not head.lstrip().startswith(_SIGNATURE_STARTS):
+        raise InvalidCommand(
+            "not_signature",
+            f"{what}: the file is not a detached signature (CMS/PKCS#7 in DER, PEM or base64)",
+        )
 
 
 def _bad_base64(what: str) -> InvalidCommand:
@@ -180,7 +233,8 @@ def _bad_base64(what: str) -> InvalidCommand:
 def _inline_too_large(what: str, max_bytes: int) -> InvalidCommand:
     return InvalidCommand(
         "attachment_too_large",
-        f"{what}: the inline file is over {max_bytes} bytes (DEZO_ATTACHMENT_INLINE_MAX_BYTES); "
+        f"{what}: the inline file is too large: over {max_bytes} bytes "
+        "(DEZO_ATTACHMENT_INLINE_MAX_BYTES); "
         "send it by URL",
     )
 
@@ -188,15 +242,12 @@ def _inline_too_large(what: str, max_bytes: int) -> InvalidCommand:
 def _url_too_large(ref: UrlAttachment, what: str, limit: int) -> InvalidCommand:
     return InvalidCommand(
         "url_too_large",
-        f"{what}: {_shown(ref)} is over {limit} bytes (DEZO_ATTACHMENT_URL_MAX_BYTES)",
+        f"{what}: {_shown(ref)} is too large: over {limit} bytes (DEZO_ATTACHMENT_URL_MAX_BYTES)",
     )
 
 
-def _discard(path: Path) -> None:
-    path.unlink(missing_ok=True)  # a local unlink: too quick to be worth a thread
-
-
 def _shown(ref: UrlAttachment) -> str:
-    """The URL without its query: claim-check URLs often carry a signed token there."""
+    """The URL without port, credentials or query: a query often carries a signed token, and
+    naming ports would let a sender map which ones answer."""
     url = ref.url
-    return f"{url.scheme}://{url.host}{f':{url.port}' if url.port else ''}{url.path or ''}"
+    return f"{url.scheme}://{url.host}{url.path or ''}"

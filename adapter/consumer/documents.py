@@ -1,10 +1,10 @@
 """Where a reject, a conclusion or an expertise is delivered to ONCOR.
 
-The four DEZO documents take one path — check the code and the order, look for the document an
-earlier copy of the command wrote, fetch the files, upload the PDF, upload its signature, create
-the document, announce it — and differ only in a small specification: which ONCOR method, which
-dictionary, which record field holds the code, and whether it ends the order (for the
-turnaround metric).
+The four DEZO documents take one path — check the code and the inline files, check the order,
+look for the document an earlier copy of the command wrote, download the files given by URL,
+upload the PDF, upload its signature, create the document, announce it — and differ only in a
+small specification: which ONCOR method, which dictionary, which record field holds the code,
+and whether it ends the order (for the turnaround metric).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from adapter.messages.commands import (
     AddDicomExpertise,
     AddProtocolExpertise,
     DocumentCommand,
+    InlineAttachment,
     RejectOrder,
 )
 from adapter.messages.outcomes import CommandSucceeded
@@ -109,34 +110,38 @@ async def deliver_document(
     command = received.command
     assert isinstance(command, spec.command)
     deps.dictionaries.check(spec.dictionary, command.code)
-    # The order first: no file is fetched or uploaded for an order that does not exist.
-    order = await deps.oncor.get_record(command.order_id)
-    existing = await find_own_document(
-        deps.oncor, order, spec.record.__name__, command, received.command_id, spec.code_field
-    )
-    if existing is not None:
-        log.info(
-            "document already in ONCOR, not written again",
-            extra={
-                "command_id": received.command_id,
-                "order_id": command.order_id,
-                "record_id": existing.record_id,
-            },
+    files = {"pdf": command.pdf, "signature": command.signature}
+    async with AsyncExitStack() as stack:
+        ready: dict[str, ReadyAttachment] = {}
+
+        async def make_ready(inline: bool) -> None:
+            for what, ref in files.items():
+                if ref is not None and isinstance(ref, InlineAttachment) == inline:
+                    ready[what] = await stack.enter_async_context(
+                        deps.attachments.ready(ref, what, must_be_pdf=what == "pdf")
+                    )
+
+        # Inline files are checked before ONCOR is asked anything; nothing is downloaded for
+        # an order that does not exist or already has this command's document.
+        await make_ready(inline=True)
+        order = await deps.oncor.get_record(command.order_id)
+        existing = await find_own_document(
+            deps.oncor, order, spec.record.__name__, command, received.command_id, spec.code_field
         )
-        metrics.command_duplicates.labels(command.name).inc()
-        return _succeeded(received, deps, existing)
-    async with AsyncExitStack() as files:
-        pdf = signature = None
-        if command.pdf is not None:
-            pdf = await files.enter_async_context(
-                deps.attachments.ready(command.pdf, "pdf", must_be_pdf=True)
+        if existing is not None:
+            log.info(
+                "document already in ONCOR, not written again",
+                extra={
+                    "command_id": received.command_id,
+                    "order_id": command.order_id,
+                    "record_id": existing.record_id,
+                },
             )
-        if command.signature is not None:
-            signature = await files.enter_async_context(
-                deps.attachments.ready(command.signature, "signature", must_be_pdf=False)
-            )
-        pdf_id = await _upload(deps, pdf, received.command_id)
-        signature_id = await _upload(deps, signature, received.command_id)
+            metrics.command_duplicates.labels(command.name).inc()
+            return _succeeded(received, deps, existing)
+        await make_ready(inline=False)
+        pdf_id = await _upload(deps, ready.get("pdf"), received.command_id)
+        signature_id = await _upload(deps, ready.get("signature"), received.command_id)
         created = await spec.add(deps.oncor, _record(spec, command, pdf_id, signature_id))
     if not created.id:
         raise OncorProtocolError(spec.record.__name__, "the created document has no id")

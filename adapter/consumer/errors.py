@@ -14,8 +14,12 @@ from typing import Literal
 
 Problem = Literal[
     # the message
+    "foreign_exchange",
     "too_large",
     "not_json",
+    "id_too_long",
+    "routing_key_mismatch",
+    "reply_to_not_allowed",
     "not_cloudevent",
     "unknown_type",
     "schema",
@@ -27,9 +31,12 @@ Problem = Literal[
     "empty_attachment",
     "attachment_too_large",
     "not_pdf",
+    "not_signature",
+    "url_not_allowed",
     "url_failed",
     "url_timeout",
     "url_too_large",
+    "spool_full",
     # ONCOR and ourselves
     "rejected_by_oncor",
     "oncor_unavailable",

@@ -1,4 +1,5 @@
-"""Reading a command off the wire: size, CloudEvent envelope, type, then the command's schema.
+"""Reading a command off the wire: size, CloudEvent envelope, id, type (and that the routing
+key says the same), then the command's schema.
 
 Everything here is synchronous and touches nothing outside: what comes out is a validated
 command, or an UnreadableCommand saying what is wrong and whatever could still be read
@@ -7,7 +8,6 @@ command, or an UnreadableCommand saying what is wrong and whatever could still b
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,9 +15,18 @@ from aio_pika.abc import AbstractIncomingMessage
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from adapter.bus.envelope import TYPE_PREFIX, EnvelopeError, decode
+from adapter.bus.envelope import (
+    ID_MAX_BYTES,
+    TYPE_PREFIX,
+    CloudEvent,
+    EnvelopeError,
+    decode,
+    parse_json,
+)
+from adapter.bus.topology import COMMANDS_EXCHANGE
 from adapter.consumer.errors import InvalidCommand, Problem
-from adapter.consumer.settlement import ATTEMPT_HEADER
+from adapter.consumer.provenance import from_the_adapter, trusted_headers
+from adapter.consumer.settlement import ATTEMPT_HEADER, ROUTING_KEY_HEADER, honoured
 from adapter.messages.commands import COMMANDS, Command
 
 UNKNOWN_COMMAND = "unknown"
@@ -58,16 +67,10 @@ class UnreadableCommand(InvalidCommand):
 
 def read_command(message: AbstractIncomingMessage, max_bytes: int) -> ReceivedCommand:
     """Validate one delivery into a command; raises UnreadableCommand."""
-    routed_as = message.routing_key if message.routing_key in COMMANDS else UNKNOWN_COMMAND
-    if len(message.body) > max_bytes:
-        raise UnreadableCommand(
-            "too_large",
-            f"the message has {len(message.body)} bytes, over the limit of {max_bytes} "
-            "(DEZO_COMMAND_MAX_BYTES); send large files by URL instead of inline",
-            command_id=message.message_id,
-            command=routed_as,
-            order_id=None,
-        )
+    headers = trusted_headers(message)
+    routing_key = _published_with(message, headers)
+    routed_as = routing_key if routing_key in COMMANDS else UNKNOWN_COMMAND
+    _check_delivery(message, routed_as, max_bytes)
     try:
         event = decode(message.body)
     except EnvelopeError as exc:
@@ -85,15 +88,7 @@ def read_command(message: AbstractIncomingMessage, max_bytes: int) -> ReceivedCo
         "command_id": event.id,
         "order_id": order_id if isinstance(order_id, str) else None,
     }
-    name = _command_name(event.type)
-    if name is None:
-        raise UnreadableCommand(
-            "unknown_type",
-            f"unknown command type {event.type!r}; known types: "
-            + ", ".join(f"{TYPE_PREFIX}{known_name}{_TYPE_SUFFIX}" for known_name in COMMANDS),
-            command=UNKNOWN_COMMAND,
-            **known,
-        )
+    name = _check_event(event, routing_key, message.reply_to, routed_as, known)
     try:
         command = COMMANDS[name].model_validate(event.data)
     except ValidationError as exc:
@@ -105,8 +100,84 @@ def read_command(message: AbstractIncomingMessage, max_bytes: int) -> ReceivedCo
         command_id=event.id,
         command=command,
         reply_to=message.reply_to,
-        attempt=_attempt(message.headers),
+        attempt=_attempt(headers),
     )
+
+
+def _check_delivery(message: AbstractIncomingMessage, routed_as: str, max_bytes: int) -> None:
+    """How the message came, and its size, before its body is parsed."""
+    if message.exchange not in (COMMANDS_EXCHANGE, ""):
+        # Someone bound dezo.commands to another exchange, e.g. to dezo.events: answering
+        # would feed outcomes back in, forever. A dead letter only, no outcome.
+        raise UnreadableCommand(
+            "foreign_exchange",
+            f"came through exchange {message.exchange!r}; commands are published to "
+            f"{COMMANDS_EXCHANGE!r}",
+            command_id=None,
+            command=routed_as,
+            order_id=None,
+        )
+    if len(message.body) > max_bytes:
+        raise UnreadableCommand(
+            "too_large",
+            f"the message has {len(message.body)} bytes, over the limit of {max_bytes} "
+            "(DEZO_COMMAND_MAX_BYTES); send large files by URL instead of inline",
+            command_id=message.message_id,
+            command=routed_as,
+            order_id=None,
+        )
+
+
+def _check_event(
+    event: CloudEvent,
+    routing_key: str,
+    reply_to: str | None,
+    routed_as: str,
+    known: dict[str, str | None],
+) -> str:
+    """The command name of a CloudEvent whose id, type, routing key and reply_to are usable."""
+    id_bytes = len(event.id.encode())
+    if id_bytes > ID_MAX_BYTES:
+        raise UnreadableCommand(
+            "id_too_long",
+            f"the command id has {id_bytes} bytes in UTF-8, over the limit of {ID_MAX_BYTES}: "
+            "it comes back as the outcome's AMQP correlation_id, a string of at most 255 bytes",
+            command=routed_as,
+            **known,
+        )
+    name = _command_name(event.type)
+    if name is None:
+        raise UnreadableCommand(
+            "unknown_type",
+            f"unknown command type {event.type!r}; known types: "
+            + ", ".join(f"{TYPE_PREFIX}{known_name}{_TYPE_SUFFIX}" for known_name in COMMANDS),
+            command=UNKNOWN_COMMAND,
+            **known,
+        )
+    if name != routing_key:
+        raise UnreadableCommand(
+            "routing_key_mismatch",
+            f"published with routing key {routing_key!r} but its type {event.type!r} is "
+            f"{name!r}; publish each command with its own type as routing key",
+            command=routed_as,
+            **known,
+        )
+    if reply_to and not honoured(reply_to):
+        raise UnreadableCommand(
+            "reply_to_not_allowed",
+            f"reply_to {reply_to!r} names one of the adapter's own queues; name a queue of "
+            "yours (answered through the default exchange), or none",
+            command=name,
+            **known,
+        )
+    return name
+
+
+def _published_with(message: AbstractIncomingMessage, headers: dict[str, Any]) -> str:
+    """The routing key the sender used; a retried copy keeps it in a header of our own."""
+    if from_the_adapter(message):
+        return str(headers.get(ROUTING_KEY_HEADER, ""))
+    return message.routing_key or ""
 
 
 def _command_name(event_type: str) -> str | None:
@@ -139,7 +210,7 @@ def _describe(errors: list[ErrorDetails]) -> str:
 def _peek_id(body: bytes) -> str | None:
     """The `id` of a JSON object that is not a valid CloudEvent, if it has a usable one."""
     try:
-        parsed: Any = json.loads(body)
+        parsed: Any = parse_json(body)
     except ValueError:
         return None
     value = parsed.get("id") if isinstance(parsed, dict) else None

@@ -17,9 +17,9 @@ owner still in flight: it goes through the hand-over queue first, which holds it
 found. Waiting in the broker, not in a replica, the wait survives the next connection loss and
 costs no delivery attempt.
 
-Up to `command_prefetch` commands are in flight on the intake and as many over the partitions.
-On `stop`: no new deliveries, in-flight ones get `shutdown_grace` seconds, the rest are
-cancelled unacked and go back to their queue.
+Up to `command_prefetch` commands are in flight, fewer if the memory budget needs it (see
+budget), split between the intake and the partitions. On `stop`: no new deliveries, in-flight
+ones get `shutdown_grace` seconds, the rest are cancelled unacked and go back to their queue.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ import httpx
 from aio_pika.abc import AbstractIncomingMessage
 
 from adapter.bus.connection import Bus
-from adapter.bus.subscription import Subscription
+from adapter.bus.subscription import OnMessage, Subscription
 from adapter.bus.topology import (
     COMMANDS_QUEUE,
     partition_of,
@@ -41,6 +41,7 @@ from adapter.bus.topology import (
 )
 from adapter.config import Settings
 from adapter.consumer.attachments import AttachmentFetcher, AttachmentLimits
+from adapter.consumer.budget import CommandBudget
 from adapter.consumer.dependencies import Dependencies
 from adapter.consumer.dictionaries import DictionaryCache
 from adapter.consumer.dispatcher import Decision, Dispatcher, RetryLater
@@ -69,6 +70,9 @@ class CommandConsumer:
             inline_max_bytes=settings.attachment_inline_max_bytes,
             url_max_bytes=settings.attachment_url_max_bytes,
             url_timeout=settings.attachment_url_timeout,
+            allowed_hosts=settings.allowed_attachment_hosts,
+            url_concurrency=settings.attachment_url_concurrency,
+            spool_max_bytes=settings.attachment_spool_max_bytes,
         )
         deps = Dependencies(
             oncor=oncor,
@@ -82,18 +86,31 @@ class CommandConsumer:
             retry_budget=len(settings.command_retry_delays),
             write_horizon=settings.oncor_write_horizon,
         )
+        self._budget = CommandBudget(settings.command_memory_budget_bytes)
+        # Bodies in flight, intake and partitions together, stay within the memory budget's
+        # prefetch (see budget), however many partitions one replica holds.
+        prefetch = settings.command_prefetch_in_budget
+        intake_prefetch = max(1, prefetch // 2)
+        per_partition = max(1, (prefetch - intake_prefetch) // settings.command_partitions)
         self._intake = Subscription(
-            bus, COMMANDS_QUEUE, self._on_intake, prefetch=settings.command_prefetch
+            bus, COMMANDS_QUEUE, self._within_budget(self._on_intake), prefetch=intake_prefetch
         )
-        # Commands in flight over all partitions stay within `command_prefetch` even when one
-        # replica holds every partition.
-        per_partition = max(1, settings.command_prefetch // settings.command_partitions)
         self._partitions: list[Subscription] = []
         for index in range(settings.command_partitions):
             partition = Subscription(
-                bus, partition_queue_name(index), self._on_command, prefetch=per_partition
+                bus,
+                partition_queue_name(index),
+                self._within_budget(self._on_command),
+                prefetch=per_partition,
             )
             self._partitions.append(partition)
+
+    def _within_budget(self, handle: OnMessage) -> OnMessage:
+        async def admitted(message: AbstractIncomingMessage) -> None:
+            async with self._budget.holding(len(message.body)):
+                await handle(message)
+
+        return admitted
 
     @property
     def subscriptions(self) -> list[Subscription]:

@@ -22,8 +22,9 @@ import aio_pika
 from aio_pika.abc import AbstractIncomingMessage
 
 from adapter.bus.connection import Bus
-from adapter.bus.envelope import event_message
+from adapter.bus.envelope import event_message, fits_short_string
 from adapter.bus.topology import DEAD_EXCHANGE, EVENTS_EXCHANGE
+from adapter.consumer.provenance import trusted_headers
 from adapter.messages.outcomes import (
     FAILED_TYPE,
     SUCCEEDED_TYPE,
@@ -32,6 +33,7 @@ from adapter.messages.outcomes import (
     outcome_event_id,
 )
 
+OWN_QUEUE_PREFIX = "dezo."  # every queue and exchange of the adapter
 ATTEMPT_HEADER = "x-dezo-attempt"
 REASON_HEADER = "x-dezo-reason"
 ERROR_HEADER = "x-dezo-error"
@@ -59,7 +61,8 @@ class Settlement:
         self._bus = bus
 
     async def announce(self, outcome: Outcome, reply_to: str | None) -> None:
-        """The outcome event to `dezo.events`, and to the command's `reply_to` if it gave one.
+        """The outcome event to `dezo.events`, and to the command's `reply_to` if it gave one
+        that is `honoured` (intake refuses the others; this is the last guard).
 
         Not `mandatory`: an outcome nobody subscribed to is not an error of the command; the
         confirm still proves the broker took it.
@@ -69,7 +72,7 @@ class Settlement:
                 EVENTS_EXCHANGE, outcome.routing_key, outcome_message(outcome), mandatory=False
             )
         ]
-        if reply_to:
+        if reply_to and honoured(reply_to):
             publishes.append(
                 self._bus.publish("", reply_to, outcome_message(outcome), mandatory=False)
             )
@@ -79,11 +82,10 @@ class Settlement:
         self, message: AbstractIncomingMessage, problem: str, error: str, command_id: str | None
     ) -> None:
         """The original message to `dezo.dead`, with why in its headers."""
-        headers = own_headers(message)
+        headers = _headers_of_copy(message)
         headers.pop(ATTEMPT_HEADER, None)  # a replay starts with a fresh retry budget
         headers.update({REASON_HEADER: problem, ERROR_HEADER: error[:_MAX_ERROR_HEADER]})
-        headers.setdefault(ROUTING_KEY_HEADER, message.routing_key or "")
-        if command_id:
+        if command_id and fits_short_string(command_id):  # an id over that is refused anyway
             headers[COMMAND_ID_HEADER] = command_id
         await self._bus.publish(
             DEAD_EXCHANGE, str(headers[ROUTING_KEY_HEADER]), copy_message(message, headers)
@@ -91,41 +93,51 @@ class Settlement:
 
     async def forward(self, message: AbstractIncomingMessage, queue: str) -> None:
         """A copy to the partition queue that owns the command's order."""
-        headers = own_headers(message)
-        # In the partition queue it is routed by queue name: keep the command it was sent as.
-        headers.setdefault(ROUTING_KEY_HEADER, message.routing_key or "")
-        await self._bus.publish("", queue, copy_message(message, headers))
+        await self._bus.publish("", queue, copy_message(message, _headers_of_copy(message)))
 
     async def defer(self, message: AbstractIncomingMessage) -> None:
         """A copy to the hand-over queue, as it is: back after the delay, with its budget."""
-        headers = own_headers(message)
-        headers.setdefault(ROUTING_KEY_HEADER, message.routing_key or "")
-        await self._bus.publish("", self._bus.handover_queue, copy_message(message, headers))
+        copy = copy_message(message, _headers_of_copy(message))
+        await self._bus.publish("", self._bus.handover_queue, copy)
 
     async def retry_later(self, message: AbstractIncomingMessage, step: int) -> None:
         """A copy to retry queue `step`, whose TTL sends it back to `dezo.commands`."""
-        headers = own_headers(message)
+        headers = _headers_of_copy(message)
         headers[ATTEMPT_HEADER] = step
-        # Back from the retry queue it arrives routed as `dezo.commands`: keep the original.
-        headers.setdefault(ROUTING_KEY_HEADER, message.routing_key or "")
         await self._bus.publish("", self._bus.retry_queue(step), copy_message(message, headers))
 
 
+def honoured(reply_to: str) -> bool:
+    """`reply_to` names a queue, answered through the default exchange, and not one of ours:
+    `reply_to: dezo.commands` would feed the adapter its own outcomes."""
+    return not reply_to.startswith(OWN_QUEUE_PREFIX)
+
+
 def outcome_message(outcome: Outcome) -> aio_pika.Message:
-    """The outcome event, correlated to its command."""
+    """The outcome event, correlated to its command (when the id fits an AMQP short string;
+    `command_id` in the event always names it)."""
     succeeded = isinstance(outcome, CommandSucceeded)
+    command_id = outcome.command_id
     return event_message(
         SUCCEEDED_TYPE if succeeded else FAILED_TYPE,
         outcome_event_id(outcome),
         outcome,
         subject=outcome.order_id,
-        correlation_id=outcome.command_id,
+        correlation_id=command_id if fits_short_string(command_id) else None,
     )
 
 
 def own_headers(message: AbstractIncomingMessage) -> dict[str, Any]:
-    """The message's headers without those the broker wrote."""
-    return {name: value for name, value in message.headers.items() if name not in _BROKER_HEADERS}
+    """The message's headers without those the broker wrote, nor forged `x-dezo-*` ones."""
+    headers = trusted_headers(message)
+    return {name: value for name, value in headers.items() if name not in _BROKER_HEADERS}
+
+
+def _headers_of_copy(message: AbstractIncomingMessage) -> dict[str, Any]:
+    """Our headers for a copy; routed by queue name, it keeps the command it was sent as."""
+    headers = own_headers(message)
+    headers.setdefault(ROUTING_KEY_HEADER, message.routing_key or "")
+    return headers
 
 
 def copy_message(message: AbstractIncomingMessage, headers: dict[str, Any]) -> aio_pika.Message:

@@ -16,6 +16,7 @@ from adapter.bus.topology import (
     EVENTS_EXCHANGE,
     LEADER_QUEUE,
     TopologySettings,
+    partition_queue_name,
     retry_queue_name,
 )
 from adapter.contracts.catalog import (
@@ -118,11 +119,27 @@ def _channels(topology: TopologySettings) -> dict[str, Any]:
         "`x-dezo-reason` and `x-dezo-error` say why. `dezo-adapter dead` lists and replays them.",
         COMMAND_MESSAGES,
     )
+    for index in range(topology.partitions):
+        channels[f"CommandPartition{index}"] = _queue_channel(
+            partition_queue_name(index),
+            f"Internal: quorum queue with a single active consumer; the adapter forwards here "
+            f"every valid command whose order falls in partition {index} of "
+            f"{topology.partitions} (CRC-32 of the order id), so that one replica at a time "
+            "handles an order. The partition count must be the same on every replica.",
+        )
     for step, delay in enumerate(topology.retry_delays, start=1):
         channels[f"RetryQueue{step}"] = _queue_channel(
             retry_queue_name(delay),
             f"Internal: commands wait {delay:g} s here after a transient ONCOR failure, then "
             f"return to `{COMMANDS_QUEUE}`.",
+        )
+    if topology.handover_delay not in topology.retry_delays:
+        channels["HandoverQueue"] = _queue_channel(
+            retry_queue_name(topology.handover_delay),
+            f"Internal: a command a partition delivered again waits "
+            f"{topology.handover_delay:g} s here (ONCOR connect + read timeout), so that a "
+            f"write its former owner had in flight has landed, then returns to "
+            f"`{COMMANDS_QUEUE}`.",
         )
     channels["PollerLeader"] = _queue_channel(
         LEADER_QUEUE,
@@ -160,7 +177,9 @@ def _operations() -> dict[str, Any]:
             "reply": {
                 "address": {
                     "location": "$message.header#/reply_to",
-                    "description": "The command's AMQP `reply_to`, when it has one",
+                    "description": "The command's AMQP `reply_to`, when it has one: a queue, "
+                    "answered through the default exchange. A name starting `dezo.` (the "
+                    "adapter's own queues) is refused: command.failed, reply_to_not_allowed",
                 },
                 "channel": _ref("#/channels/CommandReply"),
                 "messages": messages("CommandReply", outcomes),
@@ -196,7 +215,10 @@ def _message(spec: MessageSpec) -> dict[str, Any]:
                 "type": "string",
                 "description": "Commands: any; outcomes: the command id; orders: the order id",
             },
-            "reply_to": {"type": "string", "description": "Commands only: also answer here"},
+            "reply_to": {
+                "type": "string",
+                "description": "Commands only: also answer in this queue (not one of `dezo.*`)",
+            },
         },
     }
     return {
@@ -232,7 +254,8 @@ def build_asyncapi(version: str, topology: TopologySettings | None = None) -> di
     channels = _channels(topology)
     channels["CommandReply"] = {
         "address": None,
-        "description": "The queue a command named in its AMQP `reply_to`.",
+        "description": "The queue a command named in its AMQP `reply_to`, published to through "
+        "the default exchange; never one whose name starts `dezo.`.",
         "messages": {
             spec.title: _ref(f"#/components/messages/{spec.title}")
             for spec in (SUCCEEDED_MESSAGE, FAILED_MESSAGE)

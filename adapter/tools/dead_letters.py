@@ -18,6 +18,7 @@ from aio_pika.abc import AbstractIncomingMessage, AbstractQueue
 from aio_pika.exceptions import ChannelNotFoundEntity
 
 from adapter.bus.connection import Bus
+from adapter.bus.envelope import parse_json
 from adapter.bus.topology import COMMANDS_EXCHANGE, DEAD_QUEUE
 from adapter.consumer.settlement import (
     COMMAND_ID_HEADER,
@@ -77,9 +78,10 @@ async def browse(bus: Bus, limit: int) -> AsyncIterator[list[DeadLetter]]:
 
 
 def show(letter: DeadLetter) -> str:
-    """Headers and body of one dead letter, attachments' base64 shortened."""
+    """Headers and body of one dead letter, attachments' base64 shortened; a body that is not
+    JSON (or nests too deep to be read safely) is shown as text."""
     try:
-        body: Any = _shorten(json.loads(letter.message.body))
+        body: Any = _shorten(parse_json(letter.message.body))
     except ValueError:
         body = letter.message.body[:2000].decode("utf-8", errors="replace")
     return json.dumps(

@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Callable
 
 import aio_pika
 from aio_pika.abc import AbstractConnection, AbstractIncomingMessage
 
+from adapter.bus.envelope import parse_json
 from adapter.bus.topology import EVENTS_EXCHANGE
 
 
 def describe(message: AbstractIncomingMessage) -> str:
-    """`order.received  #1930:0  id=…`: what an operator needs to follow the flow, no PII."""
+    """`order.received  #1930:0  id=…`: what an operator needs to follow the flow, no PII.
+
+    Any body is described, not only well-formed events: a forged one must not stop the watch.
+    """
     try:
-        event = json.loads(message.body)
-        subject, event_id = event.get("subject") or "-", event.get("id") or "-"
+        event = parse_json(message.body)
+        subject, event_id = str(event.get("subject") or "-"), str(event.get("id") or "-")
         reason = (event.get("data") or {}).get("reason")
     except (ValueError, AttributeError):
         subject, event_id, reason = "-", message.message_id or "-", None
@@ -38,9 +41,9 @@ async def watch_on(
 ) -> None:
     """Bind a private, self-deleting queue to every event and show each until `stop` is set."""
     channel = await connection.channel()
-    exchange = await channel.declare_exchange(EVENTS_EXCHANGE, "topic", durable=True)
     queue = await channel.declare_queue(exclusive=True, auto_delete=True)
-    await queue.bind(exchange, routing_key="#")
+    # Bound by name, not declared: an operator's broker user may not configure dezo.events.
+    await queue.bind(EVENTS_EXCHANGE, routing_key="#")
 
     async def on_event(message: AbstractIncomingMessage) -> None:
         async with message.process():

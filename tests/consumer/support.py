@@ -90,7 +90,8 @@ class FileServer:
 
         self._server = _QuietServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self.authority = f"127.0.0.1:{self._server.server_address[1]}"
+        self.base_url = f"http://{self.authority}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     def url(self, name: str, content: bytes | Path) -> str:

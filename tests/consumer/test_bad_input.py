@@ -3,6 +3,7 @@ never an ONCOR call, and the valid commands sent between them all go through."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections import Counter
@@ -11,6 +12,7 @@ from typing import Any
 
 import jsonschema
 
+from adapter.bus.envelope import parse_json
 from adapter.bus.topology import COMMAND_TYPES
 from adapter.emulator.process import EmulatorProcess
 from adapter.messages.outcomes import CommandFailed
@@ -27,8 +29,6 @@ from tests.consumer.conftest import (
 )
 from tests.consumer.support import FileServer
 
-ORDER = "#1930:0"  # bad input never reaches ONCOR, so no order needs to exist
-
 
 @dataclass
 class Bad:
@@ -41,17 +41,20 @@ class Bad:
     body: bytes | None = None  # raw body instead of a CloudEvent around `data`
     message_id: str | None = "same"
     has_event: bool = True  # a command.failed is due whenever a command id can be read
+    routing_key: str | None = None  # by default the command's own
+    reply_to: str | None = None
 
 
 def envelope(**fields: Any) -> bytes:
     return json.dumps(fields).encode()
 
 
-def bad_inputs(files: FileServer) -> list[Bad]:
+def bad_inputs(files: FileServer, order: str) -> list[Bad]:
+    """Bad files by URL are downloaded only for an order that exists: `order` does."""
     conclusion = "order.conclusion"
 
     def data(**fields: Any) -> dict[str, Any]:
-        return document_data(conclusion, ORDER, **fields)
+        return document_data(conclusion, order, **fields)
 
     def pdf_at(name: str, content: bytes) -> dict[str, Any]:
         return data(pdf=by_url(files.url(name, content)))
@@ -59,6 +62,14 @@ def bad_inputs(files: FileServer) -> list[Bad]:
     return [
         Bad("not JSON", "not_json", body=b"\xff{this is not json"),
         Bad("not JSON, no message id", "not_json", body=b"nope", message_id=None, has_event=False),
+        Bad(
+            "JSON nested 100,000 deep, no message id",
+            "not_json",
+            body=b'{"id": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+            message_id=None,
+            has_event=False,
+        ),
+        Bad("JSON nested 100,000 deep", "not_json", body=b"[" * 100_000),
         Bad("JSON array", "not_cloudevent", body=b"[1, 2, 3]"),
         Bad("no type", "not_cloudevent", body=envelope(id=str(uuid.uuid4()), data={})),
         Bad("unknown command", "unknown_type", command="order.frobnicate", data=data()),
@@ -67,6 +78,19 @@ def bad_inputs(files: FileServer) -> list[Bad]:
             "unknown_type",
             body=envelope(specversion="1.0", id=str(uuid.uuid4()), source="x", type="com.x.y"),
         ),
+        Bad(
+            "reject type on the conclusion routing key",
+            "routing_key_mismatch",
+            command="order.reject",
+            data=document_data("order.reject", order),
+            routing_key="order.conclusion",
+        ),
+        Bad(
+            "reply_to the adapter's own queue",
+            "reply_to_not_allowed",
+            data=data(),
+            reply_to="dezo.commands",
+        ),
         Bad("data not an object", "schema", data="conclusion please"),
         Bad("no description", "schema", data=data(description=None)),
         Bad("misspelt field", "schema", data=data(expret="someone")),
@@ -74,14 +98,14 @@ def bad_inputs(files: FileServer) -> list[Bad]:
             "signature without pdf",
             "schema",
             command="order.reject",
-            data=document_data("order.reject", ORDER, signature=inline(b"sig", "s.sig")),
+            data=document_data("order.reject", order, signature=inline(b"sig", "s.sig")),
         ),
         Bad("conclusion without pdf", "schema", data=data(pdf=None)),
         Bad(
             "ris_dicom not a URL",
             "schema",
             command="order.associate-dicom",
-            data={"order_id": ORDER, "ris_dicom": "study 42"},
+            data={"order_id": order, "ris_dicom": "study 42"},
         ),
         Bad("ftp attachment URL", "schema", data=data(pdf=by_url("ftp://files/x.pdf"))),
         Bad("order id not an ORID", "invalid_orid", data=document_data(conclusion, "1930-0")),
@@ -92,7 +116,7 @@ def bad_inputs(files: FileServer) -> list[Bad]:
             "unknown reject reason",
             "unknown_code",
             command="order.reject",
-            data=document_data("order.reject", ORDER, reason_code="ПОТОМУ_ЧТО"),
+            data=document_data("order.reject", order, reason_code="ПОТОМУ_ЧТО"),
         ),
         Bad(
             "bad base64",
@@ -112,6 +136,16 @@ def bad_inputs(files: FileServer) -> list[Bad]:
             data=data(pdf=inline(pdf_bytes(257 * KIB))),
         ),
         Bad("inline file not a PDF", "not_pdf", data=data(pdf=inline(b"hello, world"))),
+        Bad(
+            "signature not a signature",
+            "not_signature",
+            data=data(signature=inline(b"hello, world", "c.pdf.sig")),
+        ),
+        Bad(
+            "URL to a host not allowed",
+            "url_not_allowed",
+            data=data(pdf=by_url(f"http://localhost:{files.authority.rpartition(':')[2]}/x")),
+        ),
         Bad("URL answers 404", "url_failed", data=data(pdf=by_url(f"{files.base_url}/status/404"))),
         Bad("URL refuses connections", "url_failed", data=data(pdf=by_url("http://127.0.0.1:9/x"))),
         Bad("URL too slow", "url_timeout", data=data(pdf=by_url(f"{files.base_url}/slow"))),
@@ -130,11 +164,17 @@ def bad_inputs(files: FileServer) -> list[Bad]:
 async def test_every_kind_of_bad_input_is_dead_lettered_with_its_reason_and_valid_ones_succeed(
     emulator: EmulatorProcess, amqp_url: str, file_server: FileServer
 ) -> None:
-    cases = bad_inputs(file_server)
-    reasons = Counter(case.problem for case in cases)
-    dead_before = {reason: metric("dezo_dead_letters_total", reason=reason) for reason in reasons}
-    async with running_consumer(emulator, amqp_url) as consumer:
+    # The file server, and a closed port on the same host, are allowed: what fails there is the
+    # download itself (SSRF refusals are in tests/security).
+    allowed = [file_server.authority, "127.0.0.1:9"]
+    async with running_consumer(
+        emulator, amqp_url, attachment_url_allowed_hosts=allowed
+    ) as consumer:
         bus = consumer.bus
+        [target] = await consumer.admin.new_orders(1)
+        cases = bad_inputs(file_server, target)
+        reasons = Counter(case.problem for case in cases)
+        dead_before = {r: metric("dezo_dead_letters_total", reason=r) for r in reasons}
         order_ids = await consumer.admin.new_orders(len(cases))
         await consumer.admin.clear_calls()
         sent: list[tuple[Bad, str, bytes]] = []
@@ -153,7 +193,8 @@ async def test_every_kind_of_bad_input_is_dead_lettered_with_its_reason_and_vali
                 body=body,
                 command_id=command_id,
                 message_id=message_id,
-                routing_key=routing_key,
+                routing_key=case.routing_key or routing_key,
+                reply_to=case.reply_to,
             )
             sent.append((case, command_id, body))
             valid.append(
@@ -179,7 +220,12 @@ async def test_every_kind_of_bad_input_is_dead_lettered_with_its_reason_and_vali
             assert dead.headers["x-dezo-error"], case.name
             assert dead.body == body, case.name
 
-        # Bad input never reached ONCOR: one upload and one document per valid command only.
+        # One dead letter each, and nothing more: no outcome was fed back into dezo.commands.
+        await asyncio.sleep(0.5)
+        assert len(bus.dead) == len(cases)
+        assert bus.replies == []
+
+        # Bad input wrote nothing to ONCOR: one upload and one document per valid command only.
         calls = Counter(call["path"] for call in await consumer.admin.calls())
         assert calls["attachment/create"] == len(valid)
         assert calls["tm66/order/addRcTm66OrderConclusion"] == len(valid)
@@ -192,7 +238,7 @@ async def test_every_kind_of_bad_input_is_dead_lettered_with_its_reason_and_vali
 
 def _peek_id(body: bytes) -> str | None:
     try:
-        parsed = json.loads(body)
+        parsed = parse_json(body)
     except ValueError:
         return None
     return parsed.get("id") if isinstance(parsed, dict) else None

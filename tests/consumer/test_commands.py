@@ -80,7 +80,10 @@ async def test_document_command_creates_exactly_its_document_with_intact_files(
     class_name, body_key, code_field = DOCUMENT_CLASSES[command]
     pdf = pdf_bytes(300 * KIB)  # by URL: over the inline limit of these tests
     signature = b"0\x82\x05\x00 detached CMS signature " + bytes(range(256))
-    async with running_consumer(emulator, amqp_url) as consumer:
+    allowed = [file_server.authority]
+    async with running_consumer(
+        emulator, amqp_url, attachment_url_allowed_hosts=allowed
+    ) as consumer:
         [order_id] = await consumer.admin.new_orders(1)
         data = document_data(
             command,

@@ -43,6 +43,7 @@ async def test_50mb_pdf_by_url_and_inline_pdf_at_the_limit_upload_with_bounded_m
         "DEZO_AMQP_URL": amqp_url,
         "DEZO_HTTP_PORT": "0",
         "DEZO_ONCOR_READ_TIMEOUT": "120",
+        "DEZO_ATTACHMENT_URL_ALLOWED_HOSTS": f'["{file_server.authority}"]',
     }
     admin = EmulatorAdmin(emulator)
     async with observing(amqp_url, defaults.topology) as bus:
