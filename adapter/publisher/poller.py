@@ -12,6 +12,7 @@ same event id: a failure anywhere delays an order, never loses one.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -39,7 +40,7 @@ PUBLISH_TIMEOUT = 15.0
 #: Pages of orders in flight at once: one being announced while the next is fetched.
 PAGES_IN_FLIGHT = 2
 
-CycleOutcome = Literal["success", "error", "interrupted"]
+CycleOutcome = Literal["success", "error", "interrupted", "skipped"]
 
 
 class PublishingStopped(Exception):
@@ -111,8 +112,11 @@ class Poller:
         started = self.last_progress = time.monotonic()
         enrichment = CycleEnrichment(self._oncor, self._settings.poll_concurrency)
         try:
-            await self._poll(report, enrichment)
-            report.outcome = "success"
+            if await self._oncor_down():
+                report.outcome = "skipped"
+            else:
+                await self._poll(report, enrichment)
+                report.outcome = "success"
         except* OncorAuthError as group:
             report.outcome = "error"
             log.error(AUTH_HINT, extra={"error": str(group.exceptions[0])})
@@ -152,6 +156,17 @@ class Poller:
                 "grace period over: orders left unmarked are announced again later",
                 extra={"orders": len(pending)},
             )
+
+    # --- step 0: ONCOR is there ---------------------------------------------------------------
+
+    async def _oncor_down(self) -> bool:
+        """While the circuit breaker holds ONCOR for down, wait up to an interval for it."""
+        breaker = self._oncor.breaker
+        if breaker.is_open:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._settings.poll_interval):
+                    await breaker.wait_closed()
+        return breaker.is_open
 
     # --- steps 1 and 2: search, page ----------------------------------------------------------
 
