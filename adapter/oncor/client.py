@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar
 from urllib.parse import urlencode
@@ -70,6 +72,9 @@ DocumentSearch = Literal[
 ]
 OffsetMode = Literal["auto", "page", "record"]
 Model = TypeVar("Model", bound=BaseModel)
+
+#: Set by `OncorClient.outage_wait` for one caller (a task and the tasks it starts).
+_outage_wait: ContextVar[float | None] = ContextVar("oncor_outage_wait", default=None)
 
 #: Called after every HTTP exchange with (API method, outcome, seconds); outcome is the HTTP
 #: status as text, or `timeout` / `connection_error`. The metrics module plugs in here.
@@ -182,6 +187,17 @@ class OncorClient:
     async def aclose(self) -> None:
         await self.breaker.aclose()
         await self._wire.aclose()
+
+    @contextlib.contextmanager
+    def outage_wait(self, seconds: float) -> Iterator[None]:
+        """Calls made within, by this task and the tasks it starts, wait at most `seconds` for
+        an open circuit (instead of `FlowPolicy.outage_wait`): for a loop with a beat of its own.
+        """
+        token = _outage_wait.set(seconds)
+        try:
+            yield
+        finally:
+            _outage_wait.reset(token)
 
     # --- search -------------------------------------------------------------------------------
 
@@ -417,7 +433,10 @@ class OncorClient:
                 if writes and exc.maybe_applied:
                     raise  # the caller reconciles before writing again
                 if deadline is None:
-                    deadline = time.monotonic() + self._flow_policy.outage_wait
+                    wait = _outage_wait.get()
+                    if wait is None:
+                        wait = self._flow_policy.outage_wait
+                    deadline = time.monotonic() + wait
                 try:
                     async with asyncio.timeout(deadline - time.monotonic()):
                         await self.breaker.wait_closed()

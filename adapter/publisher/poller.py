@@ -115,7 +115,10 @@ class Poller:
             if await self._oncor_down():
                 report.outcome = "skipped"
             else:
-                await self._poll(report, enrichment)
+                # An outage seen mid-cycle is waited out for an interval at most: then the cycle
+                # ends, and the next ones are skipped until ONCOR is back.
+                with self._oncor.outage_wait(self._settings.poll_interval):
+                    await self._poll(report, enrichment)
                 report.outcome = "success"
         except* OncorAuthError as group:
             report.outcome = "error"

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -16,6 +15,7 @@ from adapter.oncor import OncorCircuitOpen, OncorClient, OncorUnavailable, Retry
 from adapter.oncor.breaker import BreakerPolicy
 from adapter.oncor.client import PROBE_METHOD, FlowPolicy
 from tests.emulator_admin import EmulatorAdmin
+from tests.outage.conftest import refused_calls
 
 #: Spent within a second, as a command's in-process retries would be.
 SHORT_RETRIES = RetryPolicy(attempts=2, max_seconds=0.5, initial_backoff=0.05, max_backoff=0.1)
@@ -27,18 +27,6 @@ def make_client(emulator: EmulatorProcess, **options: Any) -> OncorClient:
     options.setdefault("breaker", QUICK_BREAKER)
     options.setdefault("flow", FlowPolicy(outage_wait=30))
     return OncorClient(emulator.api_url, emulator.token, **options)
-
-
-@pytest.fixture
-async def admin(emulator: EmulatorProcess) -> AsyncIterator[EmulatorAdmin]:
-    client = EmulatorAdmin(emulator)
-    yield client
-    await client.close()
-
-
-async def refused_calls(admin: EmulatorAdmin) -> list[dict[str, Any]]:
-    """The calls the emulator answered 503, in arrival order."""
-    return [call for call in await admin.calls() if call["status"] == 503]
 
 
 async def test_calls_outlasting_their_retry_budget_wait_for_oncor_and_succeed(
