@@ -61,6 +61,7 @@ class CircuitBreaker:
         self._failures = 0
         self._closed = asyncio.Event()
         self._closed.set()
+        self._opened = asyncio.Event()
         self._prober: asyncio.Task[None] | None = None
         self._random = random.Random()
 
@@ -76,6 +77,10 @@ class CircuitBreaker:
     async def wait_closed(self) -> None:
         """Return once ONCOR answers again (at once while it does)."""
         await self._closed.wait()
+
+    async def wait_open(self) -> None:
+        """Return once the circuit opens (at once while it is open): e.g. to stop consuming."""
+        await self._opened.wait()
 
     def answered(self) -> None:
         """ONCOR answered a call (whatever the HTTP status, short of 5xx and 429)."""
@@ -100,6 +105,7 @@ class CircuitBreaker:
         self._opened_at = time.monotonic()
         self._set("open")
         self._closed.clear()
+        self._opened.set()
         self._prober = asyncio.get_running_loop().create_task(self._probe_until_answered())
         log.warning(
             "ONCOR circuit opened: no calls to ONCOR but a probe until it answers",
@@ -109,6 +115,7 @@ class CircuitBreaker:
     def _close(self) -> None:
         self._failures = 0
         self._set("closed")
+        self._opened.clear()
         self._closed.set()
         prober, self._prober = self._prober, None
         if prober is not None and prober is not asyncio.current_task():

@@ -489,7 +489,7 @@ class OncorClient:
         raise AssertionError("tenacity ends with a result or the last error")  # pragma: no cover
 
     async def _probe(self) -> None:
-        """The circuit breaker's probe: a small read, past the breaker but not flow control."""
+        """The breaker's probe: a small read, through flow control but not the breaker's gate."""
         url, _ = self._request(PROBE_METHOD, None, None)
         await self._attempt(PROBE_METHOD, "GET", url, None, None)
 

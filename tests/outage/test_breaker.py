@@ -127,10 +127,25 @@ async def test_an_answer_to_any_call_closes_the_circuit_and_stops_the_probes() -
     assert oncor.probed_at == []
 
 
-async def test_wait_closed_returns_at_once_while_closed() -> None:
-    breaker = CircuitBreaker(FakeOncor().probe, FAST)
+async def test_wait_closed_and_wait_open_return_when_the_circuit_gets_there() -> None:
+    oncor = FakeOncor()
+    breaker = CircuitBreaker(oncor.probe, FAST)
+    opening = asyncio.create_task(breaker.wait_open())
     async with asyncio.timeout(0.1):
         await breaker.wait_closed()
+    await asyncio.sleep(0)
+    assert not opening.done()
+
+    for _ in range(FAST.failures):
+        breaker.failed(failure())
+    closing = asyncio.create_task(breaker.wait_closed())
+    async with asyncio.timeout(0.1):
+        await opening
+        await breaker.wait_open()
+    assert not closing.done()
+    oncor.down = False
+    async with asyncio.timeout(5):
+        await closing
 
 
 async def test_the_observer_sees_every_change_and_the_time_spent_open() -> None:
