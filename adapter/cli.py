@@ -34,8 +34,13 @@ def _emulator(args: argparse.Namespace) -> int:
 
 def _demo(args: argparse.Namespace) -> int:
     from adapter.demo import run_demo
+    from adapter.demo_broker import NoBroker
 
-    asyncio.run(run_demo(orders=args.orders, port=args.port))
+    try:
+        run_demo(orders=args.orders, port=args.port)
+    except NoBroker as exc:
+        print(f"dezo-adapter: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -93,7 +98,11 @@ def build_parser() -> argparse.ArgumentParser:
     emulator.set_defaults(handler=_emulator)
 
     demo = commands.add_parser(
-        "demo", help="the emulator and the adapter together, on the local RabbitMQ"
+        "demo",
+        help="the emulator and the adapter together, on a RabbitMQ it starts if need be",
+        description="Runs on DEZO_AMQP_URL when set, else on the local RabbitMQ"
+        " (127.0.0.1:5672) when it answers, else on a private RabbitMQ node (rabbitmq-server"
+        " installed) or container (Docker) it starts and removes on exit.",
     )
     demo.add_argument("--orders", type=int, default=5, help="sample orders in the emulator")
     demo.add_argument("--port", type=int, default=8080, help="the emulator's port")

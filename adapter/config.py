@@ -76,6 +76,12 @@ class Settings(BaseSettings):
 
     # command consumer
     command_prefetch: int = Field(64, ge=1, le=1000, description="Commands processed in parallel")
+    command_partitions: int = Field(
+        8,
+        ge=1,
+        le=64,
+        description="Queues commands are split into by order; the same for every replica",
+    )
     command_delivery_limit: int = Field(
         5, ge=1, description="Deliveries before the broker dead-letters a crashing command"
     )
@@ -149,8 +155,16 @@ class Settings(BaseSettings):
     @property
     def topology(self) -> TopologySettings:
         return TopologySettings(
-            delivery_limit=self.command_delivery_limit, retry_delays=self.command_retry_delays
+            delivery_limit=self.command_delivery_limit,
+            retry_delays=self.command_retry_delays,
+            partitions=self.command_partitions,
         )
+
+    @property
+    def oncor_write_horizon(self) -> float:
+        """How long after its sender gave up a write may still land in ONCOR: a replica taking
+        over another's work waits this long before it looks for that work's effects."""
+        return self.oncor_connect_timeout + self.oncor_read_timeout
 
     @property
     def search_policy(self) -> SearchPolicy:

@@ -35,6 +35,8 @@ def adapter_env(emulator: EmulatorProcess, amqp_url: str, **settings: object) ->
         "http_port": free_port(),
         "poll_interval": 0.5,
         "shutdown_grace": 5,
+        # A new owner of an order's work waits connect + read timeout for earlier writes.
+        "oncor_connect_timeout": 1,
         "oncor_read_timeout": 5,
         "oncor_retry_attempts": 2,
         "oncor_retry_max_seconds": 1,

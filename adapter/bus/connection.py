@@ -15,12 +15,15 @@ from typing import Any
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractRobustChannel, AbstractRobustConnection
 from aio_pika.exceptions import AMQPConnectionError
-from tenacity import AsyncRetrying, retry_if_exception_type, wait_random_exponential
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_random_exponential
 
+from adapter.bus.address import broker_address
 from adapter.bus.topology import TopologySettings, declare_topology, retry_queue_name
 from adapter.observability import metrics
 
 log = logging.getLogger(__name__)
+#: aio-pika logs each failed reconnect here; `Bus` turns those of its connection into its own line.
+_reconnect_log = logging.getLogger("aio_pika.robust_connection")
 
 CONNECT_TIMEOUT = 30.0
 #: How often `wait_ready` looks again while the connection is back but not yet declared.
@@ -51,6 +54,7 @@ class Bus:
         self._declared = asyncio.Event()
         self._redeclaring: asyncio.Task[None] | None = None
         self._closing = False
+        self._reconnect_attempt = 0
 
     @property
     def connection(self) -> AbstractRobustConnection:
@@ -80,6 +84,7 @@ class Bus:
         self._connection = connection = await self._open()
         connection.close_callbacks.add(self._on_close)
         connection.reconnect_callbacks.add(self._on_reconnect)
+        _reconnect_log.addFilter(self._fold_reconnect_failure)
         self._publish_channel = await self.channel(publisher_confirms=True)
         await self._declare()
 
@@ -89,10 +94,7 @@ class Bus:
         retrying = AsyncRetrying(
             retry=retry_if_exception_type((AMQPConnectionError, OSError, asyncio.TimeoutError)),
             wait=wait_random_exponential(multiplier=0.5, max=30),
-            before_sleep=lambda state: log.warning(
-                "broker not reachable, retrying",
-                extra={"connection": self._name, "attempt": state.attempt_number},
-            ),
+            before_sleep=self._report_retry,
         )
         async for attempt in retrying:
             with attempt:
@@ -152,6 +154,7 @@ class Bus:
 
     async def close(self) -> None:
         self._closing = True
+        _reconnect_log.removeFilter(self._fold_reconnect_failure)
         if self._redeclaring is not None:
             self._redeclaring.cancel()
         if self._connection is not None:
@@ -169,13 +172,51 @@ class Bus:
         self._declared.set()
         metrics.broker_connected.set(1)
 
-    def _on_close(self, *_: Any) -> None:
+    def _on_close(self, *args: Any) -> None:
+        was_ready = self._declared.is_set()
         self._declared.clear()
         metrics.broker_connected.set(0)
-        if not self._closing:
-            log.warning("broker connection lost", extra={"connection": self._name})
+        # aio-pika calls this again after each failed reconnect: those are told as attempts
+        if was_ready and not self._closing:
+            log.warning(
+                "broker connection lost",
+                extra={
+                    "connection": self._name,
+                    "broker": broker_address(self._url),
+                    "error": _describe(_first_error(args)),
+                },
+            )
+
+    def _report_retry(self, state: RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome is not None else None
+        delay = state.next_action.sleep if state.next_action is not None else 0.0
+        self._report_attempt(state.attempt_number, delay, error)
+
+    def _fold_reconnect_failure(self, record: logging.LogRecord) -> bool:
+        """A filter on aio-pika's reconnect log: a failed reconnect of our connection is told
+        by `_report_attempt` instead, so each attempt is one line in the adapter's words."""
+        args = record.args if isinstance(record.args, tuple) else ()
+        if not args or args[0] is not self._connection or "attempt" not in str(record.msg):
+            return True
+        self._reconnect_attempt += 1
+        self._report_attempt(self._reconnect_attempt, self._reconnect_interval, _first_error(args))
+        return False
+
+    def _report_attempt(self, attempt: int, delay: float, error: BaseException | None) -> None:
+        """One line per failed attempt to reach the broker, at the first connect or after a loss."""
+        log.warning(
+            "broker not reachable, retrying",
+            extra={
+                "connection": self._name,
+                "broker": broker_address(self._url),
+                "attempt": attempt,
+                "retry_in": round(delay, 1),
+                "error": _describe(error),
+            },
+        )
 
     def _on_reconnect(self, *_: Any) -> None:
+        self._reconnect_attempt = 0
         # aio-pika swallows a failing reconnect callback, which would leave `ready` false for
         # good: declare in a task of our own that keeps trying.
         if self._redeclaring is not None:
@@ -195,3 +236,11 @@ class Bus:
             else:
                 log.info("broker connection restored", extra={"connection": self._name})
                 return
+
+
+def _first_error(args: tuple[object, ...]) -> BaseException | None:
+    return next((arg for arg in args if isinstance(arg, BaseException)), None)
+
+
+def _describe(error: BaseException | None) -> str | None:
+    return (str(error) or type(error).__name__) if error is not None else None

@@ -1,8 +1,11 @@
 """The whole RabbitMQ topology of the adapter, declared in one place.
 
-dezo.commands (topic) --order.*--> [dezo.commands] (quorum, delivery limit)
-                                     |  rejected past the delivery limit, or dead-lettered
-                                     v  by the consumer with the reason in headers
+dezo.commands (topic) --order.*--> [dezo.commands] (quorum, delivery limit): intake, any replica
+                                     | valid: forwarded by the adapter, by order id
+                                     v
+(default exchange) --> [dezo.commands.partition.K] (quorum, single active consumer), K < N:
+                       every command of one order in one queue, handled by one replica at a time
+     rejected past the delivery limit, or dead-lettered by the consumer with the reason in headers
 dezo.dead (fanout) ----------------> [dezo.commands.dead]
 (default exchange) --> [dezo.commands.retry.N] (TTL = Nth delay) --dead-letter--> [dezo.commands]
 dezo.events (topic): order.received, command.succeeded.<command>, command.failed.<command>
@@ -11,9 +14,16 @@ dezo.events (topic): order.received, command.succeeded.<command>, command.failed
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass, field
 
-from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractQueue, ExchangeType
+from aio_pika.abc import (
+    AbstractChannel,
+    AbstractExchange,
+    AbstractQueue,
+    ExchangeType,
+)
+from pamqp.common import FieldTable
 
 EVENTS_EXCHANGE = "dezo.events"
 COMMANDS_EXCHANGE = "dezo.commands"
@@ -21,6 +31,7 @@ DEAD_EXCHANGE = "dezo.dead"
 COMMANDS_QUEUE = "dezo.commands"
 DEAD_QUEUE = "dezo.commands.dead"
 RETRY_QUEUE_PREFIX = "dezo.commands.retry."
+PARTITION_QUEUE_PREFIX = "dezo.commands.partition."
 LEADER_QUEUE = "dezo.poller.leader"
 
 ORDER_RECEIVED = "order.received"
@@ -47,12 +58,22 @@ def retry_queue_name(delay: float) -> str:
     return f"{RETRY_QUEUE_PREFIX}{round(delay * 1000)}ms"
 
 
+def partition_queue_name(index: int) -> str:
+    return f"{PARTITION_QUEUE_PREFIX}{index}"
+
+
+def partition_of(order_id: str, partitions: int) -> int:
+    """The partition of an order: CRC-32 of its id, the same in every process and release."""
+    return zlib.crc32(order_id.encode()) % partitions
+
+
 @dataclass(frozen=True)
 class TopologySettings:
     """Knobs of the topology; the names themselves are fixed by the bus contract."""
 
     delivery_limit: int = 5
     retry_delays: tuple[float, ...] = (1.0, 5.0, 30.0, 120.0, 600.0)
+    partitions: int = 8
 
 
 @dataclass
@@ -64,6 +85,7 @@ class DeclaredTopology:
     dead_queue: AbstractQueue
     leader_queue: AbstractQueue
     retry_queues: list[AbstractQueue] = field(default_factory=list)
+    partition_queues: list[AbstractQueue] = field(default_factory=list)
 
 
 async def declare_topology(
@@ -75,21 +97,29 @@ async def declare_topology(
     commands = await channel.declare_exchange(COMMANDS_EXCHANGE, ExchangeType.TOPIC, durable=True)
     dead = await channel.declare_exchange(DEAD_EXCHANGE, ExchangeType.FANOUT, durable=True)
 
+    command_arguments: FieldTable = {
+        "x-queue-type": "quorum",
+        # A message that keeps crashing consumers stops after this many deliveries.
+        "x-delivery-limit": settings.delivery_limit,
+        "x-dead-letter-exchange": DEAD_EXCHANGE,
+        # Quorum queues dead-letter at most once unless told otherwise.
+        "x-dead-letter-strategy": "at-least-once",
+        "x-overflow": "reject-publish",
+    }
     commands_queue = await channel.declare_queue(
-        COMMANDS_QUEUE,
-        durable=True,
-        arguments={
-            "x-queue-type": "quorum",
-            # A message that keeps crashing consumers stops after this many deliveries.
-            "x-delivery-limit": settings.delivery_limit,
-            "x-dead-letter-exchange": DEAD_EXCHANGE,
-            # Quorum queues dead-letter at most once unless told otherwise.
-            "x-dead-letter-strategy": "at-least-once",
-            "x-overflow": "reject-publish",
-        },
+        COMMANDS_QUEUE, durable=True, arguments=command_arguments
     )
     for command in COMMAND_TYPES:
         await commands_queue.bind(commands, routing_key=command)
+    # One owner per order across replicas: the broker gives each partition to one consumer.
+    partition_queues = [
+        await channel.declare_queue(
+            partition_queue_name(index),
+            durable=True,
+            arguments={**command_arguments, "x-single-active-consumer": True},
+        )
+        for index in range(settings.partitions)
+    ]
 
     dead_queue = await channel.declare_queue(
         DEAD_QUEUE, durable=True, arguments={"x-queue-type": "quorum"}
@@ -126,4 +156,5 @@ async def declare_topology(
         dead_queue=dead_queue,
         leader_queue=leader_queue,
         retry_queues=retry_queues,
+        partition_queues=partition_queues,
     )

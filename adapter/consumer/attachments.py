@@ -119,9 +119,9 @@ class AttachmentFetcher:
             ) from None
 
 
-async def upload(oncor: OncorClient, attachment: ReadyAttachment) -> str:
-    """`attachment/create`; returns the new attachment's ONCOR id."""
-    meta = await oncor.create_attachment(attachment.name, attachment.media_type, attachment.content)
+async def upload(oncor: OncorClient, attachment: ReadyAttachment, name: str) -> str:
+    """`attachment/create` under `name`; returns the new attachment's ONCOR id."""
+    meta = await oncor.create_attachment(name, attachment.media_type, attachment.content)
     if not meta.id:
         raise OncorProtocolError("attachment/create", "the answer has no attachment id")
     metrics.attachment_bytes.inc(attachment.size)

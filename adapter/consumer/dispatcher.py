@@ -3,8 +3,10 @@
 The decision says how the delivery ends; the service carries it out (see settlement):
 
     CommandSucceeded / CommandFailed   announce it (a failure is dead-lettered too)
-    Remembered                         a success announced before: announce it again, only
     RetryLater                         ONCOR is unavailable: to retry queue `step`
+
+A command that an earlier copy already carried out succeeds again from what ONCOR holds (see
+idempotency), with the same outcome event id.
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ from dataclasses import dataclass
 from adapter.consumer.dependencies import Dependencies
 from adapter.consumer.errors import InvalidCommand, Problem
 from adapter.consumer.handlers import HANDLERS
-from adapter.consumer.idempotency import Ledger
 from adapter.consumer.intake import ReceivedCommand
 from adapter.messages.outcomes import (
     CommandFailed,
@@ -27,7 +28,6 @@ from adapter.messages.outcomes import (
     FailureReason,
     OncorErrorInfo,
 )
-from adapter.observability import metrics
 from adapter.oncor.errors import (
     OncorAuthError,
     OncorError,
@@ -40,19 +40,12 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class Remembered:
-    """The ledger knew this command id: its success is announced again, nothing else."""
-
-    outcome: CommandSucceeded
-
-
-@dataclass(frozen=True)
 class RetryLater:
     step: int  # the retry queue, 1-based: its TTL is the step-th configured delay
     error: str
 
 
-Decision = CommandSucceeded | CommandFailed | Remembered | RetryLater
+Decision = CommandSucceeded | CommandFailed | RetryLater
 
 
 class OrderLocks:
@@ -76,24 +69,17 @@ class OrderLocks:
 
 
 class Dispatcher:
-    def __init__(self, deps: Dependencies, retry_budget: int) -> None:
+    def __init__(self, deps: Dependencies, retry_budget: int, write_horizon: float) -> None:
         self._deps = deps
         self._retry_budget = retry_budget
-        self._ledger = Ledger()
+        self._write_horizon = write_horizon
         self._locks = OrderLocks()
 
     async def dispatch(self, received: ReceivedCommand) -> Decision:
         """Carry out one command; never raises except on cancellation."""
         # The lock is the first await after the message arrived: arrival order is kept.
         async with self._locks.hold(received.command.order_id):
-            remembered = self._ledger.recall(received.command_id)
-            if remembered is not None:
-                metrics.command_duplicates.labels(received.name).inc()
-                return Remembered(remembered)
-            decision = await self._run(received)
-            if isinstance(decision, CommandSucceeded):
-                self._ledger.remember(decision)
-            return decision
+            return await self._run(received)
 
     async def _run(self, received: ReceivedCommand) -> Decision:
         ids = _log_ids(received)
@@ -111,6 +97,10 @@ class Dispatcher:
                 OncorErrorInfo(name=exc.name, message=exc.oncor_message, uuid=exc.uuid),
             )
         except (OncorUnavailable, OncorAuthError) as exc:
+            if isinstance(exc, OncorUnavailable) and exc.maybe_applied:
+                # The write may still land: the next attempt looks for it only after it would
+                # have. Holding the order meanwhile keeps its other commands behind it.
+                await asyncio.sleep(self._write_horizon)
             return self._retry_or_give_up(received, exc)
         except OncorProtocolError as exc:
             log.exception("unreadable answer from ONCOR", extra=ids)

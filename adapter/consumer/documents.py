@@ -1,9 +1,10 @@
-"""Where a reject, a conclusion or an expertise is delivered to ONCOR (seed step 6).
+"""Where a reject, a conclusion or an expertise is delivered to ONCOR.
 
-The four DEZO documents take one path — check the code, fetch the files, upload the PDF, upload
-its signature, create the document, announce it — and differ only in a small specification:
-which ONCOR method, which dictionary, which record field holds the code, how an existing one is
-found again, and whether it ends the order (for the turnaround metric).
+The four DEZO documents take one path — check the code and the order, look for the document an
+earlier copy of the command wrote, fetch the files, upload the PDF, upload its signature, create
+the document, announce it — and differ only in a small specification: which ONCOR method, which
+dictionary, which record field holds the code, and whether it ends the order (for the
+turnaround metric).
 """
 
 from __future__ import annotations
@@ -13,12 +14,11 @@ import time
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
-from functools import partial
 from typing import Any, Generic, TypeVar
 
 from adapter.consumer.attachments import ReadyAttachment, upload
 from adapter.consumer.dependencies import Dependencies
-from adapter.consumer.idempotency import ExistingDocument, find_document, order_has_had_status
+from adapter.consumer.idempotency import ExistingDocument, attachment_name, find_own_document
 from adapter.consumer.intake import ReceivedCommand
 from adapter.messages.commands import (
     AddConclusion,
@@ -29,7 +29,7 @@ from adapter.messages.commands import (
 )
 from adapter.messages.outcomes import CommandSucceeded
 from adapter.observability import metrics
-from adapter.oncor.client import DocumentSearch, OncorClient
+from adapter.oncor.client import OncorClient
 from adapter.oncor.errors import OncorProtocolError
 from adapter.oncor.models import (
     DictionaryEntry,
@@ -60,8 +60,6 @@ class DocumentSpec(Generic[RecordT]):
     add: Callable[[OncorClient, RecordT], Awaitable[Rc]]  # the ONCOR method that creates it
     dictionary: Tm66Dictionary  # where its code must be listed
     code_field: str  # the record field holding the code, e.g. `conclusion`
-    search: DocumentSearch | None  # how to find one again; ONCOR cannot search rejects
-    status_after: str | None  # the order status ONCOR sets with it, if any
     turnaround: str | None  # it completes the order: the dezo_order_turnaround_seconds label
 
 
@@ -71,8 +69,6 @@ REJECT = DocumentSpec(
     OncorClient.add_reject,
     dictionary="Tm66OrderRejectReason",
     code_field="reason",
-    search=None,
-    status_after="Отказ",
     turnaround="reject",
 )
 CONCLUSION = DocumentSpec(
@@ -81,8 +77,6 @@ CONCLUSION = DocumentSpec(
     OncorClient.add_conclusion,
     dictionary="Tm66ConclusionType",
     code_field="conclusion",
-    search="RcTm66OrderConclusionQuery",
-    status_after="Заключение",
     turnaround="conclusion",
 )
 DICOM_EXPERTISE = DocumentSpec(
@@ -91,8 +85,6 @@ DICOM_EXPERTISE = DocumentSpec(
     OncorClient.add_expertise_dicom,
     dictionary="Tm66ExpertDicomResult",
     code_field="result",
-    search="RcTm66OrderExpertiseDicomQuery",
-    status_after=None,
     turnaround=None,
 )
 PROTOCOL_EXPERTISE = DocumentSpec(
@@ -101,8 +93,6 @@ PROTOCOL_EXPERTISE = DocumentSpec(
     OncorClient.add_expertise_protocol,
     dictionary="Tm66ExpertProtocolResult",
     code_field="result",
-    search="RcTm66OrderExpertiseProtocolQuery",
-    status_after=None,
     turnaround=None,
 )
 #: Command name -> its specification.
@@ -114,9 +104,27 @@ DOCUMENTS: dict[str, DocumentSpec[Any]] = {
 async def deliver_document(
     spec: DocumentSpec[RecordT], received: ReceivedCommand, deps: Dependencies
 ) -> CommandSucceeded:
+    """Check the code and the order, answer from ONCOR if an earlier copy already wrote the
+    document, else upload the PDF and its signature and create the document."""
     command = received.command
     assert isinstance(command, spec.command)
     deps.dictionaries.check(spec.dictionary, command.code)
+    # The order first: no file is fetched or uploaded for an order that does not exist.
+    order = await deps.oncor.get_record(command.order_id)
+    existing = await find_own_document(
+        deps.oncor, order, spec.record.__name__, command, received.command_id, spec.code_field
+    )
+    if existing is not None:
+        log.info(
+            "document already in ONCOR, not written again",
+            extra={
+                "command_id": received.command_id,
+                "order_id": command.order_id,
+                "record_id": existing.record_id,
+            },
+        )
+        metrics.command_duplicates.labels(command.name).inc()
+        return _succeeded(received, deps, existing)
     async with AsyncExitStack() as files:
         pdf = signature = None
         if command.pdf is not None:
@@ -127,22 +135,8 @@ async def deliver_document(
             signature = await files.enter_async_context(
                 deps.attachments.ready(command.signature, "signature", must_be_pdf=False)
             )
-        # Also proves the order exists before any file is uploaded for it.
-        order = await deps.oncor.get_record(command.order_id)
-        existing = await _existing(spec, received, order, deps)
-        if existing is not None:
-            log.info(
-                "document already in ONCOR, not written again",
-                extra={
-                    "command_id": received.command_id,
-                    "order_id": command.order_id,
-                    "record_id": existing.record_id,
-                },
-            )
-            metrics.command_duplicates.labels(command.name).inc()
-            return _succeeded(received, deps, existing)
-        pdf_id = await _upload(deps, pdf)
-        signature_id = await _upload(deps, signature)
+        pdf_id = await _upload(deps, pdf, received.command_id)
+        signature_id = await _upload(deps, signature, received.command_id)
         created = await spec.add(deps.oncor, _record(spec, command, pdf_id, signature_id))
     if not created.id:
         raise OncorProtocolError(spec.record.__name__, "the created document has no id")
@@ -152,46 +146,12 @@ async def deliver_document(
     return _succeeded(received, deps, ExistingDocument(created.id, attachment_ids))
 
 
-async def _existing(
-    spec: DocumentSpec[RecordT], received: ReceivedCommand, order: Rc, deps: Dependencies
-) -> ExistingDocument | None:
-    """The document this command would create, if ONCOR already has it (see idempotency)."""
-    command = received.command
-    assert isinstance(command, DocumentCommand)
-    if not (received.suspect and spec.search is not None):
-        # A first delivery: only an order whose history shows this document's status has one.
-        if spec.status_after is None or not await order_has_had_status(
-            deps.oncor, command.order_id, spec.status_after
-        ):
-            return None
-        if spec.search is None:
-            return ExistingDocument(command.order_id)  # a reject: its status is all we can see
-    assert spec.search is not None
-    created = _order_created(order)
-    return await find_document(
-        deps.oncor,
-        spec.search,
-        created[:10] if created else None,
-        partial(_carries_out, spec, command),
-    )
-
-
-def _carries_out(spec: DocumentSpec[RecordT], command: DocumentCommand, record: Rc) -> bool:
-    """Whether a document found in ONCOR is the one this command asks for."""
-    document = record.document()
-    code = getattr(document, spec.code_field, None)
-    return (
-        document is not None
-        and document.order_id == command.order_id
-        and isinstance(code, DictionaryEntry)
-        and code.code == command.code
-        and document.description == command.description
-        and (document.expert.id if document.expert else None) == command.expert_id
-    )
-
-
-async def _upload(deps: Dependencies, attachment: ReadyAttachment | None) -> str | None:
-    return None if attachment is None else await upload(deps.oncor, attachment)
+async def _upload(
+    deps: Dependencies, attachment: ReadyAttachment | None, command_id: str
+) -> str | None:
+    if attachment is None:
+        return None
+    return await upload(deps.oncor, attachment, attachment_name(command_id, attachment.name))
 
 
 def _record(

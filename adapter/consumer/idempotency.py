@@ -1,99 +1,127 @@
-"""Effect at most once in ONCOR, outcome exactly once per command id (DESIGN §4).
+"""Effect at most once in ONCOR: before writing, find the document an earlier copy wrote.
 
-Two guards, because a command can come back for two different reasons:
+A command can arrive again for many reasons: the broker redelivered it, it came back from a
+retry queue after a write whose answer was lost, the integrator published it twice, or an
+operator replayed it a day later after every replica restarted. Process memory knows none of
+that reliably, so every document command looks in ONCOR first, through documented calls only:
 
-1. **Ledger** (in process): the outcomes of the last `capacity` commands that succeeded, by
-   command id. A command id seen again (published twice, or redelivered after its outcome was
-   confirmed but before the ack) gets the same outcome again, with the same event id, and ONCOR
-   is not called. Failures are not remembered, so a dead letter replayed after a fix runs again.
-2. **Reconciliation** (in ONCOR, survives restarts): before writing, a command whose effect may
-   already exist looks for it. A command is *suspect* when the broker redelivered it
-   (`redelivered`, `x-delivery-count`), it comes back from a retry queue (`x-dezo-attempt`,
-   `x-death`) or it is a replayed dead letter (`x-dezo-reason`, `x-dezo-replayed`); a reject or
-   conclusion is also checked whenever the order's status history already holds the status
-   that document sets (`Отказ`, `Заключение`). Conclusions and expertises are searched with
-   `search/start/RcTm66Order*Query` from the order's creation date and matched on order,
-   code, description and expert; ONCOR has no public search for rejects, so a reject counts as
-   done when the order's history holds `Отказ` (the outcome then names the order as record).
-   A DICOM association looks for the same status and link in the order's status history.
+- `rc/getList?ehr_id=` of the order's EHR lists every record of the patient's disease,
+  DEZO documents included (the one documented way to see a reject, which has no search);
+- a document is the command's own when it is of the command's class, for the command's order,
+  and its PDF was uploaded by this command: our uploads are named `dezo-<digest of the command
+  id>-<file name>`, and `attachment/query` gives the name back;
+- a document without a PDF carries nothing of ours: it counts as the command's own when its
+  code and description are the command's.
 
-Residual risk: the same command id published twice and taken by two replicas at once (or by
-one after a restart, as a first delivery) writes twice for an expertise, whose order status does
-not change; and two copies in flight at once (a retry-queue copy and a redelivered original
-after a crash between publishing the copy and the ack) may both pass reconciliation before
-either writes. Attachments uploaded by an attempt that failed afterwards stay unreferenced.
+The DICOM association is recognised in the order's status history (see handlers).
+
+Residual risk, stated in the README: two different commands for one order with the same code
+and description and no PDF count as one; a write that ONCOR applies later than the adapter's
+read timeout plus the hand-over wait is not seen in time; attachments of an attempt that failed
+after uploading stay unreferenced in ONCOR.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from collections.abc import Callable
+import hashlib
 from dataclasses import dataclass, field
-from typing import Any
 
-from aio_pika.abc import AbstractIncomingMessage
+from adapter.messages.commands import DocumentCommand
+from adapter.oncor.client import OncorClient
+from adapter.oncor.errors import OncorProtocolError, OncorRejected
+from adapter.oncor.models import DictionaryEntry, Rc, Tm66Document
+from adapter.oncor.orid import InvalidOrid, normalize_orid
 
-from adapter.consumer.settlement import REASON_HEADER, REPLAYED_HEADER
-from adapter.messages.outcomes import CommandSucceeded
-from adapter.oncor.client import DocumentSearch, OncorClient
-from adapter.oncor.models import DocumentQuery, Rc
-
-
-class Ledger:
-    """Outcomes of recently succeeded commands, by command id; bounded, oldest forgotten."""
-
-    def __init__(self, capacity: int = 10_000) -> None:
-        self._capacity = capacity
-        self._outcomes: OrderedDict[str, CommandSucceeded] = OrderedDict()
-
-    def recall(self, command_id: str) -> CommandSucceeded | None:
-        outcome = self._outcomes.get(command_id)
-        if outcome is not None:
-            self._outcomes.move_to_end(command_id)
-        return outcome
-
-    def remember(self, outcome: CommandSucceeded) -> None:
-        self._outcomes[outcome.command_id] = outcome
-        self._outcomes.move_to_end(outcome.command_id)
-        while len(self._outcomes) > self._capacity:
-            self._outcomes.popitem(last=False)
-
-
-def may_have_taken_effect(message: AbstractIncomingMessage, attempt: int) -> bool:
-    """Whether an earlier delivery of this message may have written to ONCOR already."""
-    headers: dict[str, Any] = message.headers
-    delivery_count = headers.get("x-delivery-count")
-    return (
-        bool(message.redelivered)
-        or attempt > 0
-        or (isinstance(delivery_count, int) and delivery_count > 0)
-        or REASON_HEADER in headers  # a dead letter replayed as it was
-        or REPLAYED_HEADER in headers  # a dead letter replayed by `dezo-adapter dead replay`
-        or "x-death" in headers  # dead-lettered by the broker at some point, then replayed
-    )
+_TAG_PREFIX = "dezo-"
+_TAG_DIGITS = 24  # 96 bits of SHA-256: no collision among a registry's commands
+_MAX_NAME = 255
 
 
 @dataclass(frozen=True)
 class ExistingDocument:
-    """A document found in ONCOR that already carries out the command."""
+    """A document in ONCOR that carries out the command."""
 
     record_id: str
     attachment_ids: list[str] = field(default_factory=list)
 
 
-async def order_has_had_status(oncor: OncorClient, order_id: str, status: str) -> bool:
-    return status in (await oncor.get_instance_status(order_id)).all_statuses()
+def attachment_name(command_id: str, file_name: str) -> str:
+    """The name an upload gets in ONCOR: it says which command uploaded it, first."""
+    return f"{_tag(command_id)}-{file_name}"[:_MAX_NAME]
 
 
-async def find_document(
-    oncor: OncorClient, search: DocumentSearch, since: str | None, matches: Callable[[Rc], bool]
+def uploaded_by(command_id: str, name: str | None) -> bool:
+    return name is not None and name.startswith(f"{_tag(command_id)}-")
+
+
+def _tag(command_id: str) -> str:
+    return _TAG_PREFIX + hashlib.sha256(command_id.encode()).hexdigest()[:_TAG_DIGITS]
+
+
+async def find_own_document(
+    oncor: OncorClient,
+    order: Rc,
+    class_name: str,
+    command: DocumentCommand,
+    command_id: str,
+    code_field: str,
 ) -> ExistingDocument | None:
-    """Search the documents of one kind created since a date (YYYY-MM-DD) for one that matches."""
-    job = await oncor.start_document_search(search, DocumentQuery(from_date=since))
-    async for page in oncor.iter_search(job.id):
-        for record in page:
-            document = record.document()
-            if record.id and document is not None and matches(record):
-                ids = [id_ for id_ in (document.pdf_id, document.pdf_ds_id) if id_]
-                return ExistingDocument(record.id, ids)
+    """The document of `class_name` this command already wrote for `order`, if any."""
+    if not order.ehr_id:
+        raise OncorProtocolError("rc/get", "the order has no ehr_id: cannot look for documents")
+    candidates = [
+        (record, document)
+        for record in await oncor.list_records(order.ehr_id)
+        if record.id
+        and record.class_name == class_name
+        and (document := record.document()) is not None
+        and _same_orid(document.order_id, command.order_id)
+    ]
+    if command.pdf is None:
+        for record, document in candidates:
+            if _same_content(document, command, code_field):
+                return _existing(record, document)
+        return None
+    names = await _attachment_names(oncor, [doc.pdf_id for _, doc in candidates if doc.pdf_id])
+    for record, document in candidates:
+        if uploaded_by(command_id, names.get(document.pdf_id or "")):
+            return _existing(record, document)
     return None
+
+
+async def _attachment_names(oncor: OncorClient, ids: list[str]) -> dict[str, str | None]:
+    """Attachment id -> name; an id ONCOR refuses (removed, stale) is simply not ours."""
+    if not ids:
+        return {}
+    try:
+        metas = await oncor.query_attachments(ids)
+    except OncorRejected:
+        if len(ids) == 1:
+            return {}
+        names: dict[str, str | None] = {}
+        for id_ in ids:
+            names.update(await _attachment_names(oncor, [id_]))
+        return names
+    return {meta.id: meta.name for meta in metas if meta.id}
+
+
+def _same_orid(found: str | None, wanted: str) -> bool:
+    try:
+        return found is not None and normalize_orid(found) == normalize_orid(wanted)
+    except InvalidOrid:
+        return False
+
+
+def _same_content(document: Tm66Document, command: DocumentCommand, code_field: str) -> bool:
+    code = getattr(document, code_field, None)
+    return (
+        isinstance(code, DictionaryEntry)
+        and code.code == command.code
+        and document.description == command.description
+    )
+
+
+def _existing(record: Rc, document: Tm66Document) -> ExistingDocument:
+    assert record.id is not None
+    ids = [id_ for id_ in (document.pdf_id, document.pdf_ds_id) if id_]
+    return ExistingDocument(record.id, ids)

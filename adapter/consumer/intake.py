@@ -17,7 +17,6 @@ from pydantic_core import ErrorDetails
 
 from adapter.bus.envelope import TYPE_PREFIX, EnvelopeError, decode
 from adapter.consumer.errors import InvalidCommand, Problem
-from adapter.consumer.idempotency import may_have_taken_effect
 from adapter.consumer.settlement import ATTEMPT_HEADER
 from adapter.messages.commands import COMMANDS, Command
 
@@ -33,7 +32,6 @@ class ReceivedCommand:
     command: Command
     reply_to: str | None
     attempt: int  # how many times it went through a retry queue
-    suspect: bool  # its ONCOR effect may exist already: reconcile before writing
 
     @property
     def name(self) -> str:
@@ -103,13 +101,11 @@ def read_command(message: AbstractIncomingMessage, max_bytes: int) -> ReceivedCo
             _problem_of(exc.errors()), _describe(exc.errors()), command=name, **known
         ) from None
 
-    attempt = _attempt(message.headers)
     return ReceivedCommand(
         command_id=event.id,
         command=command,
         reply_to=message.reply_to,
-        attempt=attempt,
-        suspect=may_have_taken_effect(message, attempt),
+        attempt=_attempt(message.headers),
     )
 
 

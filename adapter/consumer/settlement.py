@@ -89,6 +89,13 @@ class Settlement:
             DEAD_EXCHANGE, str(headers[ROUTING_KEY_HEADER]), copy_message(message, headers)
         )
 
+    async def forward(self, message: AbstractIncomingMessage, queue: str) -> None:
+        """A copy to the partition queue that owns the command's order."""
+        headers = own_headers(message)
+        # In the partition queue it is routed by queue name: keep the command it was sent as.
+        headers.setdefault(ROUTING_KEY_HEADER, message.routing_key or "")
+        await self._bus.publish("", queue, copy_message(message, headers))
+
     async def retry_later(self, message: AbstractIncomingMessage, step: int) -> None:
         """A copy to retry queue `step`, whose TTL sends it back to `dezo.commands`."""
         headers = own_headers(message)

@@ -42,6 +42,8 @@ class ConfigUpdate(BaseModel):
 
     job_ready_after: float | None = Field(default=None, ge=0.0)
     page_offset_mode: Literal["page", "record"] | None = None
+    document_statuses: dict[str, str] | None = None
+    document_error_key: Literal["name", "class"] | None = None
 
 
 def _order_summary(order: Record) -> dict[str, Any]:
@@ -182,10 +184,8 @@ class AdminApi:
 
     async def update_config(self, request: Request) -> Response:
         update = await _parse(request, ConfigUpdate)
-        if update.job_ready_after is not None:
-            self.state.config.job_ready_after = update.job_ready_after
-        if update.page_offset_mode is not None:
-            self.state.config.page_offset_mode = update.page_offset_mode
+        for name, value in update.model_dump(exclude_none=True).items():
+            setattr(self.state.config, name, value)
         return await self.get_config(request)
 
     async def list_calls(self, request: Request) -> Response:

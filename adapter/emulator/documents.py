@@ -10,7 +10,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from adapter.emulator import statuses
 from adapter.emulator.clock import format_time
 from adapter.emulator.dictionaries import DIRECTORIES, find_entry
 from adapter.emulator.organizations import DirectoryEntry
@@ -29,7 +28,7 @@ from adapter.emulator.protocol import (
     result,
 )
 from adapter.emulator.state import EmulatorState
-from adapter.emulator.store import API_ORG_UNIT_ID, API_USER_ID
+from adapter.emulator.store import API_ORG_UNIT_ID, API_USER_ID, Record
 
 DIRECTORY_ENTRY_NOT_FOUND = "DirectoryEntryNotFoundException"
 
@@ -41,7 +40,11 @@ class DocumentKind:
     cluster: int  # ORID cluster of new documents
     code_field: str  # the field holding the dictionary entry
     directory: str  # the dictionary of code_field
-    sets_status: str | None  # the order status the document sets, if any
+
+    @property
+    def listed_fields(self) -> tuple[str, ...]:
+        """What searches and rc/getList show of the document: what the docs' example shows."""
+        return ("order_id", self.code_field, "description", "pdf_id")
 
 
 DOCUMENT_KINDS = (
@@ -51,7 +54,6 @@ DOCUMENT_KINDS = (
         1937,
         "reason",
         "Tm66OrderRejectReason",
-        statuses.REJECTED,
     ),
     DocumentKind(
         "RcTm66OrderConclusion",
@@ -59,7 +61,6 @@ DOCUMENT_KINDS = (
         1953,
         "conclusion",
         "Tm66ConclusionType",
-        statuses.CONCLUDED,
     ),
     DocumentKind(
         "RcTm66OrderExpertiseDicom",
@@ -67,7 +68,6 @@ DOCUMENT_KINDS = (
         1977,
         "result",
         "Tm66ExpertDicomResult",
-        None,
     ),
     DocumentKind(
         "RcTm66OrderExpertiseProtocol",
@@ -75,9 +75,21 @@ DOCUMENT_KINDS = (
         1969,
         "result",
         "Tm66ExpertProtocolResult",
-        None,
     ),
 )
+
+
+_KINDS_BY_CLASS = {kind.class_name: kind for kind in DOCUMENT_KINDS}
+
+
+def listed(record: Record) -> dict[str, Any]:
+    """A record as searches and rc/getList answer: a DEZO document in its documented shape."""
+    rc = record.to_rc()
+    kind = _KINDS_BY_CLASS.get(record.class_name)
+    if kind is None:
+        return rc
+    body = rc[kind.body_key]
+    return {**rc, kind.body_key: {key: body[key] for key in kind.listed_fields if key in body}}
 
 
 def _directory_entry(directory: str, key: str, value: str, what: str) -> DirectoryEntry:
@@ -95,10 +107,12 @@ class DocumentsApi:
         self.state = state
 
     def routes(self) -> list[Route]:
-        # ONCOR names the error "class" instead of "name" on these endpoints.
         return [
             api_route(
-                f"/tm66/order/add{kind.class_name}", self._adder(kind), ["POST"], error_key="class"
+                f"/tm66/order/add{kind.class_name}",
+                self._adder(kind),
+                ["POST"],
+                error_key=lambda: self.state.config.document_error_key,
             )
             for kind in DOCUMENT_KINDS
         ]
@@ -159,6 +173,7 @@ class DocumentsApi:
             kind.body_key: document,
         }
         store.add_record(rc, now)
-        if kind.sets_status is not None:
-            order.set_status({"status": kind.sets_status}, API_USER_ID, format_time(now))
+        status = self.state.config.document_statuses.get(kind.class_name)
+        if status is not None:
+            order.set_status({"status": status}, API_USER_ID, format_time(now))
         return rc

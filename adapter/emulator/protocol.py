@@ -61,14 +61,19 @@ def result(*items: Any) -> JSONResponse:
     return FastJSONResponse({"result": list(items)})
 
 
-def api_route(path: str, endpoint: Endpoint, methods: list[str], error_key: str = "name") -> Route:
-    """A route whose ApiErrors become ONCOR error answers keyed by `error_key`."""
+def api_route(
+    path: str,
+    endpoint: Endpoint,
+    methods: list[str],
+    error_key: Callable[[], str] = lambda: "name",
+) -> Route:
+    """A route whose ApiErrors become ONCOR error answers keyed by `error_key()`."""
 
     async def answer(request: Request) -> Response:
         try:
             return await endpoint(request)
         except ApiError as error:
-            return error_response(error.name, error.message, error.status_code, key=error_key)
+            return error_response(error.name, error.message, error.status_code, key=error_key())
 
     return Route(path, answer, methods=methods, name=endpoint.__name__)
 
@@ -167,18 +172,18 @@ def required_orid(fields: Mapping[str, Any], key: str, where: str) -> str:
     return value
 
 
-def query_orid(request: Request) -> str:
+def query_orid(request: Request, parameter: str = "id") -> str:
     """The ?id= ORID. Clients send it without '#': an unencoded '#' would start a URL fragment.
 
     Deliberately strict: a '#' that arrives percent-encoded is refused, which proves the client
     strips it.
     """
-    value = request.query_params.get("id", "")
+    value = request.query_params.get(parameter, "")
     if not value or value.startswith("#"):
-        raise invalid("id must be given without '#', e.g. ?id=1930:0")
+        raise invalid(f"{parameter} must be given without '#', e.g. ?{parameter}=1930:0")
     orid = "#" + value
     if not _ORID.fullmatch(orid):
-        raise invalid(f"id must be a record id like 1930:0, got {value!r}")
+        raise invalid(f"{parameter} must be a record id like 1930:0, got {value!r}")
     return orid
 
 

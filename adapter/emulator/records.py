@@ -5,6 +5,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from adapter.emulator.dictionaries import DIRECTORIES
+from adapter.emulator.documents import listed
 from adapter.emulator.protocol import (
     NOT_FOUND,
     RECORD_NOT_FOUND,
@@ -30,6 +31,7 @@ class RecordsApi:
         return [
             api_route("/patient/get", self.get_patient, ["GET"]),
             api_route("/rc/get", self.get_record, ["GET"]),
+            api_route("/rc/getList", self.list_records, ["GET"]),
             api_route("/rc/getInstanceStatus", self.get_instance_status, ["GET"]),
             api_route("/rc/updateInstanceStatus", self.update_instance_status, ["POST"]),
             api_route("/directory/get/{directory}", self.get_directory, ["GET"]),
@@ -48,6 +50,16 @@ class RecordsApi:
         if record is None:
             raise ApiError(RECORD_NOT_FOUND, f"record {record_id} not found")
         return result(record.to_rc())
+
+    async def list_records(self, request: Request) -> Response:
+        ehr_id = query_orid(request, "ehr_id")
+        return result(
+            *(
+                listed(record)
+                for record in self.state.store.records.values()
+                if record.rc.get("ehr_id") == ehr_id
+            )
+        )
 
     async def get_instance_status(self, request: Request) -> Response:
         order = self._order(query_orid(request))

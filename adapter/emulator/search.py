@@ -9,6 +9,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from adapter.emulator.clock import DATE_FORMAT, TIME_FORMAT
+from adapter.emulator.documents import listed
 from adapter.emulator.protocol import (
     NOT_FOUND,
     ApiError,
@@ -132,7 +133,7 @@ class SearchApi:
         first = offset * size if self.state.config.page_offset_mode == "page" else offset
         records = self.state.store.records
         page_records = [
-            records[orid].to_rc()
+            listed(records[orid])
             for orid in job.record_ids[first : first + size]
             if orid in records
         ]

@@ -1,6 +1,6 @@
 """Everything one emulator holds, behind one object the routes share."""
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from adapter.emulator.calls import CallLog
@@ -21,6 +21,11 @@ class RuntimeConfig:
     # "page": RecordsPage offset is a page number (RecordsPage doc);
     # "record": it counts records (dezo.md). Clients must work with both.
     page_offset_mode: PageOffsetMode
+    # dezo.md: the order's status "is also updated when documents are uploaded", without naming
+    # the statuses: none by default; e.g. {"RcTm66OrderReject": "Отказ"} to set one.
+    document_statuses: dict[str, str] = field(default_factory=dict)
+    # Every documented 422 body says "name"; "class" is a variant clients must read too.
+    document_error_key: Literal["name", "class"] = "name"
 
 
 class EmulatorState:
@@ -41,7 +46,7 @@ class EmulatorState:
         self.token = token
         self.clock = LocalClock(timezone)
         self._initial_config = config
-        self.config = replace(config)
+        self.config = replace(config, document_statuses=dict(config.document_statuses))
         self.store = Store()
         self.samples = SampleGenerator(self.store, self.clock, seed)
         self.jobs = SearchJobs()
@@ -54,4 +59,5 @@ class EmulatorState:
         self.jobs.clear()
         self.calls.clear()
         self.faults.clear()
-        self.config = replace(self._initial_config)
+        initial = self._initial_config
+        self.config = replace(initial, document_statuses=dict(initial.document_statuses))

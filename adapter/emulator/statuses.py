@@ -1,13 +1,8 @@
-"""Order statuses: ONCOR's lenient status json and the statuses documents set by themselves."""
+"""Order statuses: ONCOR's lenient status json."""
 
 import json
 import re
 from typing import Any
-
-# dezo.md: "Статус также обновляется при загрузке документов" - a reject and a conclusion set
-# these statuses on their order; expertise documents leave the status as it is.
-REJECTED = "Отказ"
-CONCLUDED = "Заключение"
 
 _STRING = re.compile(r'("(?:[^"\\]|\\.)*")')
 _BARE_KEY = re.compile(r"([{,]\s*)([^\W\d]\w*)(\s*:)")

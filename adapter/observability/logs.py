@@ -57,6 +57,46 @@ class JsonFormatter(logging.Formatter):
         return line
 
 
+class FoldedConnectionErrors(logging.Filter):
+    """Drops aiormq's and aio-pika's own lines about a broker connection failing, which the
+    bus tells in one line each: "broker not reachable, retrying" per attempt (with the attempt
+    number, the next delay and the address), "broker connection lost" per loss (with the error).
+
+    - aiormq "error when creating transport": raised to whoever connects, right after;
+    - aiormq "Unexpected connection close from remote" and "Cancelling cause reader exited
+      abnormally" (with a traceback): the same error closes the connection, and its close
+      callbacks get it;
+    - aio-pika "Callback ... error: RuntimeError: <Connection ...> closed": a channel's close
+      callback finding its connection already gone, after that same loss.
+    """
+
+    _FOLDED = (
+        "error when creating transport",
+        "Unexpected connection close from remote",
+        "Cancelling cause reader exited abnormally",
+    )
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = str(record.msg)  # not getMessage(): aio-pika's repr of a callback can raise
+        if message.startswith(self._FOLDED):
+            return False
+        args = record.args if isinstance(record.args, tuple) else ()
+        return not (
+            message.startswith("Callback %r error")
+            and len(args) == 3
+            and args[1] == "RuntimeError"
+            and str(args[2]).endswith(" closed")
+        )
+
+
+def fold_connection_errors() -> None:
+    """Install `FoldedConnectionErrors` on the loggers it is for, once."""
+    for name in ("aiormq.connection", "aio_pika.tools"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(known, FoldedConnectionErrors) for known in logger.filters):
+            logger.addFilter(FoldedConnectionErrors())
+
+
 def configure_logging(level: str = "INFO", secrets: Iterable[str] = ()) -> None:
     """Send every logger's records to stderr as JSON lines."""
     handler = logging.StreamHandler(sys.stderr)
@@ -64,6 +104,7 @@ def configure_logging(level: str = "INFO", secrets: Iterable[str] = ()) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    fold_connection_errors()
     logging.captureWarnings(True)  # Python warnings too, as JSON, not as bare stderr text
     # aio-pika and httpx log URLs and reconnect chatter at INFO; warnings are enough.
     for noisy in ("aio_pika", "aiormq", "httpx", "httpcore"):

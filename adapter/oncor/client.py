@@ -294,6 +294,10 @@ class OncorClient:
         """`rc/get`: any medical record (an order, a DEZO document) by id."""
         return await self._call_one(Rc, "rc/get", params={"id": orid_for_query(record_id)})
 
+    async def list_records(self, ehr_id: str) -> list[Rc]:
+        """`rc/getList`: every record of one EHR (a patient's disease), DEZO documents included."""
+        return await self._call_list(Rc, "rc/getList", params={"ehr_id": orid_for_query(ehr_id)})
+
     async def get_instance_status(self, record_id: str) -> InstanceStatus:
         """`rc/getInstanceStatus`: a record's current status with its history."""
         params = {"id": orid_for_query(record_id)}
@@ -598,8 +602,9 @@ def _raise_for_status(method: str, response: Answer) -> None:
             method,
             f"HTTP {status}",
             status=status,
-            # A gateway that answered 502/503/504 (or a 429) did not hand the request on.
-            maybe_applied=status == 500 or status > 504,
+            # 429 and 503 refuse before the work; a 502 or 504 gateway may have handed the
+            # request on and lost only the answer.
+            maybe_applied=status not in (429, 503),
             retry_after=_retry_after(response),
         )
     raise OncorProtocolError(method, f"unexpected HTTP {status}")

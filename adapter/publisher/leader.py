@@ -1,33 +1,38 @@
 """Leader election over the `dezo.poller.leader` queue: the replica holding its token polls ONCOR.
 
-The queue has a single active consumer. Every replica consumes it on a channel of its own with
-prefetch 1 and never acknowledges: the broker delivers the token to the active consumer, which
-keeps it unacknowledged for as long as it leads. When that consumer's channel or connection
-closes, the broker requeues the token and hands it to the next consumer.
+The queue has a single active consumer. Every replica consumes it (a bus Subscription, prefetch
+1) and never acknowledges: the broker delivers the token to the active consumer, which keeps it
+unacknowledged for as long as it leads. When that consumer's channel or connection closes, the
+broker requeues the token and hands it to the next consumer.
 
-Leadership is "I hold a delivery on a channel that is still open". aio-pika restores a closed
-channel and its consumer on its own; the restored replica leads again only after a fresh delivery.
+Leadership is "I hold a delivery on a channel that is still open". A new leader whose former
+leader may have status updates in flight keeps quiet for `handover_wait` seconds before its
+first cycle; otherwise it would find those orders still unmarked and mark them a second time.
+It skips the wait only for a *clean* token: one published when no replica could have led (no
+token and no other consumer), or by a leader that stepped down after its updates finished.
+A redelivered token, or a spare one a follower added, is not clean.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, cast
+import time
 
 import aio_pika
-import aiormq
-from aio_pika.abc import AbstractIncomingMessage, AbstractRobustChannel
+from aio_pika.abc import AbstractIncomingMessage
 from aiormq.abc import AbstractChannel as WireChannel
 from aiormq.exceptions import ChannelInvalidStateError
 
 from adapter.bus.connection import Bus
+from adapter.bus.subscription import Subscription
 from adapter.bus.topology import LEADER_QUEUE
 from adapter.observability import metrics
 
 log = logging.getLogger(__name__)
 
 TOKEN = b"dezo poller leadership token"
+CLEAN_HEADER = "x-dezo-clean-handover"
 #: RabbitMQ closes a channel whose delivery stays unacknowledged past its `consumer_timeout`
 #: (30 minutes by default), so the leader hands its token back, and gets it again, well before.
 TOKEN_RENEWAL = 600.0
@@ -36,16 +41,22 @@ TOKEN_RENEWAL = 600.0
 class Leadership:
     """This replica's claim on the poller; `held` is the truth, the events wake waiters."""
 
-    def __init__(self, bus: Bus, *, renew_after: float = TOKEN_RENEWAL) -> None:
+    def __init__(
+        self, bus: Bus, *, handover_wait: float, renew_after: float = TOKEN_RENEWAL
+    ) -> None:
         self._bus = bus
+        self._handover_wait = handover_wait
         self._renew_after = renew_after
-        self._channel: AbstractRobustChannel | None = None
+        self._subscription = Subscription(
+            bus, LEADER_QUEUE, self._on_token, prefetch=1, on_lost=self._on_lost
+        )
         self._token: AbstractIncomingMessage | None = None
         self._token_channel: WireChannel | None = None
         self._renewal: asyncio.TimerHandle | None = None
         self._hand_back: asyncio.Task[None] | None = None
-        self._wire: aiormq.Channel | None = None  # the AMQP channel under `_channel` now
-        self._tag: str | None = None
+        #: monotonic time before which a former leader's writes may still land in ONCOR
+        self.quiet_until = 0.0
+        self._leaving = asyncio.Event()
         self.gained = asyncio.Event()
         self.lost = asyncio.Event()
         self.lost.set()
@@ -58,18 +69,11 @@ class Leadership:
     @property
     def consuming(self) -> bool:
         """This replica takes part in the election: its consumer stands on the leader queue."""
-        wire = self._wire
-        return wire is not None and not wire.is_closed and self._tag in wire.consumers
+        return self._subscription.consuming
 
-    async def start(self) -> None:
-        """Join the election: consume the leader queue, and make sure a token exists."""
-        self._channel = await self._bus.channel(prefetch=1, publisher_confirms=False)
-        self._channel.close_callbacks.add(self._on_channel_closed)
-        self._channel.reopen_callbacks.add(self._on_channel_reopened)
-        queue = await self._channel.get_queue(LEADER_QUEUE)  # declared by the topology
-        self._tag = await queue.consume(self._on_token)
-        await self._on_channel_reopened()
-        await self.ensure_token()
+    async def take_part(self) -> None:
+        """Stay in the election until `close`."""
+        await self._subscription.run(self._leaving)
 
     async def ensure_token(self) -> None:
         """Publish a token when none is ready in the queue.
@@ -81,17 +85,37 @@ class Leadership:
         try:
             queue = await probe.declare_queue(LEADER_QUEUE, passive=True, robust=False)
             ready = queue.declaration_result.message_count
+            others = (queue.declaration_result.consumer_count or 0) - int(self.consuming)
         finally:
             await probe.close()
         if not ready:
-            token = aio_pika.Message(TOKEN, delivery_mode=aio_pika.DeliveryMode.PERSISTENT)
-            await self._bus.publish("", LEADER_QUEUE, token)
+            await self._publish_token(clean=others <= 0)
 
     async def close(self) -> None:
-        """Leave the election; closing the channel hands the token to the next replica."""
+        """Leave the election, handing a clean token on if this replica led (the caller has let
+        its status updates finish); closing the channel returns anything else to the queue."""
+        token = self._token if self.held else None
         self._drop("stepped down", logging.INFO)  # first, so the close is not taken for a loss
-        if self._channel is not None:
-            await self._channel.close()
+        if token is not None:
+            try:
+                # In this order: the clean token pushes a spare out (`x-max-length: 1`) while
+                # this replica, still the active consumer, has no room to take it; the cancel
+                # passes it to the next consumer; only then the old token goes.
+                await self._publish_token(clean=True)
+                await self._subscription.cancel()
+                await token.ack()
+            except Exception as exc:  # the next leader waits out the hand-over instead
+                log.warning("could not hand the token on cleanly", extra={"error": repr(exc)})
+        self._leaving.set()
+        await self._subscription.close()
+
+    async def _publish_token(self, *, clean: bool) -> None:
+        token = aio_pika.Message(
+            TOKEN,
+            headers={CLEAN_HEADER: clean},
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+        )
+        await self._bus.publish("", LEADER_QUEUE, token)
 
     async def _on_token(self, message: AbstractIncomingMessage) -> None:
         try:
@@ -106,10 +130,13 @@ class Leadership:
         if renewed:
             log.debug("poller leadership token renewed")
             return
+        clean = message.headers.get(CLEAN_HEADER) is True and not message.redelivered
+        if not clean:
+            self.quiet_until = time.monotonic() + self._handover_wait
         self.lost.clear()
         self.gained.set()
         metrics.poller_leader.set(1)
-        log.info("poller leadership gained")
+        log.info("poller leadership gained", extra={"clean_handover": clean})
 
     def _renew(self) -> None:
         if self._token is not None and self.held:
@@ -122,15 +149,8 @@ class Leadership:
         except Exception as exc:  # the channel closed meanwhile: that is a loss, handled there
             log.debug("could not renew the leadership token", extra={"error": repr(exc)})
 
-    async def _on_channel_reopened(self, *_: Any) -> None:
-        # aio-pika has restored the consumer on a new AMQP channel, or says it has: `consuming`
-        # looks there.
-        if self._channel is not None:
-            self._wire = cast(aiormq.Channel, await self._channel.get_underlay_channel())
-
-    def _on_channel_closed(self, *_: Any) -> None:
-        if not self.held:  # a late callback must not drop a token delivered after a reopen
-            self._drop("channel closed", logging.WARNING)
+    def _on_lost(self) -> None:
+        self._drop("channel closed", logging.WARNING)
 
     def _drop(self, why: str, level: int) -> None:
         was_leader = self._token_channel is not None

@@ -160,6 +160,11 @@ class Poller:
                 extra={"orders": len(pending)},
             )
 
+    def abandon(self) -> None:
+        """Stop every announcement and status update in flight: leadership has moved on."""
+        for commit in self._commits:
+            commit.cancel()
+
     # --- step 0: ONCOR is there ---------------------------------------------------------------
 
     async def _oncor_down(self) -> bool:
@@ -246,6 +251,8 @@ class Poller:
         except Exception as exc:  # whatever the cause, the event is not confirmed
             raise BrokerUnavailable(f"order {order_id}: {type(exc).__name__}: {exc}") from exc
         self._confirmed(order_id, report)
+        if not self._may_publish():
+            raise PublishingStopped  # the next leader announces it again, and marks it
         await self._mark(order_id, report)
 
     def _confirmed(self, order_id: str, report: CycleReport) -> None:

@@ -24,7 +24,7 @@ class OrderPublisher:
 
     def __init__(self, settings: Settings, oncor: OncorClient, bus: Bus) -> None:
         self._settings = settings
-        self._leadership = Leadership(bus)
+        self._leadership = Leadership(bus, handover_wait=settings.oncor_write_horizon)
         self._stop = asyncio.Event()
         self._poller = Poller(settings, oncor, bus, may_publish=self._may_publish)
 
@@ -55,7 +55,7 @@ class OrderPublisher:
     async def run(self, stop: asyncio.Event) -> None:
         """Poll while leading, until `stop` is set; then finish what is in flight and step down."""
         self._stop = stop
-        await self._leadership.start()
+        electing = asyncio.create_task(self._leadership.take_part())
         try:
             while not stop.is_set():
                 if self._leadership.held:
@@ -63,18 +63,27 @@ class OrderPublisher:
                 else:
                     await self._follow(stop)
         finally:
+            # Still leading while the last status updates finish: no one else polls meanwhile.
             await self._poller.settle(self._settings.shutdown_grace)
             await self._leadership.close()
+            await asyncio.gather(electing, return_exceptions=True)
 
     def _may_publish(self) -> bool:
         return self._leadership.held and not self._stop.is_set()
 
     async def _lead(self, stop: asyncio.Event) -> None:
         """One cycle, cut short by `stop` or a lost leadership, then the rest of the interval."""
+        quiet = self._leadership.quiet_until - time.monotonic()
+        if quiet > 0:  # taken over: the former leader's status updates may still land
+            await first_of(stop.wait(), self._leadership.lost.wait(), seconds=quiet)
+            return
         started = time.monotonic()
         cycle = asyncio.create_task(self._poller.run_cycle())
         await first_of(cycle, stop.wait(), self._leadership.lost.wait())  # cancels the cycle
         await asyncio.wait({cycle})  # let a cancelled cycle count itself and clean up
+        if not self._leadership.held:
+            # Another replica leads now: a status update of ours may no longer start.
+            self._poller.abandon()
         # A cancelled cycle leaves its announcements in flight; the next must not overlap them.
         await self._poller.settle(self._settings.shutdown_grace)
         remaining = self._settings.poll_interval - (time.monotonic() - started)

@@ -7,7 +7,7 @@ import json
 from collections.abc import Callable
 
 import aio_pika
-from aio_pika.abc import AbstractIncomingMessage
+from aio_pika.abc import AbstractConnection, AbstractIncomingMessage
 
 from adapter.bus.topology import EVENTS_EXCHANGE
 
@@ -27,17 +27,24 @@ def describe(message: AbstractIncomingMessage) -> str:
 async def watch_events(
     amqp_url: str, stop: asyncio.Event, show: Callable[[str], None] = print
 ) -> None:
-    """Bind a private, self-deleting queue to every event and show each until `stop` is set."""
+    """Show each event on `dezo.events` until `stop` is set."""
     connection = await aio_pika.connect_robust(amqp_url)
     async with connection:
-        channel = await connection.channel()
-        exchange = await channel.declare_exchange(EVENTS_EXCHANGE, "topic", durable=True)
-        queue = await channel.declare_queue(exclusive=True, auto_delete=True)
-        await queue.bind(exchange, routing_key="#")
+        await watch_on(connection, stop, show)
 
-        async def on_event(message: AbstractIncomingMessage) -> None:
-            async with message.process():
-                show(describe(message))
 
-        await queue.consume(on_event)
-        await stop.wait()
+async def watch_on(
+    connection: AbstractConnection, stop: asyncio.Event, show: Callable[[str], None] = print
+) -> None:
+    """Bind a private, self-deleting queue to every event and show each until `stop` is set."""
+    channel = await connection.channel()
+    exchange = await channel.declare_exchange(EVENTS_EXCHANGE, "topic", durable=True)
+    queue = await channel.declare_queue(exclusive=True, auto_delete=True)
+    await queue.bind(exchange, routing_key="#")
+
+    async def on_event(message: AbstractIncomingMessage) -> None:
+        async with message.process():
+            show(describe(message))
+
+    await queue.consume(on_event)
+    await stop.wait()

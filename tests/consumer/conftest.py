@@ -102,7 +102,9 @@ def consumer_settings(emulator: EmulatorProcess, amqp_url: str, **overrides: Any
         "oncor_url": emulator.api_url,
         "oncor_token": emulator.token,
         "amqp_url": amqp_url,
-        "oncor_read_timeout": 5.0,
+        # After a write whose answer was lost, the next attempt waits connect + read timeout.
+        "oncor_connect_timeout": 0.5,
+        "oncor_read_timeout": 3.0,
         "oncor_retry_attempts": 2,
         "oncor_retry_max_seconds": 1.0,
         "oncor_search_ready_timeout": 5.0,

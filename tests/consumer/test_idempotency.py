@@ -9,13 +9,18 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from adapter.emulator.process import EmulatorProcess
 from tests.consumer.conftest import (
+    KIB,
     EmulatorAdmin,
     consumer_settings,
     document_data,
+    inline,
     metric,
     observing,
+    pdf_bytes,
     running_consumer,
 )
 from tests.consumer.support import HoldingProxy, consumer_process
@@ -63,13 +68,20 @@ async def test_command_published_twice_has_one_effect_and_the_same_outcome_twice
     assert duplicates - duplicates_before == len(COMMANDS)
 
 
+@pytest.mark.parametrize(
+    "document_statuses",
+    [{}, {"RcTm66OrderReject": "Отклонена", "RcTm66OrderConclusion": "Готово"}],
+    ids=["no-status", "other-status-names"],
+)
 async def test_conclusion_or_reject_sent_again_after_a_restart_is_found_in_oncor(
-    emulator: EmulatorProcess, amqp_url: str
+    emulator: EmulatorProcess, amqp_url: str, document_statuses: dict[str, str]
 ) -> None:
-    """A fresh consumer has an empty ledger: the order's status leads it to the document."""
+    """Nothing in process memory: ONCOR's own records (the EHR's documents, the names of their
+    PDFs) lead a fresh consumer to the document."""
     finals = ("order.reject", "order.conclusion")
     sent: list[tuple[str, dict[str, Any], str]] = []
     async with running_consumer(emulator, amqp_url) as consumer:
+        await consumer.admin.configure(document_statuses=document_statuses)
         for command, order_id in zip(finals, await consumer.admin.new_orders(2), strict=True):
             data = data_for(command, order_id)
             command_id = await consumer.bus.send(command, data)
@@ -82,6 +94,23 @@ async def test_conclusion_or_reject_sent_again_after_a_restart_is_found_in_oncor
             assert again.routing_key == f"command.succeeded.{command}"
             assert again.event["id"] == first[command_id].event["id"]
         assert len(await consumer.admin.documents()) == len(finals)
+
+
+async def test_two_commands_alike_but_for_their_id_write_two_documents(
+    emulator: EmulatorProcess, amqp_url: str
+) -> None:
+    """Only the command's own upload marks a document as its own, not equal content."""
+    async with running_consumer(emulator, amqp_url) as consumer:
+        [order_id] = await consumer.admin.new_orders(1)
+        pdf = inline(pdf_bytes(4 * KIB))
+        data = document_data("order.expertise-dicom", order_id, pdf=pdf)
+        first = await consumer.bus.send("order.expertise-dicom", data)
+        await consumer.bus.outcome(first)
+        second = await consumer.bus.send("order.expertise-dicom", data)
+        outcome = await consumer.bus.outcome(second)
+        documents = await consumer.admin.documents(order_id)
+        assert len(documents) == 2
+        assert outcome.event["data"]["record_id"] == documents[1]["id"]
 
 
 async def test_consumer_killed_between_oncor_write_and_ack_creates_no_second_document(
@@ -98,6 +127,9 @@ async def test_consumer_killed_between_oncor_write_and_ack_creates_no_second_doc
             "DEZO_COMMAND_RETRY_DELAYS": "[0.2, 0.5, 1.0]",
             "DEZO_HTTP_PORT": "0",
             "DEZO_SHUTDOWN_GRACE": "1",
+            # The redelivered command waits connect + read timeout for earlier writes to land.
+            "DEZO_ONCOR_CONNECT_TIMEOUT": "1",
+            "DEZO_ONCOR_READ_TIMEOUT": "2",
         }
         async with observing(amqp_url, settings.topology) as bus:
             [order_id] = await admin.new_orders(1)

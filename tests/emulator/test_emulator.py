@@ -39,7 +39,12 @@ def test_launcher_honours_the_options_and_seeds_orders(http: httpx.Client) -> No
             headers={TOKEN_HEADER: "other-token"},
         )
     assert len(orders) == 2
-    assert config == {"job_ready_after": 0.2, "page_offset_mode": "record"}
+    assert config == {
+        "job_ready_after": 0.2,
+        "page_offset_mode": "record",
+        "document_statuses": {},
+        "document_error_key": "name",
+    }
     assert record.json()["result"][0]["class_name"] == "RcTm66Order"
     assert emulator.process.poll() is not None
 
@@ -76,7 +81,6 @@ def test_bodies_that_are_not_json_are_invalid_arguments(api: httpx.Client) -> No
         api.post("tm66/order/addRcTm66OrderConclusion", content=b"\xff"),
         422,
         "InvalidArgumentsException",
-        key="class",
     )
 
 

@@ -70,12 +70,16 @@ def test_documents_are_created_in_the_documented_shape(
     assert admin.get("documents", params={"order_id": bare(order_id)}).json() == [document]
 
 
+@pytest.mark.parametrize("key", ["name", "class"])
 @pytest.mark.parametrize("kind", KINDS, ids=KIND_IDS)
-def test_documents_with_unknown_codes_are_refused_with_class(
+def test_documents_with_unknown_codes_are_refused_with_name_or_as_configured_class(
     api: httpx.Client,
     admin: httpx.Client,
     kind: Kind,
+    key: str,
 ) -> None:
+    if key != "name":
+        admin.post("config", json={"document_error_key": key}).raise_for_status()
     [order_id] = new_orders(admin)
     response = post_document(
         api,
@@ -86,8 +90,8 @@ def test_documents_with_unknown_codes_are_refused_with_class(
             "expert": {"id": EXPERT_ID},
         },
     )
-    message = assert_error(response, 422, "DirectoryEntryNotFoundException", key="class")
-    assert "name" not in response.json()["error"]
+    message = assert_error(response, 422, "DirectoryEntryNotFoundException", key=key)
+    assert ({"name", "class"} - {key}).isdisjoint(response.json()["error"])
     assert kind.code in message
     assert admin.get("documents").json() == []
 
@@ -116,7 +120,7 @@ def test_documents_with_unknown_references_are_refused(
         "expert": {"id": EXPERT_ID},
         **change,
     }
-    assert_error(post_document(api, "addRcTm66OrderReject", fields), 422, error, key="class")
+    assert_error(post_document(api, "addRcTm66OrderReject", fields), 422, error)
 
 
 def test_a_document_is_not_an_order(api: httpx.Client, admin: httpx.Client) -> None:
@@ -131,41 +135,62 @@ def test_a_document_is_not_an_order(api: httpx.Client, admin: httpx.Client) -> N
         "addRcTm66OrderConclusion",
         {"order_id": reject["id"], "conclusion": {"code": "ДРУГОЕ"}, "expert": {"id": EXPERT_ID}},
     )
-    assert_error(response, 422, "RecordNotFoundException", key="class")
+    assert_error(response, 422, "RecordNotFoundException")
 
 
 @pytest.mark.parametrize(
-    ("method", "fields", "status"),
+    ("method", "fields"),
     [
-        ("addRcTm66OrderReject", {"reason": {"code": "ОБЛАСТЬ_СНИМКА"}}, {"status": "Отказ"}),
-        ("addRcTm66OrderConclusion", {"conclusion": {"code": "ДРУГОЕ"}}, {"status": "Заключение"}),
-        (
-            "addRcTm66OrderExpertiseDicom",
-            {"result": {"code": "НАРУШЕНИЙ_НЕТ"}},
-            {"status": "Обработка началась"},
-        ),
-        (
-            "addRcTm66OrderExpertiseProtocol",
-            {"result": {"code": "НАРУШЕНИЙ_НЕТ"}},
-            {"status": "Обработка началась"},
-        ),
+        ("addRcTm66OrderReject", {"reason": {"code": "ОБЛАСТЬ_СНИМКА"}}),
+        ("addRcTm66OrderConclusion", {"conclusion": {"code": "ДРУГОЕ"}}),
+        ("addRcTm66OrderExpertiseDicom", {"result": {"code": "НАРУШЕНИЙ_НЕТ"}}),
+        ("addRcTm66OrderExpertiseProtocol", {"result": {"code": "НАРУШЕНИЙ_НЕТ"}}),
     ],
 )
-def test_rejects_and_conclusions_set_the_order_status(
+@pytest.mark.parametrize("configured", [False, True])
+def test_documents_set_the_order_status_only_when_told_which(
     api: httpx.Client,
     admin: httpx.Client,
     method: str,
     fields: dict[str, Any],
-    status: dict[str, str],
+    configured: bool,
 ) -> None:
+    """dezo.md says documents update the order's status but names no status: by default the
+    emulator sets none, and any name can be configured."""
+    class_name = method.removeprefix("add")
+    if configured:
+        statuses = {class_name: f"Документ {class_name}"}
+        admin.post("config", json={"document_statuses": statuses}).raise_for_status()
     [order_id] = new_orders(admin)
     set_status(api, order_id, '{status: "Обработка началась"}')
 
     add_document(api, method, {"order_id": order_id, "expert": {"id": EXPERT_ID}, **fields})
 
     [current] = api.get("rc/getInstanceStatus", params={"id": bare(order_id)}).json()["result"]
-    assert json.loads(current["json"]) == status
+    expected = f"Документ {class_name}" if configured else "Обработка началась"
+    assert json.loads(current["json"]) == {"status": expected}
     assert admin.get(f"orders/{bare(order_id)}").json()["status_updates"] == 1
+
+
+def test_documents_are_listed_in_their_documented_shape(
+    api: httpx.Client, admin: httpx.Client
+) -> None:
+    """Searches and rc/getList show what the docs' search example shows: no expert."""
+    [order_id] = new_orders(admin)
+    fields = {"conclusion": {"code": "ДРУГОЕ"}, "description": "итог", "expert": {"id": EXPERT_ID}}
+    created = add_document(api, "addRcTm66OrderConclusion", {"order_id": order_id, **fields})
+    assert "expert" in created["rc_tm66_order_conclusion"]
+    [order] = api.get("rc/get", params={"id": bare(order_id)}).json()["result"]
+
+    listing = api.get("rc/getList", params={"ehr_id": bare(order["ehr_id"])}).json()["result"]
+
+    [document] = [rc for rc in listing if rc["id"] == created["id"]]
+    assert document["rc_tm66_order_conclusion"] == {
+        "order_id": order_id,
+        "conclusion": created["rc_tm66_order_conclusion"]["conclusion"],
+        "description": "итог",
+    }
+    assert order_id in [rc["id"] for rc in listing]
 
 
 # --- directories -----------------------------------------------------------------------------

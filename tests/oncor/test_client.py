@@ -270,16 +270,16 @@ async def add_document(
 
 
 @pytest.mark.parametrize(
-    ("kind", "class_name", "status"),
+    ("kind", "class_name"),
     [
-        ("reject", "RcTm66OrderReject", "Отказ"),
-        ("conclusion", "RcTm66OrderConclusion", "Заключение"),
-        ("expertise_dicom", "RcTm66OrderExpertiseDicom", None),
-        ("expertise_protocol", "RcTm66OrderExpertiseProtocol", None),
+        ("reject", "RcTm66OrderReject"),
+        ("conclusion", "RcTm66OrderConclusion"),
+        ("expertise_dicom", "RcTm66OrderExpertiseDicom"),
+        ("expertise_protocol", "RcTm66OrderExpertiseProtocol"),
     ],
 )
-async def test_each_document_is_created_for_its_order(
-    client: OncorClient, admin: Admin, kind: str, class_name: str, status: str | None
+async def test_each_document_is_created_for_its_order_and_listed_in_its_ehr(
+    client: OncorClient, admin: Admin, kind: str, class_name: str
 ) -> None:
     order_id = await new_order(admin)
     record = await add_document(client, kind, order_id)
@@ -289,13 +289,17 @@ async def test_each_document_is_created_for_its_order(
     assert document.expert is not None and document.expert.name  # ONCOR fills the expert in
     documents = await admin.get(f"documents?order_id={order_id[1:]}")
     assert [doc["id"] for doc in documents] == [record.id]
-    assert (await client.get_instance_status(order_id)).status == status
+    assert record.ehr_id
+    listed = await client.list_records(record.ehr_id)
+    assert [rc.id for rc in listed if rc.class_name == class_name] == [record.id]
 
 
 @pytest.mark.parametrize("kind", ["reject", "conclusion", "expertise_dicom", "expertise_protocol"])
-async def test_unknown_code_is_rejected_even_in_the_class_form_of_the_error(
-    client: OncorClient, admin: Admin, kind: str
+@pytest.mark.parametrize("error_key", ["name", "class"])
+async def test_unknown_code_is_rejected_with_oncors_error_name_in_either_form(
+    client: OncorClient, admin: Admin, kind: str, error_key: str
 ) -> None:
+    await admin.post("config", {"document_error_key": error_key})
     order_id = await new_order(admin)
     with pytest.raises(OncorRejected) as caught:
         await add_document(client, kind, order_id, code="НЕТ_ТАКОГО_КОДА")

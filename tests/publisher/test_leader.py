@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from urllib.parse import unquote, urlsplit
 
@@ -28,7 +29,28 @@ async def replicas(amqp_url: str) -> AsyncIterator[tuple[Bus, Bus]]:
         await bus.close()
 
 
-def _holds(leadership: Leadership) -> Callable[[], Awaitable[bool]]:
+class Candidate:
+    """One replica's part in the election, as `OrderPublisher.run` plays it."""
+
+    def __init__(self, bus: Bus, *, handover_wait: float = 0.0, **options: float) -> None:
+        self.leadership = Leadership(bus, handover_wait=handover_wait, **options)
+        self._electing: asyncio.Task[None] | None = None
+
+    @property
+    def held(self) -> bool:
+        return self.leadership.held
+
+    async def join(self) -> None:
+        self._electing = asyncio.create_task(self.leadership.take_part())
+        await self.leadership.ensure_token()
+
+    async def leave(self) -> None:
+        await self.leadership.close()
+        if self._electing is not None:
+            await self._electing
+
+
+def _holds(leadership: Candidate) -> Callable[[], Awaitable[bool]]:
     async def check() -> bool:
         return leadership.held
 
@@ -38,37 +60,61 @@ def _holds(leadership: Leadership) -> Callable[[], Awaitable[bool]]:
 async def test_one_replica_leads_and_the_token_passes_on_when_it_steps_down(
     replicas: tuple[Bus, Bus],
 ) -> None:
-    first, second = Leadership(replicas[0]), Leadership(replicas[1])
-    await first.start()
+    first = Candidate(replicas[0], handover_wait=30.0)
+    second = Candidate(replicas[1], handover_wait=30.0)
+    await first.join()
     await eventually(_holds(first), within=5)
-    await second.start()
+    await second.join()
     await asyncio.sleep(0.3)
     assert not second.held
+    assert first.leadership.quiet_until <= time.monotonic(), "a fresh token had no leader before"
 
-    await first.close()
+    await first.leave()
     await eventually(_holds(second), within=5)
     assert not first.held
-    await second.close()
+    assert second.leadership.quiet_until <= time.monotonic(), "the former leader stepped down"
+    await second.leave()
+
+
+async def test_a_leader_taking_over_from_a_lost_one_waits_out_its_status_updates(
+    replicas: tuple[Bus, Bus], amqp_url: str, broker: Broker
+) -> None:
+    first = Candidate(replicas[0], handover_wait=30.0)
+    second = Candidate(replicas[1], handover_wait=30.0)
+    await first.join()
+    await eventually(_holds(first), within=5)
+    await second.join()
+
+    await asyncio.to_thread(_close_connection, broker, amqp_url, "replica-a")
+    await eventually(_holds(second), within=5)
+    # The token came back from a lost leader: its status updates may still land.
+    assert second.leadership.quiet_until > time.monotonic() + 25
+    await second.leave()
+    await first.leave()
 
 
 async def test_a_replica_restored_after_losing_its_connection_leads_only_on_a_fresh_delivery(
     replicas: tuple[Bus, Bus], amqp_url: str, broker: Broker
 ) -> None:
-    first, second = Leadership(replicas[0]), Leadership(replicas[1])
-    await first.start()
+    first, second = Candidate(replicas[0]), Candidate(replicas[1])
+    await first.join()
     await eventually(_holds(first), within=5)
-    await second.start()
+    await second.join()
 
     await asyncio.to_thread(_close_connection, broker, amqp_url, "replica-a")
     await eventually(_holds(second), within=5)
     await eventually(lambda: _ready(replicas[0]), within=10)
-    await asyncio.sleep(0.5)  # aio-pika has restored the channel and its consumer by now
-    assert not first.held, "the restored consumer got no token: it must not think it leads"
+    await eventually(lambda: _consuming(first), within=10)
+    assert not first.held, "the re-registered consumer got no token: it must not think it leads"
     assert second.held
 
-    await second.close()  # the token comes back to the restored replica
+    await second.leave()  # the token comes back to the re-registered replica
     await eventually(_holds(first), within=5)
-    await first.close()
+    await first.leave()
+
+
+async def _consuming(candidate: Candidate) -> bool:
+    return candidate.leadership.consuming
 
 
 async def _ready(bus: Bus) -> bool:
@@ -92,18 +138,18 @@ async def test_leader_renews_its_token_before_the_consumer_timeout_and_keeps_lea
     replicas: tuple[Bus, Bus], caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="adapter.publisher.leader")
-    first = Leadership(replicas[0], renew_after=0.2)
-    second = Leadership(replicas[1], renew_after=0.2)
-    await first.start()
+    first = Candidate(replicas[0], renew_after=0.2)
+    second = Candidate(replicas[1], renew_after=0.2)
+    await first.join()
     await eventually(_holds(first), within=5)
-    await second.start()
+    await second.join()
 
     for _ in range(30):  # 1.5 s: several renewals
-        assert first.held and not first.lost.is_set()
+        assert first.held and not first.leadership.lost.is_set()
         assert not second.held
         await asyncio.sleep(0.05)
 
     renewals = [r for r in caplog.records if r.getMessage() == "poller leadership token renewed"]
     assert len(renewals) >= 3
-    await first.close()
-    await second.close()
+    await first.leave()
+    await second.leave()

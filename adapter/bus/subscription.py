@@ -1,0 +1,184 @@
+"""A consumer that stays registered: the one way the adapter consumes a queue.
+
+aio-pika restores channels and consumers after a reconnect, but a restored consumer can be
+silently missing (aio-pika issues 231, 334, 626). A Subscription therefore consumes on a channel
+nobody else restores, knows it is `consuming` only while the broker's ConsumeOk stands on an
+open channel, and registers again on a fresh channel whenever that channel closes or the broker
+cancels the consumer:
+
+    run(stop) --wait for the bus--> register (fresh channel, qos, basic.consume)
+        ^                                   |
+        +---- channel closed / cancelled ---+   closed: in-flight deliveries are void
+
+A delivery belongs to the channel it came on: once that channel is gone the broker has requeued
+it and may hand it to another replica, so the work on it is abandoned at once (its task is
+cancelled); `on_lost` tells the owner.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, cast
+
+import aiormq
+from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
+
+from adapter.bus.connection import Bus
+from adapter.waiting import first_of
+
+log = logging.getLogger(__name__)
+
+#: Seconds allowed to open a channel and register the consumer before trying again.
+REGISTER_TIMEOUT = 10.0
+#: Seconds between attempts to register while the broker refuses or is away.
+REGISTER_RETRY = 1.0
+#: Seconds between checks that the consumer still stands, besides waking on a close or cancel.
+CHECK_INTERVAL = 5.0
+
+OnMessage = Callable[[AbstractIncomingMessage], Awaitable[None]]
+
+
+class Subscription:
+    """Consume `queue` with `on_message` until stopped; `on_lost` hears of every lost channel."""
+
+    def __init__(
+        self,
+        bus: Bus,
+        queue: str,
+        on_message: OnMessage,
+        *,
+        prefetch: int,
+        on_lost: Callable[[], None] | None = None,
+    ) -> None:
+        self.queue_name = queue
+        self._bus = bus
+        self._on_message = on_message
+        self._prefetch = prefetch
+        self._on_lost = on_lost
+        self._channel: AbstractChannel | None = None
+        self._queue: AbstractQueue | None = None
+        self._wire: aiormq.Channel | None = None  # the AMQP channel the consumer stands on
+        self._tag: str | None = None
+        self._lost = asyncio.Event()
+        self._in_flight: set[asyncio.Task[Any]] = set()
+        #: monotonic time of the first delivery since the last registration: on a queue with a
+        #: single active consumer, (no earlier than) when this consumer became the active one
+        self.active_since: float | None = None
+
+    @property
+    def consuming(self) -> bool:
+        """The broker's ConsumeOk stands: registered on a channel still open, not cancelled."""
+        wire, tag = self._wire, self._tag
+        return wire is not None and not wire.is_closed and tag in wire.consumers
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Stay registered until `stop` is set; then cancel the consumer, keeping the channel
+        open so that deliveries in flight can still be settled (see `close`)."""
+        while not stop.is_set():
+            if not self.consuming:
+                await self._start(stop)
+            await first_of(stop.wait(), self._lost.wait(), seconds=CHECK_INTERVAL)
+        await self.cancel()
+
+    async def finish(self, grace: float) -> None:
+        """Give deliveries in flight `grace` seconds; cancel the rest, left unacknowledged."""
+        pending = set(self._in_flight)
+        if pending:
+            _, pending = await asyncio.wait(pending, timeout=grace)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        if pending:
+            log.warning(
+                "shutdown grace over; deliveries left unacked",
+                extra={"queue": self.queue_name, "count": len(pending)},
+            )
+
+    async def close(self) -> None:
+        """Close the channel: whatever is still unacknowledged goes back to the queue."""
+        channel, self._channel, self._queue = self._channel, None, None
+        if channel is None or channel.is_closed:
+            return
+        try:
+            await channel.close()
+        except Exception as exc:
+            log.warning(
+                "could not close a consumer channel",
+                extra={"queue": self.queue_name, "error": repr(exc)},
+            )
+
+    async def _start(self, stop: asyncio.Event) -> None:
+        """Register once the bus is ready; after a failure, pause a little."""
+        self._lost.clear()
+        await first_of(self._bus.wait_ready(), stop.wait())
+        if stop.is_set():
+            return
+        try:
+            await asyncio.wait_for(self._register(), REGISTER_TIMEOUT)
+        except Exception as exc:
+            log.warning(
+                "could not consume, retrying",
+                extra={"queue": self.queue_name, "error": repr(exc)},
+            )
+            await self.close()  # a half-registered consumer must not linger
+            await first_of(stop.wait(), seconds=REGISTER_RETRY)
+
+    async def _register(self) -> None:
+        self._tag = None
+        channel = self._channel
+        if channel is None or channel.is_closed:
+            channel = await self._bus.consumer_channel(prefetch=self._prefetch)
+            channel.close_callbacks.add(self._on_channel_closed)
+            self._channel = channel
+            self._queue = await channel.declare_queue(self.queue_name, passive=True)
+        wire = cast(aiormq.Channel, await channel.get_underlay_channel())
+        wire.on_consumer_cancel_callbacks.add(self._on_cancelled)
+        assert self._queue is not None
+        self.active_since = None
+        self._tag = await self._queue.consume(self._deliver)
+        self._wire = wire
+        log.info("consuming", extra={"queue": self.queue_name, "prefetch": self._prefetch})
+
+    async def cancel(self) -> None:
+        """No new deliveries; those in flight carry on."""
+        if not self.consuming:
+            return
+        assert self._queue is not None and self._tag is not None
+        try:
+            await self._queue.cancel(self._tag)
+        except Exception as exc:  # the connection may be gone: in-flight work finishes anyway
+            log.warning(
+                "could not cancel a consumer", extra={"queue": self.queue_name, "error": repr(exc)}
+            )
+
+    async def _deliver(self, message: AbstractIncomingMessage) -> None:
+        if self.active_since is None:
+            self.active_since = time.monotonic()
+        task = asyncio.current_task()
+        assert task is not None
+        self._in_flight.add(task)
+        try:
+            await self._on_message(message)
+        finally:
+            self._in_flight.discard(task)
+
+    def _on_channel_closed(self, channel: Any, exc: BaseException | None) -> None:
+        if channel is not self._channel:
+            return  # one we closed ourselves
+        self._lost_now()
+        log.warning("consumer channel closed", extra={"queue": self.queue_name, "error": repr(exc)})
+
+    def _on_cancelled(self, frame: Any) -> None:
+        # The channel stays open: deliveries in flight can still be settled on it.
+        log.warning("the broker cancelled a consumer", extra={"queue": self.queue_name})
+        self._lost.set()
+
+    def _lost_now(self) -> None:
+        self._lost.set()
+        for task in self._in_flight:
+            task.cancel()  # its delivery is back in the queue: another replica may take it
+        if self._on_lost is not None:
+            self._on_lost()
