@@ -495,7 +495,8 @@ class OncorClient:
     async def _probe(self) -> None:
         """The breaker's probe: a small read, through flow control but not the breaker's gate."""
         url, _ = self._request(PROBE_METHOD, None, None)
-        await self._attempt(PROBE_METHOD, "GET", url, None, None)
+        async with self._flow:
+            await self._attempt(PROBE_METHOD, "GET", url, None, None)
 
     async def _exchange(
         self,
@@ -505,9 +506,12 @@ class OncorClient:
         body: bytes | None,
         body_stream: AttachmentBody | None,
     ) -> Answer:
-        if self.breaker.is_open:
-            raise OncorCircuitOpen(method)
-        return await self._attempt(method, verb, url, body, body_stream)
+        async with self._flow:
+            # Asked once flow control lets the call go: calls queued behind its limits when the
+            # circuit opened must not go out one by one after it.
+            if self.breaker.is_open:
+                raise OncorCircuitOpen(method)
+            return await self._attempt(method, verb, url, body, body_stream)
 
     async def _attempt(
         self,
@@ -517,20 +521,19 @@ class OncorClient:
         body: bytes | None,
         body_stream: AttachmentBody | None,
     ) -> Answer:
-        """One HTTP exchange within flow control; its outcome goes to the breaker."""
-        async with self._flow:
-            try:
-                answer = await self._wire_exchange(method, verb, url, body, body_stream)
-            except OncorUnavailable as exc:
-                if exc.retry_after is not None:
-                    self._flow.pause(exc.retry_after)
-                self.breaker.failed(exc)
-                if self.breaker.is_open:
-                    raise OncorCircuitOpen.seen_in(exc) from exc
-                raise
-            except OncorError:
-                self.breaker.answered()  # a refusal is an answer
-                raise
+        """One HTTP exchange, inside flow control; its outcome goes to the breaker."""
+        try:
+            answer = await self._wire_exchange(method, verb, url, body, body_stream)
+        except OncorUnavailable as exc:
+            if exc.retry_after is not None:
+                self._flow.pause(exc.retry_after)
+            self.breaker.failed(exc)
+            if self.breaker.is_open:
+                raise OncorCircuitOpen.seen_in(exc) from exc
+            raise
+        except OncorError:
+            self.breaker.answered()  # a refusal is an answer
+            raise
         self.breaker.answered()
         return answer
 

@@ -45,6 +45,20 @@ async def test_calls_outlasting_their_retry_budget_wait_for_oncor_and_succeed(
     assert len(refused) - 10 <= 2 * 3
 
 
+async def test_calls_queued_behind_the_concurrency_limit_stay_home_once_the_circuit_opens(
+    emulator: EmulatorProcess, admin: EmulatorAdmin
+) -> None:
+    await admin.outage(down_for=2)
+    options = {"flow": FlowPolicy(max_concurrency=2), "breaker": BreakerPolicy(failures=2)}
+    async with make_client(emulator, **options) as client:
+        await asyncio.gather(*(client.get_med_departments() for _ in range(10)))
+
+    refused = await refused_calls(admin)
+    assert [call["path"] for call in refused if call["path"] != PROBE_METHOD] == [
+        "directory/get/MedDepart"
+    ] * 2
+
+
 async def test_a_call_that_waited_longer_than_outage_wait_raises_circuit_open(
     emulator: EmulatorProcess, admin: EmulatorAdmin
 ) -> None:
