@@ -1,5 +1,6 @@
 """The order publisher through ONCOR outages: it skips its cycles while the circuit is open,
-calls ONCOR no more than the probe does, and announces and marks every order once it is back."""
+calls ONCOR no more than the probe does, announces and marks every order once it is back, and
+holds back all its calls while a Retry-After runs."""
 
 from __future__ import annotations
 
@@ -61,6 +62,29 @@ async def test_an_outage_during_a_poll_cycle_delays_its_orders_and_loses_none(
     later = [call for call in refused if call["time"] > refused[0]["time"] + 1]
     assert {call["path"] for call in later} == {PROBE_METHOD}
     assert len(later) <= 2 * (later[-1]["time"] - refused[0]["time"] - 1) + 1
+
+
+async def test_a_429_with_retry_after_holds_every_call_of_the_poller_back(
+    emulator: EmulatorProcess, amqp_url: str, admin: EmulatorAdmin
+) -> None:
+    order_ids = await admin.new_orders(3)
+    await admin.faults(error_rate=1.0, error_statuses=[429], retry_after=1, paths=["patient/get"])
+    settings = publisher_settings(emulator, amqp_url)
+    async with collecting_events(amqp_url) as collector, running_publisher(settings):
+        await eventually(lambda: _answered(admin, 429, times=2), within=20, every=0.05)
+        await admin.clear_faults()
+        await eventually(lambda: all_marked(admin), within=20)
+        assert set(collector.ids_by_order()) == set(order_ids)
+
+    calls = await admin.calls()
+    for refused in (call for call in calls if call["status"] == 429):
+        # Calls already on their way when the 429 came may arrive just after it; none later.
+        held = [call for call in calls if 0.1 < call["time"] - refused["time"] < 0.9]
+        assert held == [], held
+
+
+async def _answered(admin: EmulatorAdmin, status: int, times: int) -> bool:
+    return sum(call["status"] == status for call in await admin.calls()) >= times
 
 
 async def _more_than(threshold: float, name: str, **labels: str) -> bool:
