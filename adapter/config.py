@@ -158,6 +158,7 @@ class Settings(BaseSettings):
             delivery_limit=self.command_delivery_limit,
             retry_delays=self.command_retry_delays,
             partitions=self.command_partitions,
+            handover_delay=self.oncor_write_horizon,
         )
 
     @property

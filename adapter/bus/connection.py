@@ -135,6 +135,11 @@ class Bus:
         """The queue of the `step`-th delayed retry (1-based), as this topology declares it."""
         return retry_queue_name(self._topology_settings.retry_delays[step - 1])
 
+    @property
+    def handover_queue(self) -> str:
+        """Where a redelivered command waits out the writes of its former owner."""
+        return retry_queue_name(self._topology_settings.handover_delay)
+
     async def publish(
         self, exchange: str, routing_key: str, message: aio_pika.Message, *, mandatory: bool = True
     ) -> None:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
@@ -63,10 +62,9 @@ class Subscription:
         self._wire: aiormq.Channel | None = None  # the AMQP channel the consumer stands on
         self._tag: str | None = None
         self._lost = asyncio.Event()
+        #: set while registered (as far as the last ConsumeOk and channel close tell)
+        self.registered = asyncio.Event()
         self._in_flight: set[asyncio.Task[Any]] = set()
-        #: monotonic time of the first delivery since the last registration: on a queue with a
-        #: single active consumer, (no earlier than) when this consumer became the active one
-        self.active_since: float | None = None
 
     @property
     def consuming(self) -> bool:
@@ -137,9 +135,9 @@ class Subscription:
         wire = cast(aiormq.Channel, await channel.get_underlay_channel())
         wire.on_consumer_cancel_callbacks.add(self._on_cancelled)
         assert self._queue is not None
-        self.active_since = None
         self._tag = await self._queue.consume(self._deliver)
         self._wire = wire
+        self.registered.set()
         log.info("consuming", extra={"queue": self.queue_name, "prefetch": self._prefetch})
 
     async def cancel(self) -> None:
@@ -155,8 +153,6 @@ class Subscription:
             )
 
     async def _deliver(self, message: AbstractIncomingMessage) -> None:
-        if self.active_since is None:
-            self.active_since = time.monotonic()
         task = asyncio.current_task()
         assert task is not None
         self._in_flight.add(task)
@@ -174,9 +170,11 @@ class Subscription:
     def _on_cancelled(self, frame: Any) -> None:
         # The channel stays open: deliveries in flight can still be settled on it.
         log.warning("the broker cancelled a consumer", extra={"queue": self.queue_name})
+        self.registered.clear()
         self._lost.set()
 
     def _lost_now(self) -> None:
+        self.registered.clear()
         self._lost.set()
         for task in self._in_flight:
             task.cancel()  # its delivery is back in the queue: another replica may take it

@@ -7,7 +7,8 @@ dezo.commands (topic) --order.*--> [dezo.commands] (quorum, delivery limit): int
                        every command of one order in one queue, handled by one replica at a time
      rejected past the delivery limit, or dead-lettered by the consumer with the reason in headers
 dezo.dead (fanout) ----------------> [dezo.commands.dead]
-(default exchange) --> [dezo.commands.retry.N] (TTL = Nth delay) --dead-letter--> [dezo.commands]
+(default exchange) --> [dezo.commands.retry.<TTL>ms] --dead-letter--> [dezo.commands]
+                       one per retry delay, and one for the hand-over delay
 dezo.events (topic): order.received, command.succeeded.<command>, command.failed.<command>
 [dezo.poller.leader] (single active consumer): whoever holds its token message polls ONCOR
 """
@@ -74,6 +75,9 @@ class TopologySettings:
     delivery_limit: int = 5
     retry_delays: tuple[float, ...] = (1.0, 5.0, 30.0, 120.0, 600.0)
     partitions: int = 8
+    # A redelivered command waits this long in a retry queue before its partition handles it
+    # (see consumer.service); the queue is shared with a retry delay of the same length.
+    handover_delay: float = 35.0
 
 
 @dataclass
@@ -127,7 +131,7 @@ async def declare_topology(
     await dead_queue.bind(dead)
 
     retry_queues = []
-    for delay in settings.retry_delays:
+    for delay in sorted({*settings.retry_delays, settings.handover_delay}):
         retry_queues.append(
             await channel.declare_queue(
                 retry_queue_name(delay),

@@ -69,9 +69,15 @@ async def find_own_document(
     """The document of `class_name` this command already wrote for `order`, if any."""
     if not order.ehr_id:
         raise OncorProtocolError("rc/get", "the order has no ehr_id: cannot look for documents")
+    listing = await oncor.list_records(order.ehr_id)
+    unreadable = [record.id for record in listing.unreadable if record.class_name == class_name]
+    if unreadable:  # one of them may be ours: writing blind could make a second
+        raise OncorProtocolError(
+            "rc/getList", f"cannot read the {class_name} records {unreadable} of the order's EHR"
+        )
     candidates = [
         (record, document)
-        for record in await oncor.list_records(order.ehr_id)
+        for record in listing
         if record.id
         and record.class_name == class_name
         and (document := record.document()) is not None

@@ -10,9 +10,12 @@
 
 Any replica reads the intake queue. Each partition queue has a single active consumer, so all
 commands of one order are handled by one replica at a time, one after the other. A replica that
-loses a partition's channel abandons that partition's work at once; the replica that takes a
-partition over waits `oncor_write_horizon` before it handles a redelivered command, so that a
-write the old owner still had in flight has landed (or never will) when it looks for it.
+loses a partition's channel abandons that partition's work at once. A command the partition
+delivers again (its former owner lost its channel, or gave it back) may have a write of that
+owner still in flight: it goes through the hand-over queue first, which holds it for
+`oncor_write_horizon`, so that when it is handled that write has landed (or never will) and is
+found. Waiting in the broker, not in a replica, the wait survives the next connection loss and
+costs no delivery attempt.
 
 Up to `command_prefetch` commands are in flight on the intake and as many over the partitions.
 On `stop`: no new deliveries, in-flight ones get `shutdown_grace` seconds, the rest are
@@ -110,14 +113,20 @@ class CommandConsumer:
             refresher = asyncio.create_task(
                 self._dictionaries.keep_fresh(self._settings.dictionary_refresh_interval, stop)
             )
+            announcing = asyncio.create_task(self._announce_consuming())
             try:
                 await asyncio.gather(*(sub.run(stop) for sub in self.subscriptions))
             finally:
+                announcing.cancel()
                 refresher.cancel()
                 await asyncio.gather(refresher, return_exceptions=True)
                 await self._finish()
         finally:
             await self._downloads.aclose()
+
+    async def _announce_consuming(self) -> None:
+        await asyncio.gather(*(sub.registered.wait() for sub in self.subscriptions))
+        log.info("consuming commands", extra={"partitions": len(self._partitions)})
 
     async def _finish(self) -> None:
         grace = self._settings.shutdown_grace
@@ -148,21 +157,14 @@ class CommandConsumer:
             await self._settled(message, self._settle_unreadable(message, exc))
             return
         if message.redelivered:
-            await self._wait_out_earlier_owner(received)
+            await self._settled(message, self._settlement.defer(message))
+            log.info(
+                "redelivered command deferred until earlier writes have landed",
+                extra={"command_id": received.command_id, "order_id": received.command.order_id},
+            )
+            return
         await self._settled(message, self._settle(message, received))
         metrics.command_duration.labels(received.name).observe(time.perf_counter() - started)
-
-    async def _wait_out_earlier_owner(self, received: ReceivedCommand) -> None:
-        """A redelivered command may have a write of its former owner still in flight."""
-        partition = self._partitions[partition_of(received.command.order_id, len(self._partitions))]
-        since = partition.active_since or time.monotonic()
-        remaining = since + self._settings.oncor_write_horizon - time.monotonic()
-        if remaining > 0:
-            log.info(
-                "redelivered command waits for earlier writes to land",
-                extra={"command_id": received.command_id, "seconds": round(remaining, 1)},
-            )
-            await asyncio.sleep(remaining)
 
     async def _settle(self, message: AbstractIncomingMessage, received: ReceivedCommand) -> None:
         decision = await self._dispatcher.dispatch(received)

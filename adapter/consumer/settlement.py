@@ -96,6 +96,12 @@ class Settlement:
         headers.setdefault(ROUTING_KEY_HEADER, message.routing_key or "")
         await self._bus.publish("", queue, copy_message(message, headers))
 
+    async def defer(self, message: AbstractIncomingMessage) -> None:
+        """A copy to the hand-over queue, as it is: back after the delay, with its budget."""
+        headers = own_headers(message)
+        headers.setdefault(ROUTING_KEY_HEADER, message.routing_key or "")
+        await self._bus.publish("", self._bus.handover_queue, copy_message(message, headers))
+
     async def retry_later(self, message: AbstractIncomingMessage, step: int) -> None:
         """A copy to retry queue `step`, whose TTL sends it back to `dezo.commands`."""
         headers = own_headers(message)

@@ -95,6 +95,13 @@ _DATA: dict[str, dict[str, Any]] = {
                 "dose_msv": 4.0,
                 "attachment_ids": ["#1585:4537"],
             },
+            "documents": [
+                {
+                    "date": "2026-11-23T20:11:00+05:00",
+                    "name": "Прием онколога",
+                    "attachment_ids": ["#1586:4430"],
+                }
+            ],
             "client": {"id": "28402-660122-41(20190101)", "name": "ДАВЫДАЧЕВА Т В"},
             "client_mo": {"id": "660122(20180906)", "name": "ЦГБ 7 Екатеринбург"},
             "expert_mo": {"id": "661768(20190823)", "name": "СООД Екатеринбург"},
@@ -117,6 +124,8 @@ _DATA: dict[str, dict[str, Any]] = {
                 "created_at": "2026-11-25T20:10:00+05:00",
             }
         ],
+        # a stale id: attachment/query no longer knows it, the order goes out all the same
+        "missing_attachment_ids": ["#1586:4430"],
     },
     "command.succeeded": {
         "command": "order.conclusion",

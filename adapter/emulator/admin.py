@@ -13,8 +13,9 @@ from adapter.emulator.clock import TIME_FORMAT, format_time
 from adapter.emulator.documents import DOCUMENT_KINDS
 from adapter.emulator.faults import FaultSettings, Outage, OutageSchedule
 from adapter.emulator.protocol import NOT_FOUND, ApiError, api_route, invalid, orid_from_path
-from adapter.emulator.state import EmulatorState
+from adapter.emulator.state import BareToDate, EmulatorState
 from adapter.emulator.store import Attachment, Record
+from adapter.emulator.variance import Oddity
 
 _DOCUMENT_BODY_KEYS = {kind.class_name: kind.body_key for kind in DOCUMENT_KINDS}
 
@@ -29,6 +30,7 @@ class NewOrders(BaseModel):
     missing_optional: bool = False  # only the required minimum of fields
     unknown_patient: bool = False  # patient ids that /patient/get does not know
     created_at: datetime | None = None  # local "YYYY-MM-DD HH:MM:SS"; default: about now
+    oddity: Oddity | None = None  # differ from the documented example this way (variance.py)
 
     @field_validator("created_at", mode="before")
     @classmethod
@@ -44,6 +46,8 @@ class ConfigUpdate(BaseModel):
     page_offset_mode: Literal["page", "record"] | None = None
     document_statuses: dict[str, str] | None = None
     document_error_key: Literal["name", "class"] | None = None
+    variance: bool | None = None
+    bare_to_date: BareToDate | None = None
 
 
 def _order_summary(order: Record) -> dict[str, Any]:
@@ -121,6 +125,7 @@ class AdminApi:
             missing_optional=new.missing_optional,
             unknown_patient=new.unknown_patient,
             created_at=new.created_at,
+            oddity=new.oddity,
         )
         return JSONResponse({"ids": order_ids, "patient_ids": patient_ids})
 

@@ -15,7 +15,11 @@ _HELP = {
     "job_ready_after": "seconds a search job answers ready=false",
     "page_offset_mode": "RecordsPage offset counts pages (as its doc says) or records (dezo.md)",
     "timezone": "time zone of ONCOR's local timestamps",
+    "variance": "answer in forms the docs allow but their examples do not show, and seed one odd"
+    " order of each kind",
+    "bare_to_date": "a bare query to_date ends where its day starts, or at its end (docs: silent)",
 }
+_CHOICES = {"page_offset_mode": ("page", "record"), "bare_to_date": ("day_start", "day_end")}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,12 +35,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     defaults = EmulatorOptions()
     for option in fields(EmulatorOptions):
         default = getattr(defaults, option.name)
+        flag = "--" + option.name.replace("_", "-")
+        help_text = f"{_HELP[option.name]} (default: {default})"
+        if isinstance(default, bool):
+            parser.add_argument(
+                flag, action=argparse.BooleanOptionalAction, default=default, help=help_text
+            )
+            continue
         parser.add_argument(
-            "--" + option.name.replace("_", "-"),
+            flag,
             type=type(default),
             default=default,
-            choices=("page", "record") if option.name == "page_offset_mode" else None,
-            help=f"{_HELP[option.name]} (default: {default})",
+            choices=_CHOICES.get(option.name),
+            help=help_text,
         )
 
 
@@ -53,5 +64,9 @@ def parse_options(argv: Sequence[str] | None = None) -> EmulatorOptions:
 def to_argv(options: EmulatorOptions) -> list[str]:
     argv: list[str] = []
     for option in fields(EmulatorOptions):
-        argv += ["--" + option.name.replace("_", "-"), str(getattr(options, option.name))]
+        flag, value = option.name.replace("_", "-"), getattr(options, option.name)
+        if isinstance(value, bool):
+            argv.append(f"--{flag}" if value else f"--no-{flag}")
+        else:
+            argv += ["--" + flag, str(value)]
     return argv

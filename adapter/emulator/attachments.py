@@ -93,6 +93,10 @@ class AttachmentsApi:
         if not isinstance(ids, list) or not all(isinstance(orid, str) for orid in ids):
             raise invalid("query.ids must be a list of attachment ids")
         known = self.state.store.attachments
+        unknown = [orid for orid in ids if orid not in known]
+        if unknown and self.state.config.variance:
+            # the docs do not say how a stale id is answered: omitted, or the query refused
+            raise ApiError(RECORD_NOT_FOUND, f"attachments not found: {', '.join(unknown)}")
         return result(*(known[orid].meta() for orid in ids if orid in known))
 
     async def file(self, request: Request) -> Response:

@@ -27,7 +27,11 @@ class FaultSettings(BaseModel):
     retry_after: int | None = Field(default=None, ge=0)  # seconds, on injected 429 and 503
     timeout_rate: float = Field(default=0.0, ge=0.0, le=1.0)  # hang timeout_seconds first
     timeout_seconds: float = Field(default=30.0, ge=0.0)
-    drop_rate: float = Field(default=0.0, ge=0.0, le=1.0)  # connection cut mid-body
+    drop_rate: float = Field(default=0.0, ge=0.0, le=1.0)  # done, then cut mid-answer
+    # Done, then a gateway's 504: the answer is lost, not the work.
+    gateway_timeout_rate: float = Field(default=0.0, ge=0.0, le=1.0)
+    # Cut before ONCOR saw the request: nothing done, and the client cannot tell.
+    drop_before_rate: float = Field(default=0.0, ge=0.0, le=1.0)
     paths: list[str] | None = None  # API path prefixes, e.g. ["patient/get"]; None = all
     # Of those, the ones that hang (e.g. reads only); None = all of `paths`.
     timeout_paths: list[str] | None = None
@@ -123,6 +127,22 @@ def _server_error(status_code: int, retry_after: int | None) -> Response:
     return HTMLResponse(_PROXY_PAGE.format(title), status_code, headers=headers)
 
 
+def _gateway_timeout() -> Response:
+    return HTMLResponse(_PROXY_PAGE.format("504 Gateway Time-out"), 504)
+
+
+async def _discard(message: Message) -> None:
+    return None
+
+
+async def _cut(send: Send) -> None:
+    """Start an answer and break it off: the request was never handed to ONCOR."""
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"64")]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": b'{"result":', "more_body": True})
+    raise InjectedConnectionDrop("connection dropped before the request was handled")
+
+
 class FaultMiddleware:
     def __init__(self, app: ASGIApp, injector: FaultInjector) -> None:
         self.app = app
@@ -149,6 +169,11 @@ class FaultMiddleware:
             await response(scope, receive, send)
         elif roll() < settings.drop_rate:
             await self._drop_mid_body(scope, receive, send)
+        elif roll() < settings.gateway_timeout_rate:
+            await self.app(scope, receive, _discard)
+            await _gateway_timeout()(scope, receive, send)
+        elif roll() < settings.drop_before_rate:
+            await _cut(send)
         else:
             await self.app(scope, receive, send)
 

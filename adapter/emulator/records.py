@@ -20,7 +20,8 @@ from adapter.emulator.protocol import (
 )
 from adapter.emulator.state import EmulatorState
 from adapter.emulator.statuses import parse_status_json
-from adapter.emulator.store import API_USER_ID, Record
+from adapter.emulator.store import API_USER_ID, JsonObject, Record, StatusEntry
+from adapter.emulator.variance import bare_key_status
 
 
 class RecordsApi:
@@ -66,9 +67,11 @@ class RecordsApi:
         current = order.current_status
         if current is None:
             return result({"rc_id": order.id})
-        answer = current.instance_status(order.id)
+        answer = self._instance_status(current, order.id)
         if len(order.statuses) > 1:
-            answer["history"] = [status.instance_status(order.id) for status in order.statuses[:-1]]
+            answer["history"] = [
+                self._instance_status(status, order.id) for status in order.statuses[:-1]
+            ]
         return result(answer)
 
     async def update_instance_status(self, request: Request) -> Response:
@@ -80,7 +83,7 @@ class RecordsApi:
             raise invalid(f"updateInstanceStatus.json: {error}") from None
         status = order.set_status(fields, API_USER_ID, self.state.clock.now_text())
         order.status_updates += 1
-        return result(status.instance_status(order.id))
+        return result(self._instance_status(status, order.id))
 
     async def get_directory(self, request: Request) -> Response:
         name = request.path_params["directory"]
@@ -90,6 +93,12 @@ class RecordsApi:
                 NOT_FOUND, f"unknown directory {name}; known: {', '.join(DIRECTORIES)}", 404
             )
         return result(*entries)
+
+    def _instance_status(self, status: StatusEntry, rc_id: str) -> JsonObject:
+        answer = status.instance_status(rc_id)
+        if self.state.config.variance:  # the form status/get documents
+            answer["json"] = bare_key_status(status.fields)
+        return answer
 
     def _order(self, record_id: str) -> Record:
         """Statuses here are those of DEZO orders."""

@@ -10,6 +10,7 @@ from adapter.emulator.dictionaries import TM66_ORDER_PURPOSE, directory_entry
 from adapter.emulator.organizations import EXPERT_MO_CODE, EXPERT_MO_ID, MED_RESOURCE, OPEN_END
 from adapter.emulator.people import make_patient
 from adapter.emulator.store import CLINICIAN_ORG_UNIT_ID, CLINICIAN_USER_ID, ORDER_CLASS, Store
+from adapter.emulator.variance import Oddity, make_odd
 
 ORDER_CLUSTER = 1930
 PATIENT_CLUSTER = 69
@@ -123,11 +124,13 @@ class SampleGenerator:
         missing_optional: bool = False,
         unknown_patient: bool = False,
         created_at: datetime | None = None,
+        oddity: Oddity | None = None,
     ) -> tuple[list[str], list[str]]:
         """Add `count` orders spread over `patients` new patients (default: one each).
 
         unknown_patient: the orders point at patient ids that do not exist.
         missing_optional: the orders carry only the required minimum.
+        oddity: the orders differ from the documented example in this way (see variance.py).
         Returns the order ids and the patient ids.
         """
         patient_records = [
@@ -135,7 +138,7 @@ class SampleGenerator:
         ]
         order_ids = [
             self._add_order(
-                patient_records[index % len(patient_records)], missing_optional, created_at
+                patient_records[index % len(patient_records)], missing_optional, created_at, oddity
             )
             for index in range(count)
         ]
@@ -154,6 +157,7 @@ class SampleGenerator:
         patient: dict[str, Any],
         missing_optional: bool,
         created_at: datetime | None,
+        oddity: Oddity | None,
     ) -> str:
         rng = self.random
         # orders appear a little in the past, as a UI save lands before a poll sees it
@@ -189,19 +193,19 @@ class SampleGenerator:
             "MedOrganization", "med_org_code", client["med_org_code"]
         )
         order["expert_mo"] = directory_entry("MedOrganization", "id", EXPERT_MO_ID)
-        self.store.add_record(
-            {
-                "id": order_id,
-                "class_name": ORDER_CLASS,
-                "patient_id": patient["id"],
-                "ehr_id": patient["id"].replace(f"#{PATIENT_CLUSTER}:", f"#{EHR_CLUSTER}:"),
-                "published": {"user_id": CLINICIAN_USER_ID, "time": format_time(created)},
-                "org_unit_id": CLINICIAN_ORG_UNIT_ID,
-                "time_rc": format_time(created - timedelta(minutes=rng.randint(1, 30))),
-                "rc_tm66_order": order,
-            },
-            created,
-        )
+        rc: dict[str, Any] = {
+            "id": order_id,
+            "class_name": ORDER_CLASS,
+            "patient_id": patient["id"],
+            "ehr_id": patient["id"].replace(f"#{PATIENT_CLUSTER}:", f"#{EHR_CLUSTER}:"),
+            "published": {"user_id": CLINICIAN_USER_ID, "time": format_time(created)},
+            "org_unit_id": CLINICIAN_ORG_UNIT_ID,
+            "time_rc": format_time(created - timedelta(minutes=rng.randint(1, 30))),
+            "rc_tm66_order": order,
+        }
+        if oddity is not None:
+            make_odd(rc, oddity)
+        self.store.add_record(rc, created)
         return order_id
 
     def _primary_doc(self, order_id: str, method: str, created: datetime) -> dict[str, Any]:

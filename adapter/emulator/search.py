@@ -24,7 +24,7 @@ from adapter.emulator.protocol import (
     required_str,
     result,
 )
-from adapter.emulator.state import EmulatorState
+from adapter.emulator.state import BareToDate, EmulatorState
 from adapter.emulator.store import ORDER_CLASS, Record
 
 # the record class each search finds
@@ -41,15 +41,19 @@ _STATUS_FILTERS = ("status_is_null", "status_value", "status_value_with_history"
 RecordFilter = Callable[[Record], bool]
 
 
-def _time_bound(query: dict[str, Any], key: str, *, upper: bool) -> datetime | None:
-    """A lower bound, or an exclusive upper bound: a bare to_date includes that whole day."""
+def _time_bound(
+    query: dict[str, Any], key: str, *, upper: bool, bare_to_date: BareToDate = "day_start"
+) -> datetime | None:
+    """A lower bound, or an exclusive upper bound.
+
+    A to_date with a time takes in that second; a bare to_date ends where its day starts, or
+    takes in that whole day, as `bare_to_date` says (the docs say neither).
+    """
     text = optional_str(query, key, "query")
     if text is None:
         return None
-    for time_format, resolution in (
-        (TIME_FORMAT, timedelta(seconds=1)),
-        (DATE_FORMAT, timedelta(days=1)),
-    ):
+    day_end = timedelta(days=1) if bare_to_date == "day_end" else timedelta(0)
+    for time_format, resolution in ((TIME_FORMAT, timedelta(seconds=1)), (DATE_FORMAT, day_end)):
         try:
             moment = datetime.strptime(text, time_format)
         except ValueError:
@@ -96,7 +100,9 @@ class SearchApi:
             raise ApiError(NOT_FOUND, f"unknown search {search}; known: {', '.join(SEARCHES)}", 404)
         query = await read_wrapped_body(request, "query")
         lower = _time_bound(query, "from_date", upper=False)
-        upper = _time_bound(query, "to_date", upper=True)
+        upper = _time_bound(
+            query, "to_date", upper=True, bare_to_date=self.state.config.bare_to_date
+        )
         matches_status = _status_filter(query, class_name)
         found = [
             record
@@ -139,5 +145,6 @@ class SearchApi:
         ]
         if page_records:  # the doc's "nothing found" answer has no "rc" at all
             answer["rc"] = page_records
-        answer["size"] = len(job.record_ids)
+        if not self.state.config.variance:  # optional in RecordsPage
+            answer["size"] = len(job.record_ids)
         return result(answer)

@@ -17,7 +17,8 @@ from adapter.emulator.app import http_error, oncor_routes
 from adapter.emulator.calls import CallLogMiddleware
 from adapter.emulator.faults import FaultMiddleware, HideInjectedDrops
 from adapter.emulator.protocol import API_PREFIX
-from adapter.emulator.state import EmulatorState, PageOffsetMode, RuntimeConfig
+from adapter.emulator.state import BareToDate, EmulatorState, PageOffsetMode, RuntimeConfig
+from adapter.emulator.variance import ODDITIES
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,8 @@ class EmulatorOptions:
     job_ready_after: float = 0.2  # seconds a new search job answers ready=false
     page_offset_mode: PageOffsetMode = "page"  # RecordsPage offset: "page" number or "record"s
     timezone: str = "Asia/Yekaterinburg"
+    variance: bool = False  # documented but unexampled answer forms, and one odd order of each kind
+    bare_to_date: BareToDate = "day_start"  # what a bare to_date bounds: the docs do not say
 
 
 def create_app(options: EmulatorOptions) -> Starlette:
@@ -37,10 +40,18 @@ def create_app(options: EmulatorOptions) -> Starlette:
         token=options.token,
         timezone=options.timezone,
         seed=options.seed,
-        config=RuntimeConfig(options.job_ready_after, options.page_offset_mode),
+        config=RuntimeConfig(
+            job_ready_after=options.job_ready_after,
+            page_offset_mode=options.page_offset_mode,
+            variance=options.variance,
+            bare_to_date=options.bare_to_date,
+        ),
     )
     if options.orders:
         state.samples.add_orders(options.orders)
+    if options.variance:
+        for oddity in ODDITIES:
+            state.samples.add_orders(1, oddity=oddity)
     app = Starlette(
         routes=[*oncor_routes(state), Mount("/admin", routes=AdminApi(state).routes())],
         # the call log sits outside the faults so that it sees the statuses they cause

@@ -11,6 +11,8 @@ from adapter.emulator.samples import SampleGenerator
 from adapter.emulator.store import Store
 
 PageOffsetMode = Literal["page", "record"]
+#: What a bare `to_date` (a day) bounds; the docs do not say. "day_start": that day is out.
+BareToDate = Literal["day_start", "day_end"]
 
 
 @dataclass
@@ -26,6 +28,9 @@ class RuntimeConfig:
     document_statuses: dict[str, str] = field(default_factory=dict)
     # Every documented 422 body says "name"; "class" is a variant clients must read too.
     document_error_key: Literal["name", "class"] = "name"
+    # Answers in forms the docs allow but their examples do not show (variance.py)
+    variance: bool = False
+    bare_to_date: BareToDate = "day_start"
 
 
 class EmulatorState:

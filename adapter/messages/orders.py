@@ -148,3 +148,8 @@ class OrderReceived(BaseModel):
     order: Order
     patient: Patient | None = Field(None, description="Absent only if the order names none")
     attachments: list[AttachmentInfo] = Field(default_factory=list)
+    missing_attachment_ids: list[str] = Field(
+        default_factory=list,
+        description="Attachment ids the order names that ONCOR no longer describes (ids can go"
+        " stale and be removed): the order is announced without them",
+    )

@@ -71,6 +71,15 @@ order_failures = Counter(
     "Orders skipped in a cycle, by stage and reason; they are tried again next cycle",
     ["stage", "reason"],
 )
+orders_deleted = Counter(
+    "dezo_orders_deleted_total",
+    "Deleted orders (any deleted_status) found by searches; neither announced nor marked",
+)
+orders_skipped_since = Gauge(
+    "dezo_orders_skipped_since_timestamp_seconds",
+    "Unix time since which the longest-skipped order has been skipped in every cycle"
+    " (unreadable, or its patient or attachments not to be had); 0 when none is",
+)
 poll_cycles = Counter("dezo_poll_cycles_total", "Polling cycles by outcome", ["outcome"])
 poll_cycle_duration = Histogram(
     "dezo_poll_cycle_duration_seconds",

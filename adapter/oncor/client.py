@@ -52,9 +52,12 @@ from adapter.oncor.models import (
     RcTm66OrderExpertiseProtocol,
     RcTm66OrderQuery,
     RcTm66OrderReject,
+    RecordList,
     RecordsPage,
     SearchJob,
+    SearchPage,
     Tm66Dictionary,
+    entry_id,
 )
 from adapter.oncor.orid import orid_for_query
 from adapter.oncor.status import format_status
@@ -237,45 +240,57 @@ class OncorClient:
             await asyncio.sleep(delay)
             delay = min(delay * 2, 2.0)
 
-    async def iter_search(self, job_id: str) -> AsyncIterator[list[Rc]]:
+    async def iter_search(self, job_id: str) -> AsyncIterator[SearchPage]:
         """Every record of a search job, a page at a time, none skipped and none repeated.
 
         ONCOR's docs disagree on whether `offset` counts pages or records; unless configured,
-        the client tells them apart on the second request and remembers the answer.
+        the client tells them apart on the second request and remembers the answer. The job's
+        total (`size`) is optional: without it, a short or empty page is the last.
         """
         size = self._search.page_size
         first = await self.wait_until_ready(job_id)
-        total = first.size or 0
+        total = first.size
         seen: set[str] = set()
+        read = 0
 
-        def fresh(records: list[Rc]) -> list[Rc]:
-            new = [rc for rc in records if rc.id not in seen]
-            seen.update(rc.id for rc in new if rc.id)
-            return new
+        def fresh(page: RecordsPage) -> SearchPage:
+            nonlocal read
+            new = [entry for entry in page.rc if entry_id(entry) not in seen]
+            seen.update(filter(None, map(entry_id, new)))
+            read += len(new)
+            return SearchPage.read(new)
 
-        yield fresh(first.rc)
-        if len(seen) >= total or not first.rc:
+        def last(page: RecordsPage) -> bool:
+            if not page.rc:
+                return True
+            if total is not None:
+                return read >= total
+            # short against the page size the answer names, if any: a server may cap it
+            return len(page.rc) < (page.page.size or size)
+
+        yield fresh(first)
+        if last(first):
             return
+        page = first
         mode = self._offset_mode()
         offset = 1 if mode == "page" else len(first.rc)
         if mode is None:
             probe = await self.get_records_page(job_id, 1, size)
-            record_mode = len(first.rc) > 1 and bool(probe.rc) and probe.rc[0].id == first.rc[1].id
+            # compared as they came: an unreadable record may have no id
+            record_mode = len(first.rc) > 1 and bool(probe.rc) and probe.rc[0] == first.rc[1]
             mode = self._detected_offset_mode = "record" if record_mode else "page"
             if mode == "page":
-                yield fresh(probe.rc)
+                page = probe
+                yield fresh(probe)
                 offset = 2
         step = 1 if mode == "page" else len(first.rc)
-        while len(seen) < total:
+        while not last(page):
             page = await self.get_records_page(job_id, offset, size)
-            if not page.rc:
-                break
-            yield fresh(page.rc)
+            yield fresh(page)
             offset += step
-        if len(seen) < total:
+        if total is not None and read < total:
             raise OncorProtocolError(
-                "search/get/RecordsPage",
-                f"job {job_id} announced {total} records, gave {len(seen)}",
+                "search/get/RecordsPage", f"job {job_id} announced {total} records, gave {read}"
             )
 
     def _offset_mode(self) -> Literal["page", "record"] | None:
@@ -294,9 +309,16 @@ class OncorClient:
         """`rc/get`: any medical record (an order, a DEZO document) by id."""
         return await self._call_one(Rc, "rc/get", params={"id": orid_for_query(record_id)})
 
-    async def list_records(self, ehr_id: str) -> list[Rc]:
-        """`rc/getList`: every record of one EHR (a patient's disease), DEZO documents included."""
-        return await self._call_list(Rc, "rc/getList", params={"ehr_id": orid_for_query(ehr_id)})
+    async def list_records(self, ehr_id: str) -> SearchPage:
+        """`rc/getList`: every record of one EHR (a patient's disease), DEZO documents included;
+        read one by one, like a search page."""
+        method = "rc/getList"
+        answer = await self._send(method, "GET", params={"ehr_id": orid_for_query(ehr_id)})
+        try:
+            listing = RecordList.model_validate_json(answer.content)
+        except ValidationError as exc:
+            raise OncorProtocolError(method, f"unreadable answer: {type(exc).__name__}") from None
+        return SearchPage.read(listing.result)
 
     async def get_instance_status(self, record_id: str) -> InstanceStatus:
         """`rc/getInstanceStatus`: a record's current status with its history."""

@@ -1,21 +1,43 @@
 """Pydantic models of ONCOR's wire types, as its API docs describe them.
 
-Every model accepts fields the docs do not list (`extra="allow"`): ONCOR adds fields over time
-and an adapter must not break on them. Field names are ONCOR's own.
+Read as the documented types allow, not only as the examples show: fields the docs do not list
+pass through (`extra="allow"`; ONCOR adds fields over time), a `repeated` field may be `null`
+(none), and a number is read where the docs say `string` as a numeric string is where they say
+`double`. Field names are ONCOR's own.
 """
 
 from __future__ import annotations
 
 import base64
-from typing import Any, Literal
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_serializer,
+    field_validator,
+)
 
 from adapter.oncor.status import parse_status
 
+Item = TypeVar("Item")
+
+
+def _null_as_empty(value: Any) -> Any:
+    return [] if value is None else value
+
+
+#: A protobuf `repeated` field: its JSON `null` means no items.
+Repeated = Annotated[list[Item], BeforeValidator(_null_as_empty)]
+
 
 class OncorModel(BaseModel):
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    model_config = ConfigDict(extra="allow", populate_by_name=True, coerce_numbers_to_str=True)
 
 
 # --- dictionaries -------------------------------------------------------------------------------
@@ -43,7 +65,7 @@ class DictionaryEntry(OncorModel):
 class MedOrganization(OncorModel):
     id: str | None = None
     code: str | None = None
-    date_range: list[str] = Field(default_factory=list)
+    date_range: Repeated[str] = Field(default_factory=list)
     name: str | None = None
     mo_code: str | None = None
     long_name: str | None = None
@@ -60,7 +82,7 @@ class MedOrganization(OncorModel):
 class MedDepart(OncorModel):
     id: str | None = None
     code: str | None = None
-    date_range: list[str] = Field(default_factory=list)
+    date_range: Repeated[str] = Field(default_factory=list)
     name: str | None = None
     depart_code: str | None = None
     med_org_code: str | None = None
@@ -74,7 +96,7 @@ class MedResource(OncorModel):
 
     id: str | None = None
     code: str | None = None
-    date_range: list[str] = Field(default_factory=list)
+    date_range: Repeated[str] = Field(default_factory=list)
     name: str | None = None
     doctor_code: str | None = None
     doctor_name: str | None = None
@@ -98,7 +120,7 @@ class Tm66PrimaryDiagnosticsDoc(OncorModel):
     device: str | None = None
     text: str | None = None
     dose_msv: float | None = None
-    attachment_id: list[str] = Field(default_factory=list)
+    attachment_id: Repeated[str] = Field(default_factory=list)
 
 
 class Tm66Doc(OncorModel):
@@ -107,7 +129,7 @@ class Tm66Doc(OncorModel):
     date_time: str | None = None
     name: str | None = None
     description: str | None = None
-    attachment_id: list[str] = Field(default_factory=list)
+    attachment_id: Repeated[str] = Field(default_factory=list)
 
 
 class RcTm66Order(OncorModel):
@@ -119,7 +141,7 @@ class RcTm66Order(OncorModel):
     dz_icd10: DictionaryEntry | None = None
     dz_text: str | None = None
     primary_diagnostics_doc: Tm66PrimaryDiagnosticsDoc | None = None
-    docs: list[Tm66Doc] = Field(default_factory=list)
+    docs: Repeated[Tm66Doc] = Field(default_factory=list)
     client: MedResource | None = None
     client_mo: MedOrganization | None = None
     expert_mo: MedOrganization | None = None
@@ -172,8 +194,8 @@ class Rc(OncorModel):
     org_unit_id: str | None = None
     summary: str | None = None
     time_rc: str | None = None
-    deleted_status: list[Any] = Field(default_factory=list)
-    attachment_id: list[str] = Field(default_factory=list)
+    deleted_status: Repeated[str] = Field(default_factory=list)  # Rc.DeletedAt: RC, EHR, PTN
+    attachment_id: Repeated[str] = Field(default_factory=list)
     instance_status: str | None = None
     rc_doc: dict[str, Any] | None = None  # a generic document; DEZO never reads inside it
     rc_tm66_order: RcTm66Order | None = None
@@ -181,6 +203,11 @@ class Rc(OncorModel):
     rc_tm66_order_conclusion: RcTm66OrderConclusion | None = None
     rc_tm66_order_expertise_dicom: RcTm66OrderExpertiseDicom | None = None
     rc_tm66_order_expertise_protocol: RcTm66OrderExpertiseProtocol | None = None
+
+    @property
+    def deleted(self) -> bool:
+        """Deleted in ONCOR, itself or with its health record or patient (any `deleted_status`)."""
+        return bool(self.deleted_status)
 
     def document(self) -> Tm66Document | None:
         """The DEZO document this record holds, if it is one."""
@@ -218,7 +245,7 @@ class InstanceStatus(OncorModel):
     rc_id: str | None = None
     user_id: str | None = None
     time: str | None = None
-    history: list[InstanceStatus] = Field(default_factory=list)
+    history: Repeated[InstanceStatus] = Field(default_factory=list)
 
     def fields(self) -> dict[str, Any]:
         """The status object, e.g. `{"status": "Обработка началась"}`; empty when unset."""
@@ -288,10 +315,70 @@ class Page(OncorModel):
     size: int | None = None
 
 
+#: A search result: an `Rc` when its type allows, read in the page's one pass from the JSON bytes
+#: (a second pass over dicts cost half as much again, measured); otherwise the JSON as it came,
+#: for `SearchPage` to set aside alone.
+RecordEntry = Annotated[Rc | Any, Field(union_mode="left_to_right")]
+
+
+class RecordList(OncorModel):
+    """`rc/getList`'s answer; a record its type does not allow never fails the list."""
+
+    result: Repeated[RecordEntry] = Field(default_factory=list)
+
+
 class RecordsPage(OncorModel):
+    """One page of a search job; a record its type does not allow never fails the page."""
+
     page: Page
-    rc: list[Rc] = Field(default_factory=list)
-    size: int | None = None
+    rc: Repeated[RecordEntry] = Field(default_factory=list)
+    size: int | None = None  # the job's total; optional, so paging cannot rely on it
+
+
+def entry_id(entry: Any) -> str | None:
+    """The id of a search result, readable or not."""
+    found = (
+        entry.id if isinstance(entry, Rc) else entry.get("id") if isinstance(entry, dict) else None
+    )
+    return found if isinstance(found, str) else None
+
+
+@dataclass(frozen=True)
+class UnreadableRecord:
+    """A record that does not fit its documented type even read leniently."""
+
+    id: str | None
+    class_name: str | None
+    error: ValidationError
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    """Records of a search, read one by one: an odd record never costs the others.
+
+    Iterating gives the readable records.
+    """
+
+    records: list[Rc]
+    unreadable: list[UnreadableRecord]
+
+    @classmethod
+    def read(cls, entries: Sequence[Any]) -> SearchPage:
+        records: list[Rc] = []
+        unreadable: list[UnreadableRecord] = []
+        for entry in entries:
+            try:
+                # validated again only to name what is wrong with it
+                records.append(entry if isinstance(entry, Rc) else Rc.model_validate(entry))
+            except ValidationError as exc:
+                name = entry.get("class_name") if isinstance(entry, dict) else None
+                unreadable.append(
+                    UnreadableRecord(entry_id(entry), name if isinstance(name, str) else None, exc)
+                )
+        return cls(records, unreadable)
+
+    def __iter__(self) -> Iterator[Rc]:
+        return iter(self.records)
 
 
 class RcTm66OrderQuery(OncorModel):

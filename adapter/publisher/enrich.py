@@ -2,15 +2,19 @@
 
 Within one cycle each patient is fetched once, however many of its orders are found (concurrent
 askers share the one call), and each page's attachments are described by one `attachment/query`.
+Attachment ids can go stale (dezo.md); when ONCOR refuses a batch for one, the batch is narrowed
+down to the order's ids, then to single ids, and the order goes out without the stale ones.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Coroutine, Hashable, Sequence
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from adapter.oncor.client import OncorClient
+from adapter.oncor.errors import OncorRejected
 from adapter.oncor.models import AttachmentMeta, Patient, Rc
 
 Key = TypeVar("Key", bound=Hashable)
@@ -57,6 +61,14 @@ def page_attachment_ids(records: Sequence[Rc]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(id_ for record in records for id_ in attachment_ids(record)))
 
 
+@dataclass(frozen=True)
+class OrderAttachments:
+    """An order's attachments: described by ONCOR, or missing (stale or removed ids)."""
+
+    described: dict[str, AttachmentMeta]
+    missing: list[str]
+
+
 class CycleEnrichment:
     """Patients and attachment metadata for one cycle, with at most `concurrency` calls at once."""
 
@@ -78,13 +90,33 @@ class CycleEnrichment:
     async def patient(self, patient_id: str) -> Patient:
         return await self._patients.get(patient_id)
 
-    async def attachments(self, record: Rc, page_ids: tuple[str, ...]) -> dict[str, AttachmentMeta]:
+    async def attachments(self, record: Rc, page_ids: tuple[str, ...]) -> OrderAttachments:
         """The order's attachment metadata by id, from its page's single `attachment/query`."""
-        wanted = attachment_ids(record)
-        if not wanted:
-            return {}
-        described = await self._attachments.get(page_ids)
-        return {id_: described[id_] for id_ in wanted if id_ in described}
+        wanted = tuple(attachment_ids(record))
+        described = await self._describe(wanted, page_ids) if wanted else {}
+        return OrderAttachments(
+            {id_: described[id_] for id_ in wanted if id_ in described},
+            [id_ for id_ in wanted if id_ not in described],
+        )
+
+    async def _describe(
+        self, wanted: tuple[str, ...], page_ids: tuple[str, ...]
+    ) -> dict[str, AttachmentMeta]:
+        # A refused batch (422) holds an id ONCOR does not know: narrow it down. The calls are
+        # shared, so the orders of a page narrow down together, each batch asked once.
+        for batch in (page_ids, wanted):
+            try:
+                return await self._attachments.get(batch)
+            except OncorRejected:
+                continue
+        singles = await asyncio.gather(*(self._described_alone(id_) for id_ in wanted))
+        return {id_: meta for single in singles for id_, meta in single.items()}
+
+    async def _described_alone(self, attachment_id: str) -> dict[str, AttachmentMeta]:
+        try:
+            return await self._attachments.get((attachment_id,))
+        except OncorRejected:
+            return {}  # stale: the order goes out with this id listed as missing
 
     def close(self) -> None:
         """Abandon the calls still running: the cycle that needed them is over."""

@@ -7,6 +7,7 @@ a failure here delays an order, it never loses one.
 from __future__ import annotations
 
 import logging
+import time
 from types import TracebackType
 from typing import Literal
 
@@ -23,7 +24,8 @@ from adapter.oncor.errors import (
 
 log = logging.getLogger(__name__)
 
-Stage = Literal["patient", "attachments", "event", "mark"]
+#: `record`: the search gave the order in a form its documented type does not allow
+Stage = Literal["record", "patient", "attachments", "event", "mark"]
 
 AUTH_HINT = "ONCOR refused the API token: check DEZO_ONCOR_TOKEN and its rights in ONCOR"
 
@@ -98,3 +100,31 @@ class OrderStage:
             return
         count_failure(self._stage, self._order_id, exc)
         raise OrderSkipped(self._stage) from exc
+
+
+class SkippedOrders:
+    """Orders skipped in every cycle since some time: what `dezo_orders_skipped_since...` shows.
+
+    An order leaves when a cycle gets past it or no longer finds it (announced, deleted, or
+    given a status by someone else). Only the leader polls; a follower shows none.
+    """
+
+    def __init__(self) -> None:
+        self._since: dict[str | None, float] = {}  # order id (None: a record without one)
+        self._this_cycle: set[str | None] = set()
+
+    def cycle_started(self) -> None:
+        self._this_cycle = set()
+
+    def skipped(self, order_id: str | None) -> None:
+        self._this_cycle.add(order_id)
+
+    def cycle_finished(self) -> None:
+        """After a whole search was read: keep the orders skipped again, forget the others."""
+        now = time.time()
+        self._since = {order: self._since.get(order, now) for order in self._this_cycle}
+        metrics.orders_skipped_since.set(min(self._since.values(), default=0))
+
+    def forget(self) -> None:
+        self._since.clear()
+        metrics.orders_skipped_since.set(0)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -26,6 +25,7 @@ from adapter.messages.orders import (
 from adapter.oncor import models as oncor
 from adapter.oncor.orid import orid_for_query, ui_link
 from adapter.oncor.timestamps import parse_oncor_time
+from adapter.publisher.enrich import OrderAttachments
 
 
 class OrderMapping:
@@ -39,16 +39,14 @@ class OrderMapping:
         self,
         record: oncor.Rc,
         patient: oncor.Patient | None,
-        attachments: Mapping[str, oncor.AttachmentMeta],
+        attachments: OrderAttachments,
     ) -> OrderReceived:
-        """The event data; raises ValueError when a field cannot be read (e.g. a bad time).
-
-        `attachments` maps attachment ids to their metadata from `attachment/query`.
-        """
+        """The event data; raises ValueError when a field cannot be read (e.g. a bad time)."""
         return OrderReceived(
             order=self.order(record),
             patient=Patient.model_validate(patient.model_dump()) if patient else None,
-            attachments=[self.attachment(id_, meta) for id_, meta in attachments.items()],
+            attachments=[self.attachment(id_, meta) for id_, meta in attachments.described.items()],
+            missing_attachment_ids=attachments.missing,
         )
 
     def order(self, record: oncor.Rc) -> Order:

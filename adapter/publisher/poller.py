@@ -27,10 +27,16 @@ from adapter.messages.orders import OrderReceived
 from adapter.observability import metrics
 from adapter.oncor.client import OncorClient
 from adapter.oncor.errors import OncorAuthError, OncorError
-from adapter.oncor.models import Rc, RcTm66OrderQuery
+from adapter.oncor.models import Rc, RcTm66OrderQuery, SearchPage
 from adapter.oncor.status import STATUS_PROCESSING_STARTED
 from adapter.publisher.enrich import CycleEnrichment, page_attachment_ids
-from adapter.publisher.failures import AUTH_HINT, OrderSkipped, OrderStage, count_failure
+from adapter.publisher.failures import (
+    AUTH_HINT,
+    OrderSkipped,
+    OrderStage,
+    SkippedOrders,
+    count_failure,
+)
 from adapter.publisher.order_event import OrderMapping, order_received_message
 
 log = logging.getLogger(__name__)
@@ -40,7 +46,7 @@ PUBLISH_TIMEOUT = 15.0
 #: Pages of orders in flight at once: one being announced while the next is fetched.
 PAGES_IN_FLIGHT = 2
 
-CycleOutcome = Literal["success", "error", "interrupted", "skipped"]
+CycleOutcome = Literal["success", "error", "interrupted", "oncor_down"]
 
 
 class PublishingStopped(Exception):
@@ -61,6 +67,7 @@ class CycleReport:
     published: int = 0
     marked: int = 0
     skipped: int = 0
+    deleted: int = 0
     duration: float = 0.0
 
 
@@ -101,6 +108,7 @@ class Poller:
         self._may_publish = may_publish
         self._mapping = OrderMapping(settings.zone, settings.oncor_origin)
         self._unmarked = UnmarkedAnnouncements()
+        self.skipped = SkippedOrders()
         self._commits: set[asyncio.Task[None]] = set()
         self.last_report: CycleReport | None = None
         #: monotonic time of the last sign of life: a cycle started or ended, a page arrived
@@ -111,15 +119,17 @@ class Poller:
         report = CycleReport()
         started = self.last_progress = time.monotonic()
         enrichment = CycleEnrichment(self._oncor, self._settings.poll_concurrency)
+        self.skipped.cycle_started()
         try:
             if await self._oncor_down():
-                report.outcome = "skipped"
+                report.outcome = "oncor_down"  # skipped: the circuit breaker holds ONCOR for down
             else:
                 # An outage seen mid-cycle is waited out for an interval at most: then the cycle
                 # ends, and the next ones are skipped until ONCOR is back.
                 with self._oncor.outage_wait(self._settings.poll_interval):
                     await self._poll(report, enrichment)
                 report.outcome = "success"
+                self.skipped.cycle_finished()
         except* OncorAuthError as group:
             report.outcome = "error"
             log.error(AUTH_HINT, extra={"error": str(group.exceptions[0])})
@@ -183,25 +193,44 @@ class Poller:
         since = self._settings.poll_from_date or today - timedelta(
             days=self._settings.poll_lookback_days
         )
-        # ONCOR takes dates; a bare to_date includes that whole day.
-        return RcTm66OrderQuery(
-            from_date=since.isoformat(), to_date=today.isoformat(), status_is_null=True
-        )
+        # No to_date: dezo.md searches "from a date (or without one) up to the present", and the
+        # docs do not say whether a bare to_date takes in that day or ends where it starts.
+        return RcTm66OrderQuery(from_date=since.isoformat(), status_is_null=True)
 
     async def _poll(self, report: CycleReport, enrichment: CycleEnrichment) -> None:
         job = await self._oncor.start_order_search(self._query())
         in_flight = asyncio.Semaphore(PAGES_IN_FLIGHT * self._settings.oncor_page_size)
         async with asyncio.TaskGroup() as orders:
-            async for records in self._oncor.iter_search(job.id):
+            async for page in self._oncor.iter_search(job.id):
                 self.last_progress = time.monotonic()
-                report.found += len(records)
-                metrics.orders_found.inc(len(records))
+                report.found += len(page.records) + len(page.unreadable)
+                metrics.orders_found.inc(len(page.records) + len(page.unreadable))
+                records = self._announceable(page, report)
                 page_ids = page_attachment_ids(records)
                 enrichment.prefetch_attachments(page_ids)
                 for record in records:
                     await in_flight.acquire()
                     order = orders.create_task(self._handle(record, page_ids, enrichment, report))
                     order.add_done_callback(lambda _: in_flight.release())
+
+    def _announceable(self, page: SearchPage, report: CycleReport) -> list[Rc]:
+        """The page's orders to announce: not the unreadable ones, not the deleted ones."""
+        for unreadable in page.unreadable:
+            count_failure("record", unreadable.id, unreadable.error)
+            self._skip(unreadable.id, report)
+        deleted = [record for record in page.records if record.deleted]
+        if deleted:
+            report.deleted += len(deleted)
+            metrics.orders_deleted.inc(len(deleted))
+            log.debug(  # every cycle finds them again: the metric counts, the log stays quiet
+                "deleted orders left alone",
+                extra={"order_ids": [record.id for record in deleted]},
+            )
+        return [record for record in page.records if not record.deleted]
+
+    def _skip(self, order_id: str | None, report: CycleReport) -> None:
+        report.skipped += 1
+        self.skipped.skipped(order_id)
 
     # --- step 3: enrich, announce -------------------------------------------------------------
 
@@ -215,7 +244,7 @@ class Poller:
         try:
             announcement = await self._enrich(record, page_ids, enrichment)
         except OrderSkipped:
-            report.skipped += 1
+            self._skip(record.id, report)
             return
         commit = asyncio.create_task(self._announce_then_mark(announcement, report))
         self._commits.add(commit)
@@ -236,6 +265,11 @@ class Poller:
             patient = await enrichment.patient(record.patient_id) if record.patient_id else None
         with OrderStage("attachments", record.id):
             attachments = await enrichment.attachments(record, page_ids)
+        if attachments.missing:
+            log.warning(
+                "order goes out without the attachments ONCOR no longer has",
+                extra={"order_id": record.id, "attachment_ids": attachments.missing},
+            )
         with OrderStage("event", record.id):
             return self._mapping.order_received(record, patient, attachments)
 
@@ -292,6 +326,7 @@ class Poller:
                 "published": report.published,
                 "marked": report.marked,
                 "skipped": report.skipped,
+                "deleted": report.deleted,
                 "duration_s": round(report.duration, 3),
             },
         )

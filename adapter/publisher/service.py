@@ -92,6 +92,7 @@ class OrderPublisher:
 
     async def _follow(self, stop: asyncio.Event) -> None:
         """Wait for the token; make sure one exists, in case it was lost (e.g. a purged queue)."""
+        self._poller.skipped.forget()  # the leader speaks for the orders now
         await first_of(self._refresh_token(), stop.wait())
         await first_of(
             stop.wait(), self._leadership.gained.wait(), seconds=self._settings.poll_interval

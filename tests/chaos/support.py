@@ -32,7 +32,7 @@ from tests.processes import ROOT, dezo_adapter, free_port, process_env
 
 EXPERT = "39115-661768-26(20190905)"
 PROCESSING_STARTED = "Обработка началась"
-READY_LINE = b"consuming commands"  # the consumer logs it once it takes commands
+READY_LINE = b"consuming commands"  # the consumer logs it once every queue is consumed
 
 
 def vhost_of(amqp_url: str) -> str:
@@ -112,6 +112,39 @@ def document_key(document: dict[str, Any]) -> tuple[str, str]:
     return str(body["order_id"]), str(document["class_name"])
 
 
+DOCUMENT_CLASSES = {
+    "order.reject": "RcTm66OrderReject",
+    "order.conclusion": "RcTm66OrderConclusion",
+    "order.expertise-dicom": "RcTm66OrderExpertiseDicom",
+    "order.expertise-protocol": "RcTm66OrderExpertiseProtocol",
+}
+
+
+def outcomes_disagreeing_with_oncor(
+    outcomes: dict[str, dict[str, Any]],
+    documents: list[dict[str, Any]],
+    orders: dict[str, dict[str, Any]],
+) -> list[tuple[str, dict[str, Any]]]:
+    """Outcomes that say what ONCOR does not hold: a success without its document (or status),
+    a failure whose document exists all the same."""
+    by_id = {document["id"]: document_key(document) for document in documents}
+    held = set(by_id.values())
+    wrong = []
+    for command_id, outcome in outcomes.items():
+        command, order_id = outcome["command"], outcome["order_id"]
+        if command == "order.associate-dicom":
+            statuses = [entry.get("status") for entry in orders[order_id]["status_history"]]
+            done = "Ассоциация DICOM" in statuses
+            agrees = done if "record_id" in outcome else not done
+        elif "record_id" in outcome:
+            agrees = by_id.get(outcome["record_id"]) == (order_id, DOCUMENT_CLASSES[command])
+        else:
+            agrees = (order_id, DOCUMENT_CLASSES[command]) not in held
+        if not agrees:
+            wrong.append((command_id, outcome))
+    return wrong
+
+
 # --- commands -----------------------------------------------------------------------------------
 
 _PDF = b"%PDF-1.7\n" + bytes(range(256)) * 8
@@ -179,6 +212,8 @@ class Seen:
     outcome_ids: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     outcome_deliveries: Counter[str] = field(default_factory=Counter)  # outcome event id -> n
     outcome_kinds: Counter[str] = field(default_factory=Counter)  # routing key -> distinct ids
+    outcomes: dict[str, dict[str, Any]] = field(default_factory=dict)  # command id -> data
+    answers: Counter[str] = field(default_factory=Counter)  # command id -> outcome deliveries
 
     async def on_order(self, message: AbstractIncomingMessage) -> None:
         self.announced[message.correlation_id or ""] += 1
@@ -189,6 +224,8 @@ class Seen:
         if event_id not in self.outcome_ids[command_id]:
             self.outcome_kinds[message.routing_key or ""] += 1
         self.outcome_ids[command_id].add(event_id)
+        self.outcomes[command_id] = json.loads(message.body)["data"]
+        self.answers[command_id] += 1
         self.outcome_deliveries[event_id] += 1
         await message.ack()
 

@@ -1,11 +1,14 @@
-"""Two adapter replicas (both roles) through a storm: broker connections closed every few seconds,
-the broker restarted, ONCOR answering 5xx and hanging, one replica SIGKILLed and one SIGTERMed,
-each started again. Afterwards nothing is lost and nothing is done twice:
+"""Three adapter replicas (both roles) through a storm: broker connections closed every few
+seconds, the broker restarted, ONCOR answering 5xx, hanging past the read timeout, applying
+writes whose answer is then lost (cut, or a gateway's 504) and losing writes before applying
+them; replicas SIGKILLed and SIGTERMed and started again; one command in ten published twice at
+once, and one in ten published again after every replica restarted. Afterwards nothing is lost
+and nothing is done twice:
 
 - every order is announced at least once and marked `Обработка началась` exactly once;
-- every command has exactly one terminal outcome (the same outcome event may arrive twice);
-- ONCOR holds at most one document per order and kind;
-- no command is left in `dezo.commands` or a retry queue, and every dead letter says why.
+- every command has exactly one outcome event id, whichever copy and replica answered it;
+- ONCOR holds at most one document per order and kind, and every outcome agrees with ONCOR;
+- no command is left in `dezo.commands`, a partition or a retry queue; every dead letter says why.
 
 Stopping the broker affects every vhost on it for a few seconds, so this lives in a module of its
 own and always starts the broker again.
@@ -29,6 +32,7 @@ from tests.chaos.support import (
     command_message,
     commands_for,
     document_key,
+    outcomes_disagreeing_with_oncor,
     queue_depths,
     started_marks,
     vhost_of,
@@ -37,34 +41,34 @@ from tests.conftest import Broker
 from tests.emulator_admin import EmulatorAdmin
 from tests.processes import adapter_env
 
-ORDERS = 320  # created in batches while the storm goes on
+ORDERS = 240  # created in batches while the storm goes on
 BATCH = 20
 BATCH_EVERY = 2.0  # seconds: orders keep coming for the whole storm
 RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0)
-# 5xx on every call. Hangs far shorter than the read timeout, and on reads only: a write that
-# hangs while its order or command changes hands (a new poller leader searching, a redelivered
-# command reconciled on the other replica) lands after the other one looked, and is done twice
-# (known limits, see the README's guarantees; a fence for the poller is proposed).
-READS = ["search/", "patient/get", "rc/get", "attachment/query", "directory/"]
+READ_TIMEOUT = 2.0
+# On every call, writes included. A hang outlasts the read timeout: the write lands after the
+# adapter gave up on it, and must be found, not repeated.
 FAULTS = {
     "error_rate": 0.10,
     "timeout_rate": 0.02,
-    "timeout_seconds": 0.5,
-    "timeout_paths": READS,
+    "timeout_seconds": READ_TIMEOUT + 0.5,
+    "drop_rate": 0.03,  # applied, answer cut
+    "gateway_timeout_rate": 0.02,  # applied, answered 504
+    "drop_before_rate": 0.02,  # not applied, connection cut
     "latency_ms": 5,
 }
 SETTINGS: dict[str, object] = {
     "poll_interval": 0.5,
-    "oncor_read_timeout": 5,
-    # No in-process retries: every retry goes through the retry queues. An in-process retry
-    # of a status update lets it land late, after a new poller leader searched (a known limit,
-    # see the README's guarantees; the fence proposed for the poller covers it).
-    "oncor_retry_attempts": 1,
+    "oncor_connect_timeout": 1,
+    "oncor_read_timeout": READ_TIMEOUT,
     "oncor_search_ready_timeout": 10,
     "command_retry_delays": f"[{', '.join(map(str, RETRY_DELAYS))}]",
     "command_prefetch": 16,
+    "command_partitions": 4,
     "shutdown_grace": 10,
 }
+DUPLICATE_EVERY = 10  # this command of every ten is published twice at once
+RESEND_EVERY = 10  # and this one again after every replica restarted
 QUIET_WITHIN = 90.0  # seconds after the storm for everything to settle
 
 
@@ -77,7 +81,7 @@ class Storm:
         self.broker = broker
         self.vhost = vhost
         self.admin = admin
-        self.a, self.b = replicas
+        self.a, self.b, self.c = replicas
         self.log: list[str] = []
 
     async def run(self) -> None:
@@ -89,6 +93,8 @@ class Storm:
             (8, self.restart_a),
             (11, self.close_connections),
             (13, self.restart_broker),
+            (17, self.kill_c),
+            (19, self.restart_c),
             (20, self.close_connections),
             (22, self.terminate_and_restart_b),
             (26, self.close_connections),
@@ -117,6 +123,13 @@ class Storm:
     async def restart_a(self) -> None:
         self.a.start()
         await asyncio.to_thread(self.a.wait_until_consuming)
+
+    async def kill_c(self) -> None:
+        await asyncio.to_thread(self.c.kill)
+
+    async def restart_c(self) -> None:
+        self.c.start()
+        await asyncio.to_thread(self.c.wait_until_consuming)
 
     async def restart_broker(self) -> None:
         try:
@@ -148,6 +161,8 @@ class Sender:
         self.admin = admin
         self.created = created
         self.sent: dict[str, str] = {}  # command id -> command
+        self.data: dict[str, dict[str, object]] = {}  # command id -> its data
+        self.duplicated = 0
         self.unconfirmed: dict[str, tuple[str, dict[str, object]]] = {}
         self.resent = 0
         self.commanded: set[str] = set()
@@ -168,8 +183,20 @@ class Sender:
     async def send(self, command: str, data: dict[str, object]) -> None:
         command_id, message = command_message(command, data)
         self.sent[command_id] = command
+        self.data[command_id] = data
         if not await self.bus.publish(message, command):
             self.unconfirmed[command_id] = (command, data)
+        if len(self.sent) % DUPLICATE_EVERY == 0:  # a publisher that resent after a lost confirm
+            _, copy = command_message(command, data, command_id)
+            self.duplicated += await self.bus.publish(copy, command)
+
+    async def resend_some(self) -> list[str]:
+        """Publish again one command in RESEND_EVERY: a sender replaying its log a day later."""
+        again = list(self.sent)[::RESEND_EVERY]
+        for command_id in again:
+            _, message = command_message(self.sent[command_id], self.data[command_id], command_id)
+            assert await self.bus.publish(message, self.sent[command_id])
+        return again
 
     async def resend_lost(self) -> None:
         """Publish again the unconfirmed commands that never had an outcome (the broker did
@@ -203,7 +230,7 @@ async def test_a_storm_of_failures_loses_nothing_and_does_nothing_twice(
     admin = EmulatorAdmin(emulator)
     bus = await ChaosBus.connect(amqp_url, TopologySettings(retry_delays=RETRY_DELAYS))
     env = adapter_env(emulator, amqp_url, **SETTINGS)
-    replicas = [Replica("a", env, tmp_path), Replica("b", env, tmp_path)]
+    replicas = [Replica(name, env, tmp_path) for name in ("a", "b", "c")]
     storm = Storm(broker, vhost, admin, replicas)
     created: list[str] = []
     sender = Sender(bus, admin, created)
@@ -239,6 +266,25 @@ async def test_a_storm_of_failures_loses_nothing_and_does_nothing_twice(
             await asyncio.sleep(1)
         quiet = time.monotonic()
         await sending
+        # Every replica restarted, then a tenth of the commands sent again: each is answered
+        # from ONCOR with the outcome it had, and writes nothing.
+        documents_before = len(await admin.documents())
+        outcomes_before = {id_: set(ids) for id_, ids in bus.seen.outcome_ids.items()}
+        for replica in replicas:
+            await asyncio.to_thread(replica.terminate)
+            replica.start()
+        await asyncio.gather(*(asyncio.to_thread(r.wait_until_consuming) for r in replicas))
+        answers_before = Counter(bus.seen.answers)
+        resent = await sender.resend_some()
+        deadline = time.monotonic() + QUIET_WITHIN
+        while any(bus.seen.answers[id_] == answers_before[id_] for id_ in resent):
+            assert time.monotonic() < deadline, f"resent commands not answered; logs in {tmp_path}"
+            await asyncio.sleep(0.5)
+        assert len(await admin.documents()) == documents_before
+        assert {id_: bus.seen.outcome_ids[id_] for id_ in resent} == {
+            id_: outcomes_before[id_] for id_ in resent
+        }
+        depths = command_queues(await asyncio.to_thread(queue_depths, broker, vhost))
     finally:
         for replica in replicas:
             await asyncio.to_thread(replica.terminate)
@@ -262,8 +308,9 @@ async def test_a_storm_of_failures_loses_nothing_and_does_nothing_twice(
     print(
         f"\nchaos: {len(created)} orders, {len(sender.sent)} commands"
         f" ({len(sender.unconfirmed) + sender.resent} publishes unconfirmed, {sender.resent}"
-        f" sent again); storm {storm_over - began:.0f} s, quiet after {quiet - storm_over:.0f} s,"
-        f" {time.monotonic() - began:.0f} s in all\n"
+        f" sent again, {sender.duplicated} published twice at once, {len(resent)} again after"
+        f" a restart of every replica); storm {storm_over - began:.0f} s, quiet after"
+        f" {quiet - storm_over:.0f} s, {time.monotonic() - began:.0f} s in all\n"
         f"  {' | '.join(storm.log)}\n"
         f"  ONCOR: {len(calls)} calls, {server_errors} answered 5xx\n"
         f"  orders: announced {announcements} times (unique {len(created)}), marks per order"
@@ -279,6 +326,8 @@ async def test_a_storm_of_failures_loses_nothing_and_does_nothing_twice(
     assert marks == {1: len(created)}, f"marks per order: {marks}, e.g. {twice[:5]}"
     assert outcomes_per_command == {1: len(sender.sent)}, outcomes_per_command
     assert max(per_document.values()) == 1, [key for key, n in per_document.items() if n > 1]
+    disagreeing = outcomes_disagreeing_with_oncor(bus.seen.outcomes, documents, orders)
+    assert not disagreeing, disagreeing
     assert all(depth == (0, 0) for name, depth in depths.items() if name != DEAD_QUEUE), depths
     assert all(
         letter.get("x-dezo-reason") or letter.get("x-first-death-reason") for letter in dead

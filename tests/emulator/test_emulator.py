@@ -44,6 +44,8 @@ def test_launcher_honours_the_options_and_seeds_orders(http: httpx.Client) -> No
         "page_offset_mode": "record",
         "document_statuses": {},
         "document_error_key": "name",
+        "variance": False,
+        "bare_to_date": "day_start",
     }
     assert record.json()["result"][0]["class_name"] == "RcTm66Order"
     assert emulator.process.poll() is not None

@@ -138,6 +138,32 @@ def test_a_dropped_connection_breaks_the_read(api: httpx.Client, admin: httpx.Cl
     assert api.get("directory/get/MedDepart").status_code == 200
 
 
+@pytest.mark.parametrize(
+    ("fault", "applied"),
+    [("drop_rate", True), ("gateway_timeout_rate", True), ("drop_before_rate", False)],
+)
+def test_write_faults_lose_the_answer_with_or_without_the_write(
+    api: httpx.Client, admin: httpx.Client, fault: str, applied: bool
+) -> None:
+    [order_id] = new_orders(admin)
+    admin.post("faults", json={fault: 1.0, "paths": ["tm66/"]}).raise_for_status()
+    fields = {
+        "order_id": order_id,
+        "reason": {"code": "КАЧЕСТВО_СНИМКА"},
+        "expert": {"id": EXPERT_ID},
+    }
+    try:
+        response = api.post(
+            "tm66/order/addRcTm66OrderReject", json={"record": {"rc_tm66_order_reject": fields}}
+        )
+    except httpx.RemoteProtocolError:
+        assert fault != "gateway_timeout_rate"
+    else:
+        assert fault == "gateway_timeout_rate" and response.status_code == 504
+    admin.delete("faults").raise_for_status()
+    assert len(admin.get("documents").json()) == int(applied)
+
+
 def test_a_timeout_fault_hangs_the_call(api: httpx.Client, admin: httpx.Client) -> None:
     admin.post("faults", json={"timeout_rate": 1.0, "timeout_seconds": 0.5}).raise_for_status()
     with pytest.raises(httpx.ReadTimeout):
@@ -154,6 +180,8 @@ def test_faults_can_be_read_and_cleared(admin: httpx.Client) -> None:
         "timeout_rate": 0.0,
         "timeout_seconds": 30.0,
         "drop_rate": 0.5,
+        "gateway_timeout_rate": 0.0,
+        "drop_before_rate": 0.0,
         "paths": ["rc/"],
         "timeout_paths": None,
     }

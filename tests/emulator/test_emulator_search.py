@@ -93,7 +93,7 @@ def test_searches_filter_on_creation_time(api: httpx.Client, admin: httpx.Client
     [evening] = new_orders(admin, created_at="2020-05-18 20:13:06")
     [morning] = new_orders(admin, created_at="2020-05-19 08:00:00")
 
-    assert search_ids(api, {"from_date": "2020-05-18", "to_date": "2020-05-18"}) == [evening]
+    assert search_ids(api, {"from_date": "2020-05-18", "to_date": "2020-05-19"}) == [evening]
     assert search_ids(api, {"to_date": "2020-05-18 20:13:06"}) == [evening]
     assert search_ids(api, {"from_date": "2020-05-18 20:13:07"}) == [morning]
     assert search_ids(api, {"from_date": "2020-05-18"}) == [evening, morning]
@@ -101,6 +101,18 @@ def test_searches_filter_on_creation_time(api: httpx.Client, admin: httpx.Client
         "search/start/RcTm66OrderQuery", json={"query": {"from_date": "18.05.2020"}}
     )
     assert_error(response, 422, "InvalidArgumentsException")
+
+
+def test_a_bare_to_date_ends_where_its_day_starts_unless_configured_to_take_it_in(
+    api: httpx.Client, admin: httpx.Client
+) -> None:
+    admin.post("config", json={"job_ready_after": 0})
+    [evening] = new_orders(admin, created_at="2020-05-18 20:13:06")
+    day = {"from_date": "2020-05-18", "to_date": "2020-05-18"}
+
+    assert search_ids(api, day) == []
+    admin.post("config", json={"bare_to_date": "day_end"})
+    assert search_ids(api, day) == [evening]
 
 
 def test_searches_filter_on_status(api: httpx.Client, admin: httpx.Client) -> None:

@@ -96,14 +96,16 @@ async def all_records(client: OncorClient, job_id: str) -> list[str]:
 # --- search -------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("with_total", [True, False])
 @pytest.mark.parametrize(
     ("offset_mode", "configured"),
     [("page", "auto"), ("record", "auto"), ("page", "page"), ("record", "record")],
 )
-async def test_iter_search_yields_every_order_once_whatever_offset_counts(
-    emulator: EmulatorProcess, admin: Admin, offset_mode: str, configured: str
+async def test_iter_search_yields_every_order_once_whatever_offset_counts_with_or_without_total(
+    emulator: EmulatorProcess, admin: Admin, offset_mode: str, configured: str, with_total: bool
 ) -> None:
-    await admin.post("config", {"page_offset_mode": offset_mode})
+    # variance: RecordsPage without its optional total, so a short page is the last
+    await admin.post("config", {"page_offset_mode": offset_mode, "variance": not with_total})
     created = await admin.post("orders", {"count": 45, "patients": 10})
     async with make_client(emulator, search=SearchPolicy(page_size=7, offset_mode=configured)) as c:  # type: ignore[arg-type]
         job = await c.start_order_search(RcTm66OrderQuery(status_is_null=True))

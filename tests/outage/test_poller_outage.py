@@ -23,11 +23,11 @@ async def test_the_poller_skips_its_cycles_while_oncor_is_down_and_polls_when_it
 ) -> None:
     order_ids = await admin.new_orders(5)
     await admin.outage()
-    skipped_before = metric("dezo_poll_cycles_total", outcome="skipped")
+    skipped_before = metric("dezo_poll_cycles_total", outcome="oncor_down")
     settings = publisher_settings(emulator, amqp_url, poll_interval=0.3)
     async with collecting_events(amqp_url) as collector, running_publisher(settings):
         await eventually(
-            lambda: _more_than(skipped_before + 3, "dezo_poll_cycles_total", outcome="skipped"),
+            lambda: _more_than(skipped_before + 3, "dezo_poll_cycles_total", outcome="oncor_down"),
             within=20,
         )
         refused = await refused_calls(admin)

@@ -21,6 +21,7 @@ from adapter.bus.topology import EVENTS_EXCHANGE, ORDER_RECEIVED, declare_topolo
 from adapter.config import Settings, load_settings
 from adapter.emulator.process import EmulatorProcess
 from adapter.observability import metrics
+from adapter.oncor.client import OncorClient
 from adapter.publisher.service import OrderPublisher
 from adapter.runner import build_oncor_client
 from tests.emulator_admin import EmulatorAdmin
@@ -102,9 +103,12 @@ async def collecting_events(amqp_url: str) -> AsyncIterator[EventCollector]:
 
 
 @asynccontextmanager
-async def running_publisher(settings: Settings) -> AsyncIterator[OrderPublisher]:
-    """The publisher as the runner wires it, until the block ends (then a graceful stop)."""
-    async with build_oncor_client(settings, metrics.observe_oncor_call) as oncor:
+async def running_publisher(
+    settings: Settings, oncor_client: OncorClient | None = None
+) -> AsyncIterator[OrderPublisher]:
+    """The publisher as the runner wires it (or with the ONCOR client given), until the block
+    ends (then a graceful stop)."""
+    async with oncor_client or build_oncor_client(settings, metrics.observe_oncor_call) as oncor:
         bus = Bus(
             settings.amqp_url.get_secret_value(), topology=settings.topology, reconnect_interval=0.5
         )

@@ -11,11 +11,13 @@ import pytest
 
 from adapter.messages.orders import ORDER_RECEIVED_TYPE, order_event_id
 from adapter.oncor.models import AttachmentMeta, Patient, Rc
+from adapter.publisher.enrich import OrderAttachments
 from adapter.publisher.order_event import OrderMapping, order_received_message
 from tests.oncor.doc_examples import json_examples
 
 ZONE = ZoneInfo("Asia/Yekaterinburg")
 ORIGIN = "https://demo.onco-reg.ru"
+NO_ATTACHMENTS = OrderAttachments({}, [])
 
 
 def documented_result(page: str, *, containing: str) -> dict[str, Any]:
@@ -44,12 +46,14 @@ def documented_attachment() -> AttachmentMeta:
     return AttachmentMeta.model_validate(documented_result("attachment/query", containing="digest"))
 
 
-def test_documented_order_maps_to_event_with_offset_times_and_links(
+def test_documented_order_maps_to_event_with_offset_times_links_and_missing_attachments(
     documented_order: Rc, documented_patient: Patient, documented_attachment: AttachmentMeta
 ) -> None:
     mapping = OrderMapping(ZONE, ORIGIN)
     data = mapping.order_received(
-        documented_order, documented_patient, {"#1585:4537": documented_attachment}
+        documented_order,
+        documented_patient,
+        OrderAttachments({"#1585:4537": documented_attachment}, ["#1586:4430"]),
     )
     announced = data.model_dump(mode="json", exclude_none=True)
 
@@ -102,10 +106,11 @@ def test_documented_order_maps_to_event_with_offset_times_and_links(
             "6e4a3290ff2ab22fed4e747c95678bbf534b41d0:1585:4537",
         }
     ]
+    assert announced["missing_attachment_ids"] == ["#1586:4430"]
 
 
 def test_order_with_only_an_id_still_maps() -> None:
-    data = OrderMapping(ZONE, ORIGIN).order_received(Rc(id="#1930:7"), None, {})
+    data = OrderMapping(ZONE, ORIGIN).order_received(Rc(id="#1930:7"), None, NO_ATTACHMENTS)
 
     assert data.model_dump(mode="json", exclude_none=True) == {
         "order": {
@@ -114,6 +119,7 @@ def test_order_with_only_an_id_still_maps() -> None:
             "documents": [],
         },
         "attachments": [],
+        "missing_attachment_ids": [],
     }
 
 
@@ -123,7 +129,7 @@ def test_unreadable_order_time_is_a_value_error() -> None:
 
 
 def test_event_carries_an_id_stable_per_order_as_message_id(documented_order: Rc) -> None:
-    data = OrderMapping(ZONE, ORIGIN).order_received(documented_order, None, {})
+    data = OrderMapping(ZONE, ORIGIN).order_received(documented_order, None, NO_ATTACHMENTS)
 
     first, again = order_received_message(data), order_received_message(data)
 
