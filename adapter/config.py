@@ -14,7 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from adapter.bus.topology import TopologySettings
 from adapter.consumer.budget import prefetch_within
 from adapter.consumer.url_policy import AllowedHosts
-from adapter.oncor.client import RetryPolicy, SearchPolicy
+from adapter.oncor.client import FlowPolicy, RetryPolicy, SearchPolicy
 from adapter.oncor.transport import TransportName
 
 ENV_PREFIX = "DEZO_"
@@ -47,6 +47,15 @@ class Settings(BaseSettings):
         20.0, gt=0, description="In-process retry budget per call, in seconds"
     )
     oncor_max_connections: int = Field(50, ge=1, le=1000, description="HTTP connection pool size")
+    oncor_max_concurrency: int = Field(
+        50, ge=1, le=1000, description="ONCOR calls in flight at once, poller and consumer together"
+    )
+    oncor_max_rps: float | None = Field(
+        None, gt=0, description="ONCOR calls started per second at most; unset: no limit"
+    )
+    oncor_outage_wait: float = Field(
+        120.0, ge=0, description="Seconds a call waits for ONCOR while the circuit is open"
+    )
     oncor_http_transport: TransportName = Field("aiohttp", description="aiohttp or httpx")
     oncor_search_ready_timeout: float = Field(
         60.0, gt=0, description="Seconds to wait for a search job to become ready"
@@ -202,6 +211,14 @@ class Settings(BaseSettings):
     def retry_policy(self) -> RetryPolicy:
         return RetryPolicy(
             attempts=self.oncor_retry_attempts, max_seconds=self.oncor_retry_max_seconds
+        )
+
+    @property
+    def flow_policy(self) -> FlowPolicy:
+        return FlowPolicy(
+            max_concurrency=self.oncor_max_concurrency,
+            max_rps=self.oncor_max_rps,
+            outage_wait=self.oncor_outage_wait,
         )
 
     @property

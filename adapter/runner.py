@@ -19,7 +19,7 @@ from adapter.config import Settings
 from adapter.consumer.service import CommandConsumer
 from adapter.exit_deadline import CLOSING_SLACK, exit_by
 from adapter.observability import metrics
-from adapter.observability.health import Health, Heartbeat, OncorReachability, health_server
+from adapter.observability.health import Health, Heartbeat, health_server
 from adapter.observability.logs import configure_logging
 from adapter.oncor.client import CallObserver, OncorClient
 from adapter.publisher.service import OrderPublisher
@@ -43,7 +43,9 @@ def build_oncor_client(settings: Settings, observer: CallObserver) -> OncorClien
         transport=settings.oncor_http_transport,
         retry=settings.retry_policy,
         search=settings.search_policy,
+        flow=settings.flow_policy,
         observer=observer,
+        circuit_observer=metrics.observe_oncor_circuit,
     )
 
 
@@ -72,23 +74,18 @@ async def run(settings: Settings, roles: Sequence[Role] = ALL_ROLES) -> None:
         loop.add_signal_handler(signum, on_signal)
 
     health = Health()
-    reachability = OncorReachability(window=max(5 * settings.poll_interval, 300.0))
-
-    def observe(method: str, outcome: str, seconds: float) -> None:
-        metrics.observe_oncor_call(method, outcome, seconds)
-        reachability.observe(method, outcome, seconds)
-
     event_loop = Heartbeat(limit=EVENT_LOOP_STALL)
     beating = asyncio.create_task(event_loop.keep_beating(every=1.0))
     health.add_liveness("event_loop", event_loop.fresh)
     http = health_server(health, settings.http_port)
     http_task = asyncio.create_task(http.serve())
 
-    async with build_oncor_client(settings, observe) as oncor:
+    async with build_oncor_client(settings, metrics.observe_oncor_call) as oncor:
         bus = Bus(settings.amqp_url.get_secret_value(), topology=settings.topology)
         # Every readiness check is in place before the port answers "ready" to anyone.
         health.add_readiness("broker_connected", lambda: bus.ready)
-        health.add_readiness("oncor_reachable", reachability.reachable)
+        # While the circuit is open: not ready, but alive, since a restart cannot bring ONCOR back.
+        health.add_readiness("oncor_reachable", lambda: not oncor.breaker.is_open)
         services: list[OrderPublisher | CommandConsumer] = []
         if "publisher" in roles:
             publisher = OrderPublisher(settings, oncor, bus)

@@ -73,6 +73,13 @@ class EmulatorAdmin:
     async def clear_faults(self) -> None:
         await self._json("DELETE", "faults")
 
+    async def outage(self, **schedule: Any) -> None:
+        """ONCOR down: now until `end_outage`, or as scheduled (start_in, down_for, up_for)."""
+        await self._json("POST", "outage", json=schedule)
+
+    async def end_outage(self) -> None:
+        await self._json("DELETE", "outage")
+
     async def configure(self, **config: Any) -> None:
         await self._json("POST", "config", json=config)
 

@@ -11,7 +11,7 @@ from starlette.routing import Route
 
 from adapter.emulator.clock import TIME_FORMAT, format_time
 from adapter.emulator.documents import DOCUMENT_KINDS
-from adapter.emulator.faults import FaultSettings
+from adapter.emulator.faults import FaultSettings, Outage, OutageSchedule
 from adapter.emulator.protocol import NOT_FOUND, ApiError, api_route, invalid, orid_from_path
 from adapter.emulator.state import BareToDate, EmulatorState
 from adapter.emulator.store import Attachment, Record
@@ -100,6 +100,9 @@ class AdminApi:
             api_route("/faults", self.get_faults, ["GET"]),
             api_route("/faults", self.set_faults, ["POST"]),
             api_route("/faults", self.clear_faults, ["DELETE"]),
+            api_route("/outage", self.get_outage, ["GET"]),
+            api_route("/outage", self.set_outage, ["POST"]),
+            api_route("/outage", self.end_outage, ["DELETE"]),
             api_route("/config", self.get_config, ["GET"]),
             api_route("/config", self.update_config, ["POST"]),
             api_route("/calls", self.list_calls, ["GET"]),
@@ -165,6 +168,21 @@ class AdminApi:
     async def clear_faults(self, request: Request) -> Response:
         self.state.faults.clear()
         return await self.get_faults(request)
+
+    async def get_outage(self, request: Request) -> Response:
+        outage = self.state.faults.outage
+        if outage is None:
+            return JSONResponse({"down": False, "schedule": None})
+        return JSONResponse({"down": outage.down(), "schedule": outage.schedule.model_dump()})
+
+    async def set_outage(self, request: Request) -> Response:
+        """ONCOR down (503 to every API call) now or as scheduled; replaces any earlier one."""
+        self.state.faults.outage = Outage(await _parse(request, OutageSchedule))
+        return await self.get_outage(request)
+
+    async def end_outage(self, request: Request) -> Response:
+        self.state.faults.outage = None
+        return await self.get_outage(request)
 
     async def get_config(self, request: Request) -> Response:
         return JSONResponse(asdict(self.state.config))

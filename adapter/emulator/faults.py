@@ -1,11 +1,13 @@
-"""Fault injection for the ONCOR API (never /admin): latency, 5xx, hangs, dropped connections."""
+"""Fault injection for the ONCOR API (never /admin): latency, 5xx and 429, hangs, dropped
+connections, and whole outages (every call answered 503), switched or scheduled."""
 
 import asyncio
 import logging
 import random
-from typing import Literal
+import time
+from typing import Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from starlette.responses import HTMLResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -19,7 +21,10 @@ class FaultSettings(BaseModel):
 
     latency_ms: int = Field(default=0, ge=0)
     error_rate: float = Field(default=0.0, ge=0.0, le=1.0)  # answered with one of error_statuses
-    error_statuses: list[Literal[500, 502, 503]] = Field(default=[500, 502, 503], min_length=1)
+    error_statuses: list[Literal[429, 500, 502, 503]] = Field(
+        default=[500, 502, 503], min_length=1
+    )
+    retry_after: int | None = Field(default=None, ge=0)  # seconds, on injected 429 and 503
     timeout_rate: float = Field(default=0.0, ge=0.0, le=1.0)  # hang timeout_seconds first
     timeout_seconds: float = Field(default=30.0, ge=0.0)
     drop_rate: float = Field(default=0.0, ge=0.0, le=1.0)  # done, then cut mid-answer
@@ -44,13 +49,55 @@ def _matches(path: str, prefixes: list[str] | None) -> bool:
     return any(path.startswith(prefix.lstrip("/")) for prefix in prefixes)
 
 
+class OutageSchedule(BaseModel):
+    """When ONCOR is down, as set through POST /admin/outage; `{}` is down now, until DELETE.
+
+    Down from `start_in` seconds on, for `down_for` seconds (None: until switched up); with
+    `up_for`, flapping: `down_for` down, `up_for` up, over and over.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    start_in: float = Field(default=0.0, ge=0.0)
+    down_for: float | None = Field(default=None, gt=0.0)
+    up_for: float | None = Field(default=None, gt=0.0)
+    retry_after: int | None = Field(default=None, ge=0)  # seconds, on every 503 while down
+
+    @model_validator(mode="after")
+    def _flapping_needs_both(self) -> Self:
+        if self.up_for is not None and self.down_for is None:
+            raise ValueError("up_for (flapping) needs down_for")
+        return self
+
+
+class Outage:
+    """A scheduled outage, its clock started when it was set."""
+
+    def __init__(self, schedule: OutageSchedule) -> None:
+        self.schedule = schedule
+        self._starts = time.monotonic() + schedule.start_in
+
+    def down(self) -> bool:
+        elapsed = time.monotonic() - self._starts
+        down_for, up_for = self.schedule.down_for, self.schedule.up_for
+        if elapsed < 0:
+            return False
+        if down_for is None:
+            return True
+        if up_for is None:
+            return elapsed < down_for
+        return elapsed % (down_for + up_for) < down_for
+
+
 class FaultInjector:
     def __init__(self, seed: int) -> None:
         self.settings = FaultSettings()
+        self.outage: Outage | None = None
         self.random = random.Random(seed)
 
     def clear(self) -> None:
         self.settings = FaultSettings()
+        self.outage = None
 
 
 class InjectedConnectionDrop(Exception):
@@ -70,14 +117,14 @@ _PROXY_PAGE = (
 )
 
 
-def _server_error(status_code: int) -> Response:
-    # A 500 comes from ONCOR itself; 502 and 503 from the proxy in front of it, as HTML.
+def _server_error(status_code: int, retry_after: int | None) -> Response:
+    # A 500 comes from ONCOR itself; 429, 502 and 503 from the proxy in front of it, as HTML.
     if status_code == 500:
         return error_response("InternalServerErrorException", "injected fault", 500)
-    if status_code == 502:
-        return HTMLResponse(_PROXY_PAGE.format("502 Bad Gateway"), 502)
-    page = _PROXY_PAGE.format("503 Service Temporarily Unavailable")
-    return HTMLResponse(page, 503, headers={"Retry-After": "1"})
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+    titles = {429: "429 Too Many Requests", 502: "502 Bad Gateway"}
+    title = titles.get(status_code, "503 Service Temporarily Unavailable")
+    return HTMLResponse(_PROXY_PAGE.format(title), status_code, headers=headers)
 
 
 def _gateway_timeout() -> Response:
@@ -103,7 +150,11 @@ class FaultMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = oncor_path(scope["path"]) if scope["type"] == "http" else None
-        settings = self.injector.settings
+        settings, outage = self.injector.settings, self.injector.outage
+        if path is not None and outage is not None and outage.down():
+            response = _server_error(503, outage.schedule.retry_after)
+            await response(scope, receive, send)
+            return
         if path is None or not settings.applies_to(path):
             await self.app(scope, receive, send)
             return
@@ -113,7 +164,8 @@ class FaultMiddleware:
         if roll() < settings.timeout_rate and settings.hangs(path):
             await asyncio.sleep(settings.timeout_seconds)
         if roll() < settings.error_rate:
-            response = _server_error(self.injector.random.choice(settings.error_statuses))
+            status = self.injector.random.choice(settings.error_statuses)
+            response = _server_error(status, settings.retry_after)
             await response(scope, receive, send)
         elif roll() < settings.drop_rate:
             await self._drop_mid_body(scope, receive, send)

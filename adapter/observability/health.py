@@ -66,32 +66,6 @@ class Heartbeat:
             await asyncio.sleep(every)
 
 
-class OncorReachability:
-    """Whether ONCOR answered recently: an answer of any HTTP status counts, silence does not."""
-
-    def __init__(self, window: float) -> None:
-        self._window = window
-        self._last_answer: float | None = None
-        self._last_failure: float | None = None
-
-    def observe(self, method: str, outcome: str, seconds: float) -> None:
-        """A CallObserver: chain it after the metrics observer."""
-        now = time.monotonic()
-        if outcome.isdigit() and int(outcome) < 500:
-            self._last_answer = now
-        else:
-            self._last_failure = now
-
-    def reachable(self) -> bool:
-        if self._last_failure is None:
-            return True  # nothing has failed yet: no reason to doubt ONCOR
-        if self._last_answer is None:
-            return False
-        return self._last_answer > self._last_failure or (
-            time.monotonic() - self._last_answer < self._window
-        )
-
-
 def health_app(health: Health) -> Starlette:
     async def metrics_endpoint(request: Request) -> Response:
         health.ready()  # keeps dezo_ready current for scrapers that never ask /readyz

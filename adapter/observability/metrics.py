@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
 
+from adapter.oncor.breaker import CIRCUIT_STATES, CircuitState
+
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 
 # --- ONCOR --------------------------------------------------------------------------------------
@@ -24,10 +26,32 @@ oncor_request_duration = Histogram(
 )
 
 
+oncor_circuit_state = Gauge(
+    "dezo_oncor_circuit_state",
+    "1 for the state the circuit breaker on ONCOR is in (closed, open, half_open), else 0",
+    ["state"],
+)
+oncor_circuit_open_seconds = Counter(
+    "dezo_oncor_circuit_open_seconds_total",
+    "Seconds the circuit breaker on ONCOR spent open or half-open, counted at each change",
+)
+
+
 def observe_oncor_call(method: str, outcome: str, seconds: float) -> None:
     """The ONCOR client's CallObserver."""
     oncor_requests.labels(method, outcome).inc()
     oncor_request_duration.labels(method).observe(seconds)
+
+
+def observe_oncor_circuit(state: CircuitState, previous: CircuitState, seconds: float) -> None:
+    """The ONCOR circuit breaker's CircuitObserver."""
+    for each in CIRCUIT_STATES:
+        oncor_circuit_state.labels(each).set(1 if each == state else 0)
+    if previous != "closed":
+        oncor_circuit_open_seconds.inc(seconds)
+
+
+observe_oncor_circuit("closed", "closed", 0.0)  # every state's series exists from the start
 
 
 # --- order publisher ----------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from adapter.oncor.client import CallObserver, OncorClient, RetryPolicy, SearchPolicy
 from adapter.oncor.errors import (
     OncorAuthError,
+    OncorCircuitOpen,
     OncorError,
     OncorProtocolError,
     OncorRejected,
@@ -13,6 +14,7 @@ from adapter.oncor.errors import (
 __all__ = [
     "CallObserver",
     "OncorAuthError",
+    "OncorCircuitOpen",
     "OncorClient",
     "OncorError",
     "OncorProtocolError",

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar
 from urllib.parse import urlencode
@@ -15,7 +17,6 @@ import httpx
 from pydantic import BaseModel, ValidationError
 from tenacity import (
     AsyncRetrying,
-    RetryCallState,
     retry_if_exception,
     stop_after_attempt,
     stop_after_delay,
@@ -23,14 +24,17 @@ from tenacity import (
 )
 
 from adapter.oncor.attachment_body import AttachmentBody, AttachmentContent
+from adapter.oncor.breaker import BreakerPolicy, CircuitBreaker, CircuitObserver
 from adapter.oncor.errors import (
     OncorAuthError,
+    OncorCircuitOpen,
     OncorError,
     OncorProtocolError,
     OncorRejected,
     OncorSearchTimeout,
     OncorUnavailable,
 )
+from adapter.oncor.flow import FlowControl
 from adapter.oncor.models import (
     Attachment,
     AttachmentMeta,
@@ -62,6 +66,8 @@ from adapter.oncor.transport import Answer, Body, Timeouts, TransportName, WireE
 log = logging.getLogger(__name__)
 
 TOKEN_HEADER = "X-Oncor-API-Token"
+#: The circuit breaker's probe: a small dictionary, read-only.
+PROBE_METHOD = "directory/get/Tm66ConclusionType"
 DocumentSearch = Literal[
     "RcTm66OrderConclusionQuery",
     "RcTm66OrderExpertiseDicomQuery",
@@ -69,6 +75,9 @@ DocumentSearch = Literal[
 ]
 OffsetMode = Literal["auto", "page", "record"]
 Model = TypeVar("Model", bound=BaseModel)
+
+#: Set by `OncorClient.outage_wait` for one caller (a task and the tasks it starts).
+_outage_wait: ContextVar[float | None] = ContextVar("oncor_outage_wait", default=None)
 
 #: Called after every HTTP exchange with (API method, outcome, seconds); outcome is the HTTP
 #: status as text, or `timeout` / `connection_error`. The metrics module plugs in here.
@@ -83,6 +92,15 @@ class RetryPolicy:
     max_seconds: float = 20.0
     initial_backoff: float = 0.2
     max_backoff: float = 5.0
+
+
+@dataclass(frozen=True)
+class FlowPolicy:
+    """How hard the process may press on ONCOR, and how long a call waits out an outage."""
+
+    max_concurrency: int = 50
+    max_rps: float | None = None
+    outage_wait: float = 120.0  # seconds a call waits for the circuit to close, in all
 
 
 @dataclass(frozen=True)
@@ -121,6 +139,12 @@ class OncorClient:
     Reads are retried on every transient failure. Writes (status updates, attachments,
     documents) are retried in process only when the request surely never reached ONCOR;
     otherwise the failure surfaces with `maybe_applied=True` so the caller can reconcile.
+
+    Every exchange passes the process's flow control and circuit breaker (`breaker`). While the
+    circuit is open a call waits for it to close, up to `FlowPolicy.outage_wait` in all, and
+    then starts over with its whole retry budget: an outage does not use it up. A call that
+    waited in vain, or a write that may have landed when the circuit opened, raises
+    `OncorCircuitOpen`.
     """
 
     def __init__(
@@ -134,7 +158,10 @@ class OncorClient:
         transport: TransportName | httpx.AsyncBaseTransport = "aiohttp",
         retry: RetryPolicy | None = None,
         search: SearchPolicy | None = None,
+        flow: FlowPolicy | None = None,
+        breaker: BreakerPolicy | None = None,
         observer: CallObserver = _ignore_call,
+        circuit_observer: CircuitObserver | None = None,
     ) -> None:
         # Not httpx's Client, nor httpx's Request/Response around aiohttp: each layer cost more
         # CPU per call than the call itself (measured; see transport.py and bench/).
@@ -146,6 +173,9 @@ class OncorClient:
         self._retry = retry or RetryPolicy()
         self._search = search or SearchPolicy()
         self._observer = observer
+        self._flow_policy = flow or FlowPolicy()
+        self._flow = FlowControl(self._flow_policy.max_concurrency, self._flow_policy.max_rps)
+        self.breaker = CircuitBreaker(self._probe, breaker, circuit_observer)
         self._detected_offset_mode: Literal["page", "record"] | None = None
 
     def __repr__(self) -> str:  # never the token
@@ -158,7 +188,19 @@ class OncorClient:
         await self.aclose()
 
     async def aclose(self) -> None:
+        await self.breaker.aclose()
         await self._wire.aclose()
+
+    @contextlib.contextmanager
+    def outage_wait(self, seconds: float) -> Iterator[None]:
+        """Calls made within, by this task and the tasks it starts, wait at most `seconds` for
+        an open circuit (instead of `FlowPolicy.outage_wait`): for a loop with a beat of its own.
+        """
+        token = _outage_wait.set(seconds)
+        try:
+            yield
+        finally:
+            _outage_wait.reset(token)
 
     # --- search -------------------------------------------------------------------------------
 
@@ -408,12 +450,41 @@ class OncorClient:
         body_stream: AttachmentBody | None = None,
         writes: bool = False,
     ) -> Answer:
+        url, body = self._request(method, params, json_body)
+        deadline: float | None = None
+        while True:
+            try:
+                return await self._send_retrying(method, verb, url, body, body_stream, writes)
+            except OncorCircuitOpen as exc:
+                if writes and exc.maybe_applied:
+                    raise  # the caller reconciles before writing again
+                if deadline is None:
+                    wait = _outage_wait.get()
+                    if wait is None:
+                        wait = self._flow_policy.outage_wait
+                    deadline = time.monotonic() + wait
+                try:
+                    async with asyncio.timeout(deadline - time.monotonic()):
+                        await self.breaker.wait_closed()
+                except TimeoutError:
+                    raise exc from exc.__cause__  # the outage, not our wait, is the cause
+                # ONCOR answered the breaker's probe: the call starts over, its budget whole.
+
+    async def _send_retrying(
+        self,
+        method: str,
+        verb: str,
+        url: str,
+        body: bytes | None,
+        body_stream: AttachmentBody | None,
+        writes: bool,
+    ) -> Answer:
         def retryable(exc: BaseException) -> bool:
-            if not isinstance(exc, OncorUnavailable):
+            # An open circuit is waited out by `_send`, not retried here.
+            if not isinstance(exc, OncorUnavailable) or isinstance(exc, OncorCircuitOpen):
                 return False
             return not writes or not exc.maybe_applied
 
-        url, body = self._request(method, params, json_body)
         started = time.monotonic()
         try:
             # The first attempt goes without tenacity: most calls succeed, and setting up a retry
@@ -427,28 +498,66 @@ class OncorClient:
             retry=retry_if_exception(retryable),
             stop=stop_after_attempt(self._retry.attempts)
             | stop_after_delay(self._retry.max_seconds - (time.monotonic() - started)),
-            wait=self._wait,
+            # ONCOR's Retry-After is not waited for here: flow control holds every caller back.
+            wait=wait_random_exponential(
+                multiplier=self._retry.initial_backoff, max=self._retry.max_backoff
+            ),
             reraise=True,
         )
         async for attempt in retrying:
             with attempt:
                 if first_failure is not None:
-                    # Replayed as tenacity's attempt 1, so that the count, the backoff and
-                    # Retry-After all apply to it as if tenacity had made it.
+                    # Replayed as tenacity's attempt 1, so that the count and the backoff apply
+                    # to it as if tenacity had made it.
                     failure, first_failure = first_failure, None
                     raise failure
                 return await self._exchange(method, verb, url, body, body_stream)
         raise AssertionError("tenacity ends with a result or the last error")  # pragma: no cover
 
-    def _wait(self, state: RetryCallState) -> float:
-        """Exponential backoff with full jitter, but never sooner than ONCOR's `Retry-After`."""
-        backoff = wait_random_exponential(
-            multiplier=self._retry.initial_backoff, max=self._retry.max_backoff
-        )(state)
-        exc = state.outcome.exception() if state.outcome else None
-        if isinstance(exc, OncorUnavailable) and exc.retry_after is not None:
-            return max(backoff, exc.retry_after)
-        return backoff
+    async def _probe(self) -> None:
+        """The breaker's probe: a small read, through flow control but not the breaker's gate."""
+        url, _ = self._request(PROBE_METHOD, None, None)
+        async with self._flow:
+            await self._attempt(PROBE_METHOD, "GET", url, None, None)
+
+    async def _exchange(
+        self,
+        method: str,
+        verb: str,
+        url: str,
+        body: bytes | None,
+        body_stream: AttachmentBody | None,
+    ) -> Answer:
+        async with self._flow:
+            # Asked once flow control lets the call go: calls queued behind its limits when the
+            # circuit opened must not go out one by one after it.
+            if self.breaker.is_open:
+                raise OncorCircuitOpen(method)
+            return await self._attempt(method, verb, url, body, body_stream)
+
+    async def _attempt(
+        self,
+        method: str,
+        verb: str,
+        url: str,
+        body: bytes | None,
+        body_stream: AttachmentBody | None,
+    ) -> Answer:
+        """One HTTP exchange, inside flow control; its outcome goes to the breaker."""
+        try:
+            answer = await self._wire_exchange(method, verb, url, body, body_stream)
+        except OncorUnavailable as exc:
+            if exc.retry_after is not None:
+                self._flow.pause(exc.retry_after)
+            self.breaker.failed(exc)
+            if self.breaker.is_open:
+                raise OncorCircuitOpen.seen_in(exc) from exc
+            raise
+        except OncorError:
+            self.breaker.answered()  # a refusal is an answer
+            raise
+        self.breaker.answered()
+        return answer
 
     def _request(
         self, method: str, params: Mapping[str, str] | None, json_body: Any
@@ -459,7 +568,7 @@ class OncorClient:
         body = None if json_body is None else json.dumps(json_body, ensure_ascii=False).encode()
         return url, body
 
-    async def _exchange(
+    async def _wire_exchange(
         self,
         method: str,
         verb: str,

@@ -4,8 +4,9 @@
     ├── OncorRejected        ONCOR answered 422: permanent, carries ONCOR's name/message/uuid
     ├── OncorAuthError       401/403: the token or its rights are wrong; a configuration error
     ├── OncorProtocolError   an answer we cannot read (not JSON, not the documented shape)
-    └── OncorUnavailable     transient: 5xx, timeouts, connection failures; worth retrying
-        └── OncorSearchTimeout   a search job stayed not-ready longer than we wait
+    └── OncorUnavailable     transient: 5xx, 429, timeouts, connection failures; worth retrying
+        ├── OncorSearchTimeout   a search job stayed not-ready longer than we wait
+        └── OncorCircuitOpen     an outage the circuit breaker has seen: not this call's fault
 
 The retry policy and the command outcome (`rejected_by_oncor`, `oncor_unavailable`) follow from
 the class alone. No message here ever contains the API token.
@@ -75,3 +76,29 @@ class OncorSearchTimeout(OncorUnavailable):
             method, f"search job {job_id} not ready after {waited:.1f}s", maybe_applied=False
         )
         self.job_id = job_id
+
+
+class OncorCircuitOpen(OncorUnavailable):
+    """ONCOR is down as far as the circuit breaker can tell; the call waited for it in vain.
+
+    Raised instead of the call's own failure once the breaker is open, so that a caller can tell
+    an outage (wait for `CircuitBreaker.wait_closed`, spend no retry budget) from a failure of
+    this call. `maybe_applied` is the failed attempt's, false when no attempt reached ONCOR.
+    """
+
+    def __init__(
+        self, method: str, *, maybe_applied: bool = False, retry_after: float | None = None
+    ) -> None:
+        super().__init__(
+            method,
+            "circuit open: ONCOR is not answering",
+            maybe_applied=maybe_applied,
+            retry_after=retry_after,
+        )
+
+    @classmethod
+    def seen_in(cls, failure: OncorUnavailable) -> OncorCircuitOpen:
+        """The failure of an attempt that the breaker counts as part of an outage."""
+        return cls(
+            failure.method, maybe_applied=failure.maybe_applied, retry_after=failure.retry_after
+        )

@@ -12,6 +12,7 @@ same event id: a failure anywhere delays an order, never loses one.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -45,7 +46,7 @@ PUBLISH_TIMEOUT = 15.0
 #: Pages of orders in flight at once: one being announced while the next is fetched.
 PAGES_IN_FLIGHT = 2
 
-CycleOutcome = Literal["success", "error", "interrupted"]
+CycleOutcome = Literal["success", "error", "interrupted", "oncor_down"]
 
 
 class PublishingStopped(Exception):
@@ -120,9 +121,15 @@ class Poller:
         enrichment = CycleEnrichment(self._oncor, self._settings.poll_concurrency)
         self.skipped.cycle_started()
         try:
-            await self._poll(report, enrichment)
-            report.outcome = "success"
-            self.skipped.cycle_finished()
+            if await self._oncor_down():
+                report.outcome = "oncor_down"  # skipped: the circuit breaker holds ONCOR for down
+            else:
+                # An outage seen mid-cycle is waited out for an interval at most: then the cycle
+                # ends, and the next ones are skipped until ONCOR is back.
+                with self._oncor.outage_wait(self._settings.poll_interval):
+                    await self._poll(report, enrichment)
+                report.outcome = "success"
+                self.skipped.cycle_finished()
         except* OncorAuthError as group:
             report.outcome = "error"
             log.error(AUTH_HINT, extra={"error": str(group.exceptions[0])})
@@ -167,6 +174,17 @@ class Poller:
         """Stop every announcement and status update in flight: leadership has moved on."""
         for commit in self._commits:
             commit.cancel()
+
+    # --- step 0: ONCOR is there ---------------------------------------------------------------
+
+    async def _oncor_down(self) -> bool:
+        """While the circuit breaker holds ONCOR for down, wait up to an interval for it."""
+        breaker = self._oncor.breaker
+        if breaker.is_open:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._settings.poll_interval):
+                    await breaker.wait_closed()
+        return breaker.is_open
 
     # --- steps 1 and 2: search, page ----------------------------------------------------------
 

@@ -1,5 +1,6 @@
 """The admin API and fault injection."""
 
+import itertools
 import time
 
 import httpx
@@ -99,10 +100,21 @@ def test_error_rate_one_answers_every_call_with_5xx(api: httpx.Client, admin: ht
     responses = [api.get("directory/get/MedDepart") for _ in range(30)]
 
     assert {response.status_code for response in responses} <= {500, 502, 503}
-    unavailable = [response for response in responses if response.status_code == 503]
-    assert unavailable
-    assert all(response.headers["retry-after"] == "1" for response in unavailable)
+    assert {response.status_code for response in responses} & {502, 503}
+    assert all("retry-after" not in response.headers for response in responses)
     assert admin.get("health").json() == {"ok": True}  # never /admin
+
+
+def test_injected_429_and_503_carry_the_retry_after_asked_for(
+    api: httpx.Client, admin: httpx.Client
+) -> None:
+    faults = {"error_rate": 1.0, "error_statuses": [429, 503], "retry_after": 3}
+    admin.post("faults", json=faults).raise_for_status()
+
+    responses = [api.get("directory/get/MedDepart") for _ in range(20)]
+
+    assert {response.status_code for response in responses} == {429, 503}
+    assert {response.headers["retry-after"] for response in responses} == {"3"}
 
 
 def test_faults_hit_only_the_listed_paths(api: httpx.Client, admin: httpx.Client) -> None:
@@ -164,6 +176,7 @@ def test_faults_can_be_read_and_cleared(admin: httpx.Client) -> None:
         "latency_ms": 0,
         "error_rate": 0.0,
         "error_statuses": [500, 502, 503],
+        "retry_after": None,
         "timeout_rate": 0.0,
         "timeout_seconds": 30.0,
         "drop_rate": 0.5,
@@ -175,3 +188,87 @@ def test_faults_can_be_read_and_cleared(admin: httpx.Client) -> None:
     assert admin.get("faults").json() == settings
     assert admin.delete("faults").json()["drop_rate"] == 0.0
     assert_error(admin.post("faults", json={"error_rate": 2}), 422, "InvalidArgumentsException")
+
+
+# --- outages ---------------------------------------------------------------------------------
+
+Probe = tuple[float, float, int]  # sent, answered (seconds since the outage was set), status
+
+
+def probe_for(
+    api: httpx.Client, admin: httpx.Client, outage: dict[str, float], seconds: float
+) -> tuple[list[Probe], float]:
+    """Set `outage`, then call the API for `seconds`; returns the calls and how long the admin
+    call took (the emulator started the outage's clock somewhere within it)."""
+    started = time.monotonic()
+    admin.post("outage", json=outage).raise_for_status()
+    setting = time.monotonic() - started
+    probes = []
+    while (sent := time.monotonic() - started) < seconds:
+        status = api.get("directory/get/MedDepart").status_code
+        probes.append((sent, time.monotonic() - started, status))
+        time.sleep(0.05)
+    return probes, setting
+
+
+def assert_follows(down: list[tuple[float, float]], probes: list[Probe], setting: float) -> None:
+    """Each call was answered 503 inside the `down` intervals and 200 outside them, wherever
+    that is certain: from the call being sent (less the whole admin call) to its answer."""
+    checked = 0
+    for sent, answered, status in probes:
+        earliest = sent - setting
+        if any(start <= earliest and answered < end for start, end in down):
+            assert status == 503, (sent, answered, status)
+            checked += 1
+        elif all(answered < start or earliest >= end for start, end in down):
+            assert status == 200, (sent, answered, status)
+            checked += 1
+    assert checked >= len(probes) // 2
+
+
+def test_an_outage_answers_every_call_503_until_switched_up(
+    api: httpx.Client, admin: httpx.Client
+) -> None:
+    state = admin.post("outage", json={"retry_after": 2}).json()
+
+    assert state == {
+        "down": True,
+        "schedule": {"start_in": 0.0, "down_for": None, "up_for": None, "retry_after": 2},
+    }
+    for path in ("directory/get/MedDepart", "patient/get?id=69:0", "rc/get?id=1930:1"):
+        response = api.get(path)
+        assert response.status_code == 503
+        assert response.headers["retry-after"] == "2"
+    assert admin.get("orders").status_code == 200  # never /admin
+    assert admin.delete("outage").json() == {"down": False, "schedule": None}
+    assert api.get("directory/get/MedDepart").status_code == 200
+
+
+def test_a_scheduled_outage_starts_and_ends_on_time(api: httpx.Client, admin: httpx.Client) -> None:
+    probes, setting = probe_for(api, admin, {"start_in": 0.6, "down_for": 0.6}, seconds=1.8)
+
+    assert_follows([(0.6, 1.2)], probes, setting)
+    statuses = [status for *_, status in probes]
+    assert statuses[0] == statuses[-1] == 200
+    assert 503 in statuses
+    assert "retry-after" not in api.get("directory/get/MedDepart").headers
+
+
+def test_a_flapping_outage_goes_down_and_up_again_and_again(
+    api: httpx.Client, admin: httpx.Client
+) -> None:
+    probes, setting = probe_for(api, admin, {"down_for": 0.4, "up_for": 0.4}, seconds=2.4)
+
+    assert_follows([(0.0, 0.4), (0.8, 1.2), (1.6, 2.0), (2.4, 2.8)], probes, setting)
+    statuses = [status for *_, status in probes]
+    changes = sum(1 for before, after in itertools.pairwise(statuses) if before != after)
+    assert changes >= 4
+
+
+def test_outage_schedules_are_checked_and_cleared_by_reset(admin: httpx.Client) -> None:
+    assert_error(admin.post("outage", json={"up_for": 1}), 422, "InvalidArgumentsException")
+    assert_error(admin.post("outage", json={"down_for": 0}), 422, "InvalidArgumentsException")
+    admin.post("outage", json={"start_in": 60}).raise_for_status()
+    assert admin.get("outage").json()["down"] is False
+    admin.post("reset").raise_for_status()
+    assert admin.get("outage").json() == {"down": False, "schedule": None}

@@ -398,7 +398,7 @@ async def test_retry_budget_exhausted_raises_unavailable(
 
 
 async def test_retry_after_is_honoured(emulator: EmulatorProcess, admin: Admin) -> None:
-    await admin.post("faults", {"error_rate": 1.0, "error_statuses": [503]})  # Retry-After: 1
+    await admin.post("faults", {"error_rate": 1.0, "error_statuses": [503], "retry_after": 1})
     retry = RetryPolicy(attempts=2, max_seconds=30, initial_backoff=0.01, max_backoff=0.02)
     async with make_client(emulator, retry=retry) as client:
         started = time.monotonic()

@@ -29,6 +29,8 @@ WATCHED = {
     "dead letters by reason": "dezo_dead_letters_total",
     "ONCOR latency percentiles": "dezo_oncor_request_duration_seconds_bucket",
     "ONCOR errors by status": "dezo_oncor_requests_total",
+    "ONCOR circuit breaker state": "dezo_oncor_circuit_state",
+    "time the ONCOR circuit was open": "dezo_oncor_circuit_open_seconds_total",
     "broker connection": "dezo_broker_connected",
     "readiness": "dezo_ready",
     "poller leader": "dezo_poller_leader",

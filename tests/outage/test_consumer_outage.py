@@ -1,0 +1,54 @@
+"""The command consumer, unchanged, through ONCOR outages: its ONCOR calls wait for the circuit
+to close, so an outage longer than the whole retry schedule, or a flapping ONCOR, fails no
+command and writes no document twice."""
+
+from __future__ import annotations
+
+import asyncio
+
+from adapter.emulator.process import EmulatorProcess
+from tests.consumer.conftest import document_data, metric, running_consumer
+
+SUCCEEDED = "command.succeeded.order.conclusion"
+
+
+async def test_an_outage_longer_than_the_whole_retry_schedule_fails_no_command(
+    emulator: EmulatorProcess, amqp_url: str
+) -> None:
+    retries_before = metric("dezo_command_retries_total", command="order.conclusion")
+    async with running_consumer(emulator, amqp_url) as consumer:
+        order_ids = await consumer.admin.new_orders(10)
+        # The schedule: four deliveries of 1 s of in-process retries each, with retry queues of
+        # 0.2, 0.5 and 1 s in between: under 6 s in all.
+        await consumer.admin.outage(down_for=8)
+        command_ids = [
+            await consumer.bus.send("order.conclusion", document_data("order.conclusion", order))
+            for order in order_ids
+        ]
+        outcomes = [await consumer.bus.outcome(command, within=30) for command in command_ids]
+
+        assert {outcome.routing_key for outcome in outcomes} == {SUCCEEDED}
+        for order_id in order_ids:
+            assert len(await consumer.admin.documents(order_id)) == 1
+        assert consumer.bus.dead == []
+    # Only commands whose own calls ran into ONCOR before the circuit opened used a retry.
+    assert metric("dezo_command_retries_total", command="order.conclusion") - retries_before <= 2
+
+
+async def test_commands_sent_while_oncor_flaps_all_succeed_with_one_document_each(
+    emulator: EmulatorProcess, amqp_url: str
+) -> None:
+    async with running_consumer(emulator, amqp_url) as consumer:
+        order_ids = await consumer.admin.new_orders(12)
+        await consumer.admin.outage(down_for=2, up_for=2)
+        command_ids = []
+        for order_id in order_ids:  # arriving over 6 s: through two down phases and an up one
+            data = document_data("order.conclusion", order_id)
+            command_ids.append(await consumer.bus.send("order.conclusion", data))
+            await asyncio.sleep(0.5)
+        outcomes = [await consumer.bus.outcome(command, within=30) for command in command_ids]
+
+        assert {outcome.routing_key for outcome in outcomes} == {SUCCEEDED}
+        for order_id in order_ids:
+            assert len(await consumer.admin.documents(order_id)) == 1
+        assert consumer.bus.dead == []
