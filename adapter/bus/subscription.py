@@ -1,5 +1,8 @@
 """A consumer that stays registered: the one way the adapter consumes a queue.
 
+It can be told to pause while a gate is open (the partitions pause while ONCOR's circuit breaker
+is open: commands wait in their queue, no delivery is taken only to fail).
+
 aio-pika restores channels and consumers after a reconnect, but a restored consumer can be
 silently missing (aio-pika issues 231, 334, 626). A Subscription therefore consumes on a channel
 nobody else restores, knows it is `consuming` only while the broker's ConsumeOk stands on an
@@ -20,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 import aiormq
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
@@ -40,6 +43,17 @@ CHECK_INTERVAL = 5.0
 OnMessage = Callable[[AbstractIncomingMessage], Awaitable[None]]
 
 
+class Gate(Protocol):
+    """Something that can be open for a while, e.g. ONCOR's circuit breaker."""
+
+    @property
+    def is_open(self) -> bool: ...
+
+    async def wait_open(self) -> None: ...
+
+    async def wait_closed(self) -> None: ...
+
+
 class Subscription:
     """Consume `queue` with `on_message` until stopped; `on_lost` hears of every lost channel."""
 
@@ -51,12 +65,14 @@ class Subscription:
         *,
         prefetch: int,
         on_lost: Callable[[], None] | None = None,
+        pause_while: Gate | None = None,
     ) -> None:
         self.queue_name = queue
         self._bus = bus
         self._on_message = on_message
         self._prefetch = prefetch
         self._on_lost = on_lost
+        self._pause_while = pause_while
         self._channel: AbstractChannel | None = None
         self._queue: AbstractQueue | None = None
         self._wire: aiormq.Channel | None = None  # the AMQP channel the consumer stands on
@@ -72,13 +88,27 @@ class Subscription:
         wire, tag = self._wire, self._tag
         return wire is not None and not wire.is_closed and tag in wire.consumers
 
+    @property
+    def paused(self) -> bool:
+        """Not consuming on purpose: its gate is open."""
+        return self._pause_while is not None and self._pause_while.is_open
+
     async def run(self, stop: asyncio.Event) -> None:
         """Stay registered until `stop` is set; then cancel the consumer, keeping the channel
         open so that deliveries in flight can still be settled (see `close`)."""
+        gate = self._pause_while
         while not stop.is_set():
+            if gate is not None and gate.is_open:
+                # No new deliveries while it is open; those in flight carry on.
+                await self.cancel()
+                await first_of(stop.wait(), gate.wait_closed())
+                continue
             if not self.consuming:
                 await self._start(stop)
-            await first_of(stop.wait(), self._lost.wait(), seconds=CHECK_INTERVAL)
+            waits: list[Awaitable[object]] = [stop.wait(), self._lost.wait()]
+            if gate is not None:
+                waits.append(gate.wait_open())
+            await first_of(*waits, seconds=CHECK_INTERVAL)
         await self.cancel()
 
     async def finish(self, grace: float) -> None:

@@ -4,6 +4,8 @@ The decision says how the delivery ends; the service carries it out (see settlem
 
     CommandSucceeded / CommandFailed   announce it (a failure is dead-lettered too)
     RetryLater                         ONCOR is unavailable: to retry queue `step`
+    WaitForOncor                       ONCOR is down (the circuit breaker is open): parked in
+                                       the first retry queue, no retry budget spent
 
 A command that an earlier copy already carried out succeeds again from what ONCOR holds (see
 idempotency), with the same outcome event id.
@@ -30,6 +32,7 @@ from adapter.messages.outcomes import (
 )
 from adapter.oncor.errors import (
     OncorAuthError,
+    OncorCircuitOpen,
     OncorError,
     OncorProtocolError,
     OncorRejected,
@@ -45,7 +48,12 @@ class RetryLater:
     error: str
 
 
-Decision = CommandSucceeded | CommandFailed | RetryLater
+@dataclass(frozen=True)
+class WaitForOncor:
+    error: str
+
+
+Decision = CommandSucceeded | CommandFailed | RetryLater | WaitForOncor
 
 
 class OrderLocks:
@@ -101,6 +109,8 @@ class Dispatcher:
                 # The write may still land: the next attempt looks for it only after it would
                 # have. Holding the order meanwhile keeps its other commands behind it.
                 await asyncio.sleep(self._write_horizon)
+            if isinstance(exc, OncorCircuitOpen):  # an outage is no failure of this command
+                return WaitForOncor(str(exc))
             return self._retry_or_give_up(received, exc)
         except OncorProtocolError as exc:
             log.exception("unreadable answer from ONCOR", extra=ids)

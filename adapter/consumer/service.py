@@ -44,7 +44,7 @@ from adapter.consumer.attachments import AttachmentFetcher, AttachmentLimits
 from adapter.consumer.budget import CommandBudget
 from adapter.consumer.dependencies import Dependencies
 from adapter.consumer.dictionaries import DictionaryCache
-from adapter.consumer.dispatcher import Decision, Dispatcher, RetryLater
+from adapter.consumer.dispatcher import Decision, Dispatcher, RetryLater, WaitForOncor
 from adapter.consumer.documents import DOCUMENTS
 from adapter.consumer.intake import ReceivedCommand, UnreadableCommand, read_command
 from adapter.consumer.settlement import Settlement
@@ -102,6 +102,7 @@ class CommandConsumer:
                 partition_queue_name(index),
                 self._within_budget(self._on_command),
                 prefetch=per_partition,
+                pause_while=oncor.breaker,  # the intake never calls ONCOR: it keeps going
             )
             self._partitions.append(partition)
 
@@ -119,8 +120,9 @@ class CommandConsumer:
     @property
     def consuming(self) -> bool:
         """The broker delivers the intake and every partition to this replica, or would as soon
-        as the replica now active on a partition goes away."""
-        return all(subscription.consuming for subscription in self.subscriptions)
+        as the replica now active on a partition goes away; partitions paused while ONCOR is
+        down count as standing."""
+        return all(sub.consuming or sub.paused for sub in self.subscriptions)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Consume until `stop` is set, then finish in-flight commands and return."""
@@ -189,6 +191,8 @@ class CommandConsumer:
         if isinstance(decision, RetryLater):
             await settlement.retry_later(message, decision.step)
             metrics.command_retries.labels(received.name).inc()
+        elif isinstance(decision, WaitForOncor):
+            await settlement.retry_later(message, 1, attempt=received.attempt)
         elif isinstance(decision, CommandFailed):
             await asyncio.gather(
                 settlement.dead_letter(
@@ -199,7 +203,7 @@ class CommandConsumer:
         else:
             await settlement.announce(decision, received.reply_to)
         _log_decision(received.command_id, received.command.order_id, decision)
-        if not isinstance(decision, RetryLater):
+        if isinstance(decision, CommandSucceeded | CommandFailed):
             _count(decision)
 
     async def _settle_unreadable(

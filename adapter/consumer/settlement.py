@@ -100,10 +100,13 @@ class Settlement:
         copy = copy_message(message, _headers_of_copy(message))
         await self._bus.publish("", self._bus.handover_queue, copy)
 
-    async def retry_later(self, message: AbstractIncomingMessage, step: int) -> None:
-        """A copy to retry queue `step`, whose TTL sends it back to `dezo.commands`."""
+    async def retry_later(
+        self, message: AbstractIncomingMessage, step: int, attempt: int | None = None
+    ) -> None:
+        """A copy to retry queue `step`, whose TTL sends it back to `dezo.commands`; it counts
+        as attempt `step` of the retry budget unless another `attempt` is given."""
         headers = _headers_of_copy(message)
-        headers[ATTEMPT_HEADER] = step
+        headers[ATTEMPT_HEADER] = step if attempt is None else attempt
         await self._bus.publish("", self._bus.retry_queue(step), copy_message(message, headers))
 
 

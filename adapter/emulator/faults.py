@@ -21,9 +21,7 @@ class FaultSettings(BaseModel):
 
     latency_ms: int = Field(default=0, ge=0)
     error_rate: float = Field(default=0.0, ge=0.0, le=1.0)  # answered with one of error_statuses
-    error_statuses: list[Literal[429, 500, 502, 503]] = Field(
-        default=[500, 502, 503], min_length=1
-    )
+    error_statuses: list[Literal[429, 500, 502, 503]] = Field(default=[500, 502, 503], min_length=1)
     retry_after: int | None = Field(default=None, ge=0)  # seconds, on injected 429 and 503
     timeout_rate: float = Field(default=0.0, ge=0.0, le=1.0)  # hang timeout_seconds first
     timeout_seconds: float = Field(default=30.0, ge=0.0)

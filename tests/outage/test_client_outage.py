@@ -54,9 +54,10 @@ async def test_calls_queued_behind_the_concurrency_limit_stay_home_once_the_circ
         await asyncio.gather(*(client.get_med_departments() for _ in range(10)))
 
     refused = await refused_calls(admin)
-    assert [call["path"] for call in refused if call["path"] != PROBE_METHOD] == [
-        "directory/get/MedDepart"
-    ] * 2
+    calls = [call["path"] for call in refused if call["path"] != PROBE_METHOD]
+    # The two in flight fail and open the circuit; a third may slip into the slot the first
+    # failure freed before the second failure lands. The seven others never leave.
+    assert calls in (["directory/get/MedDepart"] * 2, ["directory/get/MedDepart"] * 3), calls
 
 
 async def test_a_call_that_waited_longer_than_outage_wait_raises_circuit_open(

@@ -1,6 +1,7 @@
-"""The command consumer, unchanged, through ONCOR outages: its ONCOR calls wait for the circuit
-to close, so an outage longer than the whole retry schedule, or a flapping ONCOR, fails no
-command and writes no document twice."""
+"""The command consumer through ONCOR outages: its ONCOR calls wait for the circuit to close,
+its partitions pause while it is open, and a command whose call gave up waiting goes round a
+retry queue without spending budget; so an outage longer than the whole retry schedule, or a
+flapping ONCOR, fails no command and writes no document twice."""
 
 from __future__ import annotations
 
@@ -52,3 +53,29 @@ async def test_commands_sent_while_oncor_flaps_all_succeed_with_one_document_eac
         for order_id in order_ids:
             assert len(await consumer.admin.documents(order_id)) == 1
         assert consumer.bus.dead == []
+
+
+async def test_commands_whose_calls_outwait_the_outage_wait_are_parked_without_spending_budget(
+    emulator: EmulatorProcess, amqp_url: str
+) -> None:
+    """A call gives up waiting for the circuit after DEZO_ONCOR_OUTAGE_WAIT; its command goes
+    round a retry queue with its attempt count unchanged, and the partitions take nothing while
+    the circuit stays open: the outage delays the commands, it fails none."""
+    retries_before = metric("dezo_command_retries_total", command="order.conclusion")
+    async with running_consumer(
+        emulator, amqp_url, oncor_outage_wait=0.5, command_retry_delays=(0.2,)
+    ) as consumer:
+        order_ids = await consumer.admin.new_orders(6)
+        await consumer.admin.outage(down_for=6)
+        command_ids = [
+            await consumer.bus.send("order.conclusion", document_data("order.conclusion", order))
+            for order in order_ids
+        ]
+        outcomes = [await consumer.bus.outcome(command, within=40) for command in command_ids]
+
+        assert {outcome.routing_key for outcome in outcomes} == {SUCCEEDED}
+        for order_id in order_ids:
+            assert len(await consumer.admin.documents(order_id)) == 1
+        assert consumer.bus.dead == []
+    # One delayed retry is the whole budget here: an outage that spent it would dead-letter.
+    assert metric("dezo_command_retries_total", command="order.conclusion") - retries_before <= 1
