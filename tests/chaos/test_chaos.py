@@ -46,6 +46,8 @@ BATCH = 20
 BATCH_EVERY = 2.0  # seconds: orders keep coming for the whole storm
 RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0)
 READ_TIMEOUT = 2.0
+CONNECT_TIMEOUT = 1.0
+PARTITIONS = 4
 # On every call, writes included. A hang outlasts the read timeout: the write lands after the
 # adapter gave up on it, and must be found, not repeated.
 FAULTS = {
@@ -59,12 +61,12 @@ FAULTS = {
 }
 SETTINGS: dict[str, object] = {
     "poll_interval": 0.5,
-    "oncor_connect_timeout": 1,
+    "oncor_connect_timeout": CONNECT_TIMEOUT,
     "oncor_read_timeout": READ_TIMEOUT,
     "oncor_search_ready_timeout": 10,
     "command_retry_delays": f"[{', '.join(map(str, RETRY_DELAYS))}]",
     "command_prefetch": 16,
-    "command_partitions": 4,
+    "command_partitions": PARTITIONS,
     "shutdown_grace": 10,
 }
 DUPLICATE_EVERY = 10  # this command of every ten is published twice at once
@@ -228,7 +230,12 @@ async def test_a_storm_of_failures_loses_nothing_and_does_nothing_twice(
     began = time.monotonic()
     vhost = vhost_of(amqp_url)
     admin = EmulatorAdmin(emulator)
-    bus = await ChaosBus.connect(amqp_url, TopologySettings(retry_delays=RETRY_DELAYS))
+    topology = TopologySettings(
+        retry_delays=RETRY_DELAYS,
+        partitions=PARTITIONS,
+        handover_delay=CONNECT_TIMEOUT + READ_TIMEOUT,
+    )
+    bus = await ChaosBus.connect(amqp_url, topology)
     env = adapter_env(emulator, amqp_url, **SETTINGS)
     replicas = [Replica(name, env, tmp_path) for name in ("a", "b", "c")]
     storm = Storm(broker, vhost, admin, replicas)
