@@ -9,9 +9,9 @@ import time
 
 import pytest
 
+from adapter.bus import subscription
 from adapter.bus.connection import Bus
 from adapter.config import load_settings
-from adapter.consumer import service
 from adapter.consumer.service import CommandConsumer
 from adapter.emulator.process import EmulatorProcess
 from adapter.observability import metrics
@@ -31,7 +31,7 @@ async def until(what: str, check: object, within: float = 10.0) -> None:
 async def test_consumer_missing_from_its_open_channel_is_noticed_and_registered_again(
     emulator: EmulatorProcess, amqp_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(service, "CHECK_INTERVAL", 0.2)
+    monkeypatch.setattr(subscription, "CHECK_INTERVAL", 0.2)
     settings = load_settings(
         oncor_url=emulator.api_url, oncor_token=emulator.token, amqp_url=amqp_url
     )
@@ -46,14 +46,19 @@ async def test_consumer_missing_from_its_open_channel_is_noticed_and_registered_
             await until("consuming", lambda: consumer.consuming)
             await probe.bind_events()
 
-            # The consumer disappears while its channel stays open and nothing is said about it.
-            wire, tag = consumer._wire, consumer._tag
-            assert wire is not None and tag is not None
-            await wire.basic_cancel(tag)
+            # Consumers disappear while their channels stay open and nothing is said about it:
+            # the intake's, and a partition's.
+            missing = {}
+            for lost in (consumer.subscriptions[0], consumer.subscriptions[-1]):
+                wire, tag = lost._wire, lost._tag
+                assert wire is not None and tag is not None
+                await wire.basic_cancel(tag)
+                missing[lost.queue_name] = tag
             assert not consumer.consuming
 
             await until("consuming again", lambda: consumer.consuming, within=5)
-            assert consumer._tag != tag
+            for lost in (consumer.subscriptions[0], consumer.subscriptions[-1]):
+                assert lost._tag != missing[lost.queue_name]
             await commands_still_consumed(probe, admin)
 
             stop.set()
