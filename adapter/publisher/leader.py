@@ -136,7 +136,14 @@ class Leadership:
         self.lost.clear()
         self.gained.set()
         metrics.poller_leader.set(1)
-        log.info("poller leadership gained", extra={"clean_handover": clean})
+        log.info(
+            "poller leadership gained",
+            extra={
+                "clean_handover": clean,
+                # a pause a person should not take for a hang
+                "first_cycle_in_s": 0.0 if clean else self._handover_wait,
+            },
+        )
 
     def _renew(self) -> None:
         if self._token is not None and self.held:
