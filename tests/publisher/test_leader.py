@@ -50,6 +50,15 @@ class Candidate:
             await self._electing
 
 
+async def first_leads(replicas: tuple[Bus, Bus], **options: float) -> tuple[Candidate, Candidate]:
+    """Two candidates joined in turn: the first leads, the second stands by."""
+    first, second = Candidate(replicas[0], **options), Candidate(replicas[1], **options)
+    await first.join()
+    await eventually(_holds(first), within=5)
+    await second.join()
+    return first, second
+
+
 def _holds(leadership: Candidate) -> Callable[[], Awaitable[bool]]:
     async def check() -> bool:
         return leadership.held
@@ -60,11 +69,7 @@ def _holds(leadership: Candidate) -> Callable[[], Awaitable[bool]]:
 async def test_one_replica_leads_and_the_token_passes_on_when_it_steps_down(
     replicas: tuple[Bus, Bus],
 ) -> None:
-    first = Candidate(replicas[0], handover_wait=30.0)
-    second = Candidate(replicas[1], handover_wait=30.0)
-    await first.join()
-    await eventually(_holds(first), within=5)
-    await second.join()
+    first, second = await first_leads(replicas, handover_wait=30.0)
     await asyncio.sleep(0.3)
     assert not second.held
     assert first.leadership.quiet_until <= time.monotonic(), "a fresh token had no leader before"
@@ -79,11 +84,7 @@ async def test_one_replica_leads_and_the_token_passes_on_when_it_steps_down(
 async def test_a_leader_taking_over_from_a_lost_one_waits_out_its_status_updates(
     replicas: tuple[Bus, Bus], amqp_url: str, broker: Broker
 ) -> None:
-    first = Candidate(replicas[0], handover_wait=30.0)
-    second = Candidate(replicas[1], handover_wait=30.0)
-    await first.join()
-    await eventually(_holds(first), within=5)
-    await second.join()
+    first, second = await first_leads(replicas, handover_wait=30.0)
 
     await asyncio.to_thread(_close_connection, broker, amqp_url, "replica-a")
     await eventually(_holds(second), within=5)
@@ -96,10 +97,7 @@ async def test_a_leader_taking_over_from_a_lost_one_waits_out_its_status_updates
 async def test_a_replica_restored_after_losing_its_connection_leads_only_on_a_fresh_delivery(
     replicas: tuple[Bus, Bus], amqp_url: str, broker: Broker
 ) -> None:
-    first, second = Candidate(replicas[0]), Candidate(replicas[1])
-    await first.join()
-    await eventually(_holds(first), within=5)
-    await second.join()
+    first, second = await first_leads(replicas)
 
     await asyncio.to_thread(_close_connection, broker, amqp_url, "replica-a")
     await eventually(_holds(second), within=5)
@@ -138,11 +136,7 @@ async def test_leader_renews_its_token_before_the_consumer_timeout_and_keeps_lea
     replicas: tuple[Bus, Bus], caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="adapter.publisher.leader")
-    first = Candidate(replicas[0], renew_after=0.2)
-    second = Candidate(replicas[1], renew_after=0.2)
-    await first.join()
-    await eventually(_holds(first), within=5)
-    await second.join()
+    first, second = await first_leads(replicas, renew_after=0.2)
 
     for _ in range(30):  # 1.5 s: several renewals
         assert first.held and not first.leadership.lost.is_set()
