@@ -119,10 +119,9 @@ class OrderLoop:
                     await asyncio.wait_for(stop.wait(), remaining)
 
     async def cycle(self) -> None:
-        today = date.today()
+        # No to_date, as the adapter: ONCOR's docs do not say a bare date takes in its day.
         query = {
-            "from_date": (today - timedelta(days=30)).isoformat(),
-            "to_date": today.isoformat(),
+            "from_date": (date.today() - timedelta(days=30)).isoformat(),
             "status_is_null": True,
         }
         job = (await self._oncor.post("search/start/RcTm66OrderQuery", {"query": query}))["id"]

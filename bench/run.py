@@ -22,8 +22,10 @@ import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
@@ -136,13 +138,14 @@ class Bench:
         (order_id,) = await self.admin.add_orders(1)
         path = self.logs / "big.pdf"
         size = await asyncio.to_thread(_write_pdf, path, self.args.big_pdf_mb * MB)
-        with (
-            file_server({"big.pdf": path}) as base_url,
-            await asyncio.to_thread(self._consumer) as process,
-        ):
-            command = conclusion(order_id, pdf_by_url(f"{base_url}/big.pdf"))
-            outcomes = await self.driver.one_command(command)
-            peak = process.peak_rss_mb()
+        with file_server({"big.pdf": path}) as base_url:
+            # URL attachments are refused unless their host is allowed (DEZO_ATTACHMENT_URL_...).
+            allowed = json.dumps([urlsplit(base_url).netloc])
+            consumer = partial(self._consumer, attachment_url_allowed_hosts=allowed)
+            with await asyncio.to_thread(consumer) as process:
+                command = conclusion(order_id, pdf_by_url(f"{base_url}/big.pdf"))
+                outcomes = await self.driver.one_command(command)
+                peak = process.peak_rss_mb()
         return BigPdf(size / MB, peak, outcomes)
 
     # --- the processes under test, configured alike ------------------------------------------
@@ -152,8 +155,8 @@ class Bench:
             "publisher", self.target, self.logs, poll_interval=POLL_INTERVAL, **self._log()
         )
 
-    def _consumer(self) -> ChildProcess:
-        return start_adapter("consumer", self.target, self.logs, **self._log())
+    def _consumer(self, **settings: str | int | float) -> ChildProcess:
+        return start_adapter("consumer", self.target, self.logs, **settings, **self._log())
 
     def _baseline_orders(self) -> ChildProcess:
         return start_baseline("orders", self.target, self.logs, poll_interval=POLL_INTERVAL)
