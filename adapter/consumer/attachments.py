@@ -3,7 +3,7 @@
 Inline files are decoded in memory: the message size bounds them. Files by URL (claim checks)
 are fetched only from allowed hosts, at the address checked for them (see url_policy), and
 streamed to a temporary file (see spool) with a size limit and a deadline, then uploaded from it
-(`OncorClient.create_attachment` reads a Path in slices), so a 50 MB PDF never sits in memory.
+(`OncorApi.create_attachment` reads a Path in slices), so a 50 MB PDF never sits in memory.
 Every check happens before ONCOR is called: a bad file means no ONCOR call at all. Failure
 texts name the host and path only: no ports, addresses or error types (no port scanner).
 """
@@ -29,8 +29,8 @@ from adapter.consumer.url_policy import (
 )
 from adapter.messages.commands import AttachmentRef, InlineAttachment, UrlAttachment
 from adapter.observability import metrics
+from adapter.oncor.api import OncorApi
 from adapter.oncor.attachment_body import AttachmentContent, Base64File
-from adapter.oncor.client import OncorClient
 from adapter.oncor.errors import OncorProtocolError
 
 PDF_MAGIC = b"%PDF-"
@@ -167,7 +167,7 @@ async def _save(
         spooled.write(chunk)
 
 
-async def upload(oncor: OncorClient, attachment: ReadyAttachment, name: str) -> str:
+async def upload(oncor: OncorApi, attachment: ReadyAttachment, name: str) -> str:
     """`attachment/create` under `name`; returns the new attachment's ONCOR id."""
     meta = await oncor.create_attachment(name, attachment.media_type, attachment.content)
     if not meta.id:

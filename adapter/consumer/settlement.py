@@ -21,8 +21,8 @@ from typing import Any
 import aio_pika
 from aio_pika.abc import AbstractIncomingMessage
 
-from adapter.bus.connection import Bus
 from adapter.bus.envelope import event_message, fits_short_string
+from adapter.bus.outbox import Outbox
 from adapter.bus.topology import DEAD_EXCHANGE, EVENTS_EXCHANGE
 from adapter.consumer.provenance import trusted_headers
 from adapter.messages.outcomes import (
@@ -57,7 +57,7 @@ _BROKER_HEADERS = frozenset(
 
 
 class Settlement:
-    def __init__(self, bus: Bus) -> None:
+    def __init__(self, bus: Outbox) -> None:
         self._bus = bus
 
     async def announce(self, outcome: Outcome, reply_to: str | None) -> None:

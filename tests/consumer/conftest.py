@@ -28,10 +28,9 @@ from adapter.bus.topology import (
     declare_topology,
 )
 from adapter.config import Settings, load_settings
-from adapter.consumer.service import CommandConsumer
 from adapter.emulator.process import EmulatorProcess
 from adapter.observability import metrics
-from adapter.runner import build_oncor_client
+from adapter.runner import attachment_downloads, build_consumer, build_oncor_client
 from tests.consumer.support import FileServer
 from tests.emulator_admin import EmulatorAdmin
 
@@ -258,12 +257,14 @@ async def running_consumer(
     admin = EmulatorAdmin(emulator)
     async with (
         build_oncor_client(settings, metrics.observe_oncor_call) as oncor,
+        attachment_downloads(settings) as downloads,
         observing(amqp_url, settings.topology) as bus,
     ):
         broker = Bus(amqp_url, name="consumer-under-test", topology=settings.topology)
         await broker.connect()
         stop = asyncio.Event()
-        task = asyncio.create_task(CommandConsumer(settings, oncor, broker).run(stop))
+        consumer = build_consumer(settings, oncor, broker, downloads)
+        task = asyncio.create_task(consumer.run(stop))
         try:
             yield RunningConsumer(settings, bus, admin, stop, task)
         finally:

@@ -12,10 +12,9 @@ import pytest
 from adapter.bus import subscription
 from adapter.bus.connection import Bus
 from adapter.config import load_settings
-from adapter.consumer.service import CommandConsumer
 from adapter.emulator.process import EmulatorProcess
 from adapter.observability import metrics
-from adapter.runner import build_oncor_client
+from adapter.runner import attachment_downloads, build_consumer, build_oncor_client
 from tests.emulator_admin import EmulatorAdmin
 from tests.health.support import BusProbe, commands_still_consumed
 
@@ -36,10 +35,13 @@ async def test_consumer_missing_from_its_open_channel_is_noticed_and_registered_
         oncor_url=emulator.api_url, oncor_token=emulator.token, amqp_url=amqp_url
     )
     admin, probe = EmulatorAdmin(emulator), BusProbe(amqp_url)
-    async with build_oncor_client(settings, metrics.observe_oncor_call) as oncor:
+    async with (
+        build_oncor_client(settings, metrics.observe_oncor_call) as oncor,
+        attachment_downloads(settings) as downloads,
+    ):
         bus = Bus(amqp_url, topology=settings.topology)
         await bus.connect()
-        consumer = CommandConsumer(settings, oncor, bus)
+        consumer = build_consumer(settings, oncor, bus, downloads)
         stop = asyncio.Event()
         running = asyncio.create_task(consumer.run(stop))
         try:

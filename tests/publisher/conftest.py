@@ -23,7 +23,7 @@ from adapter.emulator.process import EmulatorProcess
 from adapter.observability import metrics
 from adapter.oncor.client import OncorClient
 from adapter.publisher.service import OrderPublisher
-from adapter.runner import build_oncor_client
+from adapter.runner import build_oncor_client, build_publisher
 from tests.emulator_admin import EmulatorAdmin
 
 COLLECTOR_QUEUE = "test.order-received"
@@ -113,7 +113,7 @@ async def running_publisher(
             settings.amqp_url.get_secret_value(), topology=settings.topology, reconnect_interval=0.5
         )
         await bus.connect()
-        publisher = OrderPublisher(settings, oncor, bus)
+        publisher = build_publisher(settings, oncor, bus)
         stop = asyncio.Event()
         run = asyncio.create_task(publisher.run(stop))
         try:
