@@ -72,8 +72,9 @@ async def dependencies(oncor: MemoryOncor) -> Dependencies:
     )
 
 
-async def dispatcher(oncor: MemoryOncor) -> Dispatcher:
-    return Dispatcher(await dependencies(oncor), retry_budget=RETRY_BUDGET, write_horizon=0.0)
+async def dispatcher(oncor: MemoryOncor, write_horizon: float = 0.0) -> Dispatcher:
+    deps = await dependencies(oncor)
+    return Dispatcher(deps, retry_budget=RETRY_BUDGET, write_horizon=write_horizon)
 
 
 async def deliveries(oncor: MemoryOncor, bus: MemoryBus, partitions: int = 4) -> CommandDeliveries:
