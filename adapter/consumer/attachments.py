@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from adapter.consumer.errors import InvalidCommand, Problem
+from adapter.consumer.errors import InvalidCommand
 from adapter.consumer.spool import Spool, SpooledFile, SpoolFull
 from adapter.consumer.url_policy import (
     AllowedHosts,
@@ -27,6 +27,7 @@ from adapter.consumer.url_policy import (
     UrlUnresolvable,
     checked_addresses,
 )
+from adapter.failures import CommandProblem
 from adapter.messages.commands import AttachmentRef, InlineAttachment, UrlAttachment
 from adapter.observability import metrics
 from adapter.oncor.api import OncorApi
@@ -102,7 +103,9 @@ class AttachmentFetcher:
                 finally:
                     await response.aclose()
         except (UrlNotAllowed, UrlUnresolvable) as exc:
-            problem: Problem = "url_not_allowed" if isinstance(exc, UrlNotAllowed) else "url_failed"
+            problem: CommandProblem = (
+                "url_not_allowed" if isinstance(exc, UrlNotAllowed) else "url_failed"
+            )
             raise InvalidCommand(problem, f"{what}: {_shown(ref)}: {exc}") from None
         except SpoolFull:
             raise InvalidCommand(

@@ -22,6 +22,7 @@ from adapter.bus.topology import partition_of, partition_queue_name
 from adapter.consumer.dispatcher import Decision, Dispatcher, RetryLater, WaitForOncor
 from adapter.consumer.intake import ReceivedCommand, UnreadableCommand, read_command
 from adapter.consumer.settlement import Settlement
+from adapter.failures import reason_of
 from adapter.messages.outcomes import CommandFailed, CommandSucceeded
 from adapter.observability import metrics
 
@@ -103,7 +104,7 @@ class CommandDeliveries:
                 command=exc.command,
                 command_id=exc.command_id,
                 order_id=exc.order_id,
-                reason="invalid",
+                reason=reason_of(exc.problem),
                 problem=exc.problem,
                 message=exc.message,
             )
