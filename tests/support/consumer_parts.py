@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,34 +18,10 @@ from adapter.consumer.settlement import Settlement
 from adapter.consumer.url_policy import AllowedHosts
 from adapter.messages.commands import COMMANDS
 from tests.support.memory_bus import MemoryBus
-from tests.support.memory_oncor import EXPERT_ID, MemoryOncor
+from tests.support.memory_oncor import MemoryOncor
 
 ORIGIN = "https://oncor.example"
-PDF = b"%PDF-1.4\n1 0 obj << >> endobj\n%%EOF\n"
-SIGNATURE = b"0\x82\x01\x00" + b"\x00" * 16  # DER: a SEQUENCE, as a CMS signature starts
 RETRY_BUDGET = 3
-
-
-def inline(
-    content: bytes, name: str = "conclusion.pdf", media_type: str = "application/pdf"
-) -> dict[str, str]:
-    return {
-        "name": name,
-        "media_type": media_type,
-        "content_base64": base64.b64encode(content).decode(),
-    }
-
-
-def document_data(order_id: str, code_field: str, **changes: Any) -> dict[str, Any]:
-    """The `data` of a document command with every required field, PDF included."""
-    return {
-        "order_id": order_id,
-        code_field: "1",
-        "description": "No pathology found",
-        "expert_id": EXPERT_ID,
-        "pdf": inline(PDF),
-        **changes,
-    }
 
 
 async def dependencies(oncor: MemoryOncor) -> Dependencies:

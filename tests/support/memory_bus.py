@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, cast
 
 import aio_pika
 from aio_pika.abc import AbstractIncomingMessage
 
-from adapter.bus.envelope import CONTENT_TYPE, event_type
+from adapter.bus.envelope import CONTENT_TYPE
 from adapter.bus.topology import COMMANDS_EXCHANGE, TopologySettings, retry_queue_name
+from tests.support.commands import command_body
 
 
 @dataclass(frozen=True)
@@ -104,28 +105,12 @@ def delivery(fake: FakeDelivery) -> AbstractIncomingMessage:
     return cast(AbstractIncomingMessage, fake)
 
 
-def command_body(
-    name: str, data: dict[str, Any], *, command_id: str = "cmd-1", **envelope: Any
-) -> bytes:
-    """A command as a CloudEvent in structured JSON, as integrators send it."""
-    event = {
-        "specversion": "1.0",
-        "id": command_id,
-        "source": "urn:test",
-        "type": event_type(name),
-        "time": datetime.now(UTC).isoformat(),
-        "data": data,
-        **envelope,
-    }
-    return json.dumps(event).encode()
-
-
 def command_delivery(
     name: str, data: dict[str, Any], *, command_id: str = "cmd-1", **properties: Any
 ) -> FakeDelivery:
     """A command as it arrives on the intake from the `dezo.commands` exchange."""
     return FakeDelivery(
-        command_body(name, data, command_id=command_id),
+        command_body(name, data, command_id)[1],
         routing_key=name,
         message_id=command_id,
         **properties,

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from adapter.emulator.dictionaries import DIRECTORIES
 from adapter.oncor.attachment_body import AttachmentContent, Base64File
 from adapter.oncor.errors import OncorError, OncorRejected, OncorUnavailable
 from adapter.oncor.models import (
@@ -44,14 +45,13 @@ from adapter.oncor.status import format_status
 RECORD_NOT_FOUND = "RecordNotFoundException"
 INVALID_ARGUMENTS = "InvalidArgumentsException"
 
-#: The codes every DEZO dictionary starts with.
-DICTIONARIES: dict[str, list[str]] = {
-    "Tm66OrderRejectReason": ["1", "2"],
-    "Tm66ConclusionType": ["1", "2", "3"],
-    "Tm66ExpertDicomResult": ["1", "2"],
-    "Tm66ExpertProtocolResult": ["1", "2"],
-}
-EXPERT_ID = "39115-661768-26(20190905)"
+#: The dictionaries and experts the emulator serves, taken from it.
+DOCUMENT_DICTIONARIES = (
+    "Tm66OrderRejectReason",
+    "Tm66ConclusionType",
+    "Tm66ExpertDicomResult",
+    "Tm66ExpertProtocolResult",
+)
 CREATED = "2026-11-20 10:00:00"
 
 
@@ -113,8 +113,11 @@ class MemoryOncor:
         self.odd_entries: list[dict[str, Any]] = []  # records no documented type allows
         self.patients: dict[str, Patient] = {}
         self.attachments: dict[str, tuple[AttachmentMeta, bytes]] = {}
-        self.dictionaries = {name: list(codes) for name, codes in DICTIONARIES.items()}
-        self.experts = {EXPERT_ID}
+        self.dictionaries = {
+            name: [str(entry["code"]) for entry in DIRECTORIES[name]]
+            for name in DOCUMENT_DICTIONARIES
+        }
+        self.experts = {str(entry["id"]) for entry in DIRECTORIES["MedResource"]}
         self._statuses: dict[str, _Statuses] = {}
         self._faults: dict[str, list[_Fault]] = {}
         self._ids = itertools.count(1)

@@ -6,7 +6,8 @@ from __future__ import annotations
 from adapter.bus.topology import DEAD_EXCHANGE, EVENTS_EXCHANGE, partition_of, partition_queue_name
 from adapter.consumer.deliveries import CommandDeliveries
 from adapter.oncor.errors import OncorCircuitOpen, OncorUnavailable
-from tests.support.consumer_parts import RETRY_BUDGET, deliveries, document_data
+from tests.support.commands import document_data
+from tests.support.consumer_parts import RETRY_BUDGET, deliveries
 from tests.support.memory_bus import FakeDelivery, MemoryBus, command_delivery, delivery
 from tests.support.memory_oncor import MemoryOncor
 
@@ -32,7 +33,7 @@ def on_partition(fake: FakeDelivery, attempt: int = 0) -> FakeDelivery:
 def conclusion(order_id: str, **properties: object) -> FakeDelivery:
     return command_delivery(
         "order.conclusion",
-        document_data(order_id, "conclusion_code"),
+        document_data("order.conclusion", order_id),
         **properties,  # type: ignore[arg-type]
     )
 
@@ -124,7 +125,7 @@ async def test_redelivered_command_goes_to_the_handover_queue_untouched() -> Non
 
 async def test_failed_command_is_dead_lettered_and_announced() -> None:
     _, bus, desk, order_id = await wired()
-    data = document_data(order_id, "conclusion_code", conclusion_code="999")
+    data = document_data("order.conclusion", order_id, conclusion_code="999")
     fake = on_partition(command_delivery("order.conclusion", data), attempt=1)
     await desk.on_command(delivery(fake))
     [dead] = bus.to(DEAD_EXCHANGE, "order.conclusion")
@@ -163,7 +164,7 @@ async def test_command_is_given_back_unacked_when_a_publish_is_not_confirmed() -
 
 async def test_outcome_event_id_differs_between_success_and_failure_of_one_command() -> None:
     _, bus, desk, order_id = await wired()
-    bad = document_data(order_id, "conclusion_code", conclusion_code="999")
+    bad = document_data("order.conclusion", order_id, conclusion_code="999")
     await desk.on_command(delivery(on_partition(command_delivery("order.conclusion", bad))))
     await desk.on_command(delivery(on_partition(conclusion(order_id))))
     failed, succeeded = bus.to(EVENTS_EXCHANGE)

@@ -16,14 +16,15 @@ from adapter.oncor.errors import (
     OncorRejected,
     OncorUnavailable,
 )
-from tests.support.consumer_parts import RETRY_BUDGET, dispatcher, document_data, received
+from tests.support.commands import document_data
+from tests.support.consumer_parts import RETRY_BUDGET, dispatcher, received
 from tests.support.memory_oncor import MemoryOncor
 
 ADD = "tm66/order/addRcTm66OrderConclusion"
 
 
 def conclusion(order_id: str, attempt: int = 0, **changes: object):  # type: ignore[no-untyped-def]
-    data = document_data(order_id, "conclusion_code", **changes)
+    data = document_data("order.conclusion", order_id, **changes)
     return received("order.conclusion", data, attempt=attempt)
 
 

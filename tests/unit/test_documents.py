@@ -8,15 +8,8 @@ from adapter.consumer.documents import DOCUMENTS, DocumentSpec, deliver_document
 from adapter.consumer.errors import InvalidCommand
 from adapter.consumer.idempotency import uploaded_by
 from adapter.oncor.errors import OncorRejected
-from tests.support.consumer_parts import (
-    ORIGIN,
-    PDF,
-    SIGNATURE,
-    dependencies,
-    document_data,
-    inline,
-    received,
-)
+from tests.support.commands import SIGNATURE, document_data, inline, pdf_bytes
+from tests.support.consumer_parts import ORIGIN, dependencies, received
 from tests.support.memory_oncor import MemoryOncor
 
 CODE_FIELDS = {
@@ -26,6 +19,7 @@ CODE_FIELDS = {
     "order.expertise-protocol": "result_code",
 }
 COMMANDS = list(DOCUMENTS)
+PDF = pdf_bytes(2048)
 
 
 def spec(name: str) -> DocumentSpec:  # type: ignore[type-arg]
@@ -34,7 +28,7 @@ def spec(name: str) -> DocumentSpec:  # type: ignore[type-arg]
 
 async def deliver(oncor: MemoryOncor, name: str, **changes: object):  # type: ignore[no-untyped-def]
     order_id = str(changes.pop("order_id", "")) or oncor.add_order().id or ""
-    data = document_data(order_id, CODE_FIELDS[name], **changes)
+    data = document_data(name, order_id, **{"pdf": inline(PDF), **changes})
     return await deliver_document(spec(name), received(name, data), await dependencies(oncor))
 
 
@@ -45,8 +39,9 @@ async def test_document_is_created_in_oncor_with_the_commands_code_and_text(name
     [record] = oncor.documents(outcome.order_id)
     document = record.document()
     assert record.class_name == spec(name).record.__name__
-    assert getattr(document, spec(name).code_field).code == "1"
-    assert document is not None and document.description == "No pathology found"
+    sent = document_data(name, outcome.order_id)
+    assert getattr(document, spec(name).code_field).code == sent[CODE_FIELDS[name]]
+    assert document is not None and document.description == sent["description"]
     assert outcome.record_id == record.id
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -12,8 +13,8 @@ from hypothesis import strategies as st
 from adapter.bus.topology import COMMANDS_QUEUE, partition_queue_name
 from adapter.consumer.intake import UNKNOWN_COMMAND, UnreadableCommand, read_command
 from adapter.messages.commands import COMMANDS, AddConclusion
-from tests.support.consumer_parts import document_data
-from tests.support.memory_bus import FakeDelivery, command_body, command_delivery, delivery
+from tests.support.commands import command_body, document_data
+from tests.support.memory_bus import FakeDelivery, command_delivery, delivery
 
 MAX_BYTES = 64 * 1024
 ORDER = "#30:1"
@@ -21,7 +22,7 @@ ORDER = "#30:1"
 
 def conclusion(**properties: Any) -> FakeDelivery:
     return command_delivery(
-        "order.conclusion", document_data(ORDER, "conclusion_code"), **properties
+        "order.conclusion", document_data("order.conclusion", ORDER), **properties
     )
 
 
@@ -40,7 +41,7 @@ def test_valid_conclusion_is_read_with_its_id_and_reply_to() -> None:
 
 
 def test_order_id_is_normalised() -> None:
-    fake = command_delivery("order.conclusion", document_data("30:1", "conclusion_code"))
+    fake = command_delivery("order.conclusion", document_data("order.conclusion", "30:1"))
     assert read_command(delivery(fake), MAX_BYTES).command.order_id == ORDER
 
 
@@ -75,14 +76,14 @@ def test_id_longer_than_an_amqp_short_string_allows_is_refused() -> None:
 
 
 def test_unknown_type_is_refused_and_lists_the_known_ones() -> None:
-    body = command_body("order.conclusion", {}, type="ru.oncor.dezo.order.delete.v1")
+    _, body = command_body("order.delete", {})
     exc = refused(FakeDelivery(body, "order.conclusion"))
     assert (exc.problem, exc.command) == ("unknown_type", UNKNOWN_COMMAND)
     assert "ru.oncor.dezo.order.conclusion.v1" in exc.message
 
 
 def test_type_published_under_another_commands_routing_key_is_refused() -> None:
-    fake = command_delivery("order.reject", document_data(ORDER, "reason_code"))
+    fake = command_delivery("order.reject", document_data("order.reject", ORDER))
     fake.routing_key = "order.conclusion"
     exc = refused(fake)
     assert exc.problem == "routing_key_mismatch"
@@ -103,7 +104,7 @@ def test_command_bound_in_from_a_foreign_exchange_is_refused_without_an_id() -> 
 def test_forged_adapter_headers_from_an_integrator_are_not_believed() -> None:
     fake = command_delivery(
         "order.reject",
-        document_data(ORDER, "reason_code", pdf=None),
+        document_data("order.reject", ORDER),
         headers={"x-dezo-routing-key": "order.reject", "x-dezo-attempt": 4},
     )
     fake.routing_key = "order.conclusion"
@@ -147,7 +148,7 @@ def test_negative_attempt_header_reads_as_none_spent() -> None:
 def test_invalid_data_names_its_problem_and_keeps_the_ids(
     changes: dict[str, Any], problem: str
 ) -> None:
-    data = {**document_data(ORDER, "conclusion_code"), **changes}
+    data = {**document_data("order.conclusion", ORDER), **changes}
     exc = refused(command_delivery("order.conclusion", data))
     assert exc.problem == problem
     assert exc.command_id == "cmd-1"
@@ -155,7 +156,7 @@ def test_invalid_data_names_its_problem_and_keeps_the_ids(
 
 
 def test_description_of_invalid_data_never_quotes_the_clinical_text() -> None:
-    data = {**document_data(ORDER, "conclusion_code"), "description": "Secret diagnosis " * 700}
+    data = {**document_data("order.conclusion", ORDER), "description": "Secret diagnosis " * 700}
     exc = refused(command_delivery("order.conclusion", data))
     assert "Secret diagnosis" not in exc.message
 
@@ -218,6 +219,7 @@ def test_any_command_data_is_valid_or_refused_keeping_the_command_id(
 def test_no_header_an_integrator_sets_changes_how_a_command_is_read(
     headers: dict[str, Any],
 ) -> None:
-    plain = read_command(delivery(conclusion()), MAX_BYTES)
-    forged = read_command(delivery(conclusion(headers=headers)), MAX_BYTES)
+    sent = conclusion()
+    plain = read_command(delivery(sent), MAX_BYTES)
+    forged = read_command(delivery(dataclasses.replace(sent, headers=headers)), MAX_BYTES)
     assert forged == plain

@@ -7,20 +7,21 @@ import pytest
 from adapter.consumer.documents import CONCLUSION, REJECT, deliver_document
 from adapter.consumer.idempotency import attachment_name, find_own_document, uploaded_by
 from adapter.oncor.errors import OncorProtocolError
-from tests.support.consumer_parts import dependencies, document_data, received
+from tests.support.commands import document_data
+from tests.support.consumer_parts import dependencies, received
 from tests.support.memory_oncor import MemoryOncor, lost_answer
 
 
 def conclusion(order_id: str, command_id: str = "cmd-1", **changes: object):  # type: ignore[no-untyped-def]
     return received(
         "order.conclusion",
-        document_data(order_id, "conclusion_code", **changes),
+        document_data("order.conclusion", order_id, **changes),
         command_id=command_id,
     )
 
 
 def reject(order_id: str, command_id: str = "cmd-1", **changes: object):  # type: ignore[no-untyped-def]
-    data = document_data(order_id, "reason_code", pdf=None, **changes)
+    data = document_data("order.reject", order_id, **changes)
     return received("order.reject", data, command_id=command_id)
 
 

@@ -1,23 +1,16 @@
-"""Helpers for consumer tests: settings, commands, the emulator's admin API, a bus observer and
-the consumer running in this process."""
+"""The consumer in this process against the emulator, and an observer of the bus around it."""
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
-import os
-import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import aio_pika
-import pytest
 from aio_pika.abc import AbstractIncomingMessage
-from prometheus_client import REGISTRY
 
 from adapter.bus.connection import Bus
 from adapter.bus.topology import (
@@ -31,68 +24,8 @@ from adapter.config import Settings, load_settings
 from adapter.emulator.process import EmulatorProcess
 from adapter.observability import metrics
 from adapter.runner import attachment_downloads, build_consumer, build_oncor_client
-from tests.consumer.support import FileServer
-from tests.emulator_admin import EmulatorAdmin
-
-EXPERT = "39115-661768-26(20190905)"
-DEPARTMENT = "10000-661768(20190823)"
-KIB = 1024
-MIB = 1024 * KIB
-
-
-def pdf_bytes(size: int) -> bytes:
-    """A 'PDF' of exactly `size` bytes: the magic, then random bytes."""
-    head = b"%PDF-1.7\n"
-    return head + os.urandom(size - len(head))
-
-
-def inline(
-    content: bytes, name: str = "conclusion.pdf", media_type: str = "application/pdf"
-) -> dict[str, str]:
-    return {
-        "name": name,
-        "media_type": media_type,
-        "content_base64": base64.b64encode(content).decode(),
-    }
-
-
-def by_url(
-    url: str, name: str = "conclusion.pdf", media_type: str = "application/pdf"
-) -> dict[str, str]:
-    return {"name": name, "media_type": media_type, "url": url}
-
-
-def document_data(command: str, order_id: str, **fields: Any) -> dict[str, Any]:
-    """Valid `data` of a document command; `fields` override or add (None removes)."""
-    code_field, code = {
-        "order.reject": ("reason_code", "КАЧЕСТВО_СНИМКА"),
-        "order.conclusion": ("conclusion_code", "ДИАГНОЗ_ПОДТВЕРЖДЕН"),
-        "order.expertise-dicom": ("result_code", "НЕЗНАЧИТЕЛЬНЫЕ_НАРУШЕНИЯ"),
-        "order.expertise-protocol": ("result_code", "НАРУШЕНИЙ_НЕТ"),
-    }[command]
-    data: dict[str, Any] = {
-        "order_id": order_id,
-        code_field: code,
-        "description": f"{command} for {order_id}",
-        "expert_id": EXPERT,
-    }
-    if command == "order.conclusion":
-        data["pdf"] = inline(pdf_bytes(4 * KIB))
-    data.update(fields)
-    return {key: value for key, value in data.items() if value is not None}
-
-
-def command_body(command: str, data: Any, command_id: str | None = None) -> tuple[str, bytes]:
-    command_id = command_id or str(uuid.uuid4())
-    event = {
-        "specversion": "1.0",
-        "id": command_id,
-        "source": "urn:test",
-        "type": f"ru.oncor.dezo.{command}.v1",
-        "time": datetime.now(UTC).isoformat(),
-        "data": data,
-    }
-    return command_id, json.dumps(event, ensure_ascii=False).encode()
+from tests.support.commands import KIB, MIB, command_body
+from tests.support.emulator_admin import EmulatorAdmin
 
 
 def consumer_settings(emulator: EmulatorProcess, amqp_url: str, **overrides: Any) -> Settings:
@@ -117,10 +50,6 @@ def consumer_settings(emulator: EmulatorProcess, amqp_url: str, **overrides: Any
         **overrides,
     }
     return load_settings(**values)
-
-
-def metric(name: str, **labels: str) -> float:
-    return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
 @dataclass
@@ -272,9 +201,3 @@ async def running_consumer(
             await asyncio.wait_for(task, 30)
             await broker.close()
             await admin.close()
-
-
-@pytest.fixture(scope="session")
-def file_server() -> Iterator[FileServer]:
-    with FileServer() as server:
-        yield server

@@ -1,20 +1,16 @@
-"""Helpers for publisher tests: settings, the emulator's admin API, an event collector, a running
-publisher, metric readings."""
+"""The publisher in this process against the emulator, and a collector of its events."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import aio_pika
-import pytest
 from aio_pika.abc import AbstractIncomingMessage
-from prometheus_client import REGISTRY
 
 from adapter.bus.connection import Bus
 from adapter.bus.topology import EVENTS_EXCHANGE, ORDER_RECEIVED, declare_topology
@@ -24,7 +20,7 @@ from adapter.observability import metrics
 from adapter.oncor.client import OncorClient
 from adapter.publisher.service import OrderPublisher
 from adapter.runner import build_oncor_client, build_publisher
-from tests.emulator_admin import EmulatorAdmin
+from tests.support.emulator_admin import EmulatorAdmin
 
 COLLECTOR_QUEUE = "test.order-received"
 
@@ -43,13 +39,6 @@ def publisher_settings(emulator: EmulatorProcess, amqp_url: str, **overrides: An
         **overrides,
     }
     return load_settings(**values)
-
-
-@pytest.fixture
-async def admin(emulator: EmulatorProcess) -> AsyncIterator[EmulatorAdmin]:
-    client = EmulatorAdmin(emulator)
-    yield client
-    await client.close()
 
 
 @dataclass
@@ -122,22 +111,6 @@ async def running_publisher(
             stop.set()
             await asyncio.wait_for(run, settings.shutdown_grace + 5)
             await bus.close()
-
-
-async def eventually(
-    check: Callable[[], Awaitable[bool]], *, within: float, every: float = 0.2
-) -> None:
-    """Wait until `check()` holds; fail after `within` seconds."""
-    deadline = time.monotonic() + within
-    while not await check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {within}s")
-        await asyncio.sleep(every)
-
-
-def metric(name: str, **labels: str) -> float:
-    """The current value of a sample in the process's Prometheus registry (0 when absent)."""
-    return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
 async def all_marked(admin: EmulatorAdmin) -> bool:
