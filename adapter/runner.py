@@ -65,7 +65,19 @@ def build_oncor_client(settings: Settings, observer: CallObserver) -> OncorClien
 
 
 def build_publisher(settings: Settings, oncor: OncorApi, bus: Bus) -> OrderPublisher:
-    poll = PollSettings(
+    return OrderPublisher(
+        PublisherSettings(
+            poll_interval=settings.poll_interval,
+            search_ready_timeout=settings.oncor_search_ready_timeout,
+            shutdown_grace=settings.shutdown_grace,
+        ),
+        Leadership(bus, handover_wait=settings.oncor_write_horizon),
+        Poller(_poll_settings(settings), oncor, bus),
+    )
+
+
+def _poll_settings(settings: Settings) -> PollSettings:
+    return PollSettings(
         interval=settings.poll_interval,
         concurrency=settings.poll_concurrency,
         page_size=settings.oncor_page_size,
@@ -74,15 +86,6 @@ def build_publisher(settings: Settings, oncor: OncorApi, bus: Bus) -> OrderPubli
         zone=settings.zone,
         oncor_origin=settings.oncor_origin,
     )
-    return OrderPublisher(
-        PublisherSettings(
-            poll_interval=settings.poll_interval,
-            search_ready_timeout=settings.oncor_search_ready_timeout,
-            shutdown_grace=settings.shutdown_grace,
-        ),
-        Leadership(bus, handover_wait=settings.oncor_write_horizon),
-        Poller(poll, oncor, bus),
-    )
 
 
 def attachment_downloads(settings: Settings) -> httpx.AsyncClient:
@@ -90,54 +93,49 @@ def attachment_downloads(settings: Settings) -> httpx.AsyncClient:
     return httpx.AsyncClient(follow_redirects=True, timeout=settings.attachment_url_timeout)
 
 
-def build_dispatcher(
-    settings: Settings, oncor: OncorApi, dictionaries: DictionaryCache, downloads: httpx.AsyncClient
-) -> Dispatcher:
-    limits = AttachmentLimits(
+def build_consumer(
+    settings: Settings, oncor: OncorApi, bus: Bus, downloads: httpx.AsyncClient
+) -> CommandConsumer:
+    """`downloads`: from `attachment_downloads`, closed by the caller after the consumer ran."""
+    dictionaries = DictionaryCache(oncor, (spec.dictionary for spec in DOCUMENTS.values()))
+    deps = Dependencies(
+        oncor=oncor,
+        dictionaries=dictionaries,
+        attachments=AttachmentFetcher(_attachment_limits(settings), downloads),
+        oncor_origin=settings.oncor_origin,
+        zone=settings.zone,
+    )
+    dispatcher = Dispatcher(
+        deps,
+        retry_budget=len(settings.command_retry_delays),
+        write_horizon=settings.oncor_write_horizon,
+    )
+    deliveries = CommandDeliveries(
+        Settlement(bus),
+        dispatcher,
+        max_bytes=settings.command_max_bytes,
+        partitions=settings.command_partitions,
+    )
+    budget = CommandBudget(settings.command_memory_budget_bytes)
+    consumer = ConsumerSettings(
+        partitions=settings.command_partitions,
+        prefetch=settings.command_prefetch_in_budget,
+        dictionary_refresh_interval=settings.dictionary_refresh_interval,
+        shutdown_grace=settings.shutdown_grace,
+    )
+    return CommandConsumer(
+        consumer, bus, deliveries, dictionaries, budget, oncor_down=oncor.breaker
+    )
+
+
+def _attachment_limits(settings: Settings) -> AttachmentLimits:
+    return AttachmentLimits(
         inline_max_bytes=settings.attachment_inline_max_bytes,
         url_max_bytes=settings.attachment_url_max_bytes,
         url_timeout=settings.attachment_url_timeout,
         allowed_hosts=settings.allowed_attachment_hosts,
         url_concurrency=settings.attachment_url_concurrency,
         spool_max_bytes=settings.attachment_spool_max_bytes,
-    )
-    deps = Dependencies(
-        oncor=oncor,
-        dictionaries=dictionaries,
-        attachments=AttachmentFetcher(limits, downloads),
-        oncor_origin=settings.oncor_origin,
-        zone=settings.zone,
-    )
-    return Dispatcher(
-        deps,
-        retry_budget=len(settings.command_retry_delays),
-        write_horizon=settings.oncor_write_horizon,
-    )
-
-
-def build_consumer(
-    settings: Settings, oncor: OncorApi, bus: Bus, downloads: httpx.AsyncClient
-) -> CommandConsumer:
-    """`downloads`: from `attachment_downloads`, closed by the caller after the consumer ran."""
-    dictionaries = DictionaryCache(oncor, (spec.dictionary for spec in DOCUMENTS.values()))
-    deliveries = CommandDeliveries(
-        Settlement(bus),
-        build_dispatcher(settings, oncor, dictionaries, downloads),
-        max_bytes=settings.command_max_bytes,
-        partitions=settings.command_partitions,
-    )
-    return CommandConsumer(
-        ConsumerSettings(
-            partitions=settings.command_partitions,
-            prefetch=settings.command_prefetch_in_budget,
-            dictionary_refresh_interval=settings.dictionary_refresh_interval,
-            shutdown_grace=settings.shutdown_grace,
-        ),
-        bus,
-        deliveries,
-        dictionaries,
-        CommandBudget(settings.command_memory_budget_bytes),
-        oncor_down=oncor.breaker,
     )
 
 

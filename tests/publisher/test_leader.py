@@ -57,14 +57,20 @@ def _holds(leadership: Candidate) -> Callable[[], Awaitable[bool]]:
     return check
 
 
-async def test_one_replica_leads_and_the_token_passes_on_when_it_steps_down(
-    replicas: tuple[Bus, Bus],
-) -> None:
+async def first_leads(replicas: tuple[Bus, Bus]) -> tuple[Candidate, Candidate]:
+    """Two candidates with a long hand-over wait: the first leads, then the second joins."""
     first = Candidate(replicas[0], handover_wait=30.0)
     second = Candidate(replicas[1], handover_wait=30.0)
     await first.join()
     await eventually(_holds(first), within=5)
     await second.join()
+    return first, second
+
+
+async def test_one_replica_leads_and_the_token_passes_on_when_it_steps_down(
+    replicas: tuple[Bus, Bus],
+) -> None:
+    first, second = await first_leads(replicas)
     await asyncio.sleep(0.3)
     assert not second.held
     assert first.leadership.quiet_until <= time.monotonic(), "a fresh token had no leader before"
@@ -79,11 +85,7 @@ async def test_one_replica_leads_and_the_token_passes_on_when_it_steps_down(
 async def test_a_leader_taking_over_from_a_lost_one_waits_out_its_status_updates(
     replicas: tuple[Bus, Bus], amqp_url: str, broker: Broker
 ) -> None:
-    first = Candidate(replicas[0], handover_wait=30.0)
-    second = Candidate(replicas[1], handover_wait=30.0)
-    await first.join()
-    await eventually(_holds(first), within=5)
-    await second.join()
+    first, second = await first_leads(replicas)
 
     await asyncio.to_thread(_close_connection, broker, amqp_url, "replica-a")
     await eventually(_holds(second), within=5)

@@ -166,6 +166,14 @@ class MemoryOncor:
         self.attachments[id_] = (AttachmentMeta(id=id_, name=name, type=kind, size=len(data)), data)
         return id_
 
+    def add_unreadable_record(self, class_name: str, ehr_id: str | None = None) -> str:
+        """A record no documented type allows, found by searches and in its EHR's listing."""
+        id_ = self.new_id(70)
+        self.odd_entries.append(
+            {"id": id_, "class_name": class_name, "ehr_id": ehr_id, "deleted_status": 7}
+        )
+        return id_
+
     def fail(
         self, method: str, error: OncorError, *, after_applying: bool = False, times: int = 1
     ) -> None:

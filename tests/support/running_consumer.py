@@ -20,36 +20,34 @@ from adapter.bus.topology import (
     TopologySettings,
     declare_topology,
 )
-from adapter.config import Settings, load_settings
+from adapter.config import Settings
 from adapter.emulator.process import EmulatorProcess
 from adapter.observability import metrics
 from adapter.runner import attachment_downloads, build_consumer, build_oncor_client
 from tests.support.commands import KIB, MIB, command_body
 from tests.support.emulator_admin import EmulatorAdmin
+from tests.support.settings import settings_for
+
+#: Small limits and quick retries, so that every failure shows within a second or two.
+CONSUMER_DEFAULTS: dict[str, Any] = {
+    # After a write whose answer was lost, the next attempt waits connect + read timeout.
+    "oncor_connect_timeout": 0.5,
+    "oncor_read_timeout": 3.0,
+    "oncor_retry_attempts": 2,
+    "oncor_retry_max_seconds": 1.0,
+    "oncor_search_ready_timeout": 5.0,
+    "command_retry_delays": (0.2, 0.5, 1.0),
+    "command_prefetch": 16,
+    "command_max_bytes": 1 * MIB,
+    "attachment_inline_max_bytes": 256 * KIB,
+    "attachment_url_max_bytes": 1 * MIB,
+    "attachment_url_timeout": 1.0,
+    "shutdown_grace": 5.0,
+}
 
 
 def consumer_settings(emulator: EmulatorProcess, amqp_url: str, **overrides: Any) -> Settings:
-    """Small limits and quick retries, so that every failure shows within a second or two."""
-    values: dict[str, Any] = {
-        "oncor_url": emulator.api_url,
-        "oncor_token": emulator.token,
-        "amqp_url": amqp_url,
-        # After a write whose answer was lost, the next attempt waits connect + read timeout.
-        "oncor_connect_timeout": 0.5,
-        "oncor_read_timeout": 3.0,
-        "oncor_retry_attempts": 2,
-        "oncor_retry_max_seconds": 1.0,
-        "oncor_search_ready_timeout": 5.0,
-        "command_retry_delays": (0.2, 0.5, 1.0),
-        "command_prefetch": 16,
-        "command_max_bytes": 1 * MIB,
-        "attachment_inline_max_bytes": 256 * KIB,
-        "attachment_url_max_bytes": 1 * MIB,
-        "attachment_url_timeout": 1.0,
-        "shutdown_grace": 5.0,
-        **overrides,
-    }
-    return load_settings(**values)
+    return settings_for(emulator, amqp_url, CONSUMER_DEFAULTS, **overrides)
 
 
 @dataclass

@@ -14,31 +14,30 @@ from aio_pika.abc import AbstractIncomingMessage
 
 from adapter.bus.connection import Bus
 from adapter.bus.topology import EVENTS_EXCHANGE, ORDER_RECEIVED, declare_topology
-from adapter.config import Settings, load_settings
+from adapter.config import Settings
 from adapter.emulator.process import EmulatorProcess
 from adapter.observability import metrics
 from adapter.oncor.client import OncorClient
 from adapter.publisher.service import OrderPublisher
 from adapter.runner import build_oncor_client, build_publisher
 from tests.support.emulator_admin import EmulatorAdmin
+from tests.support.settings import settings_for
 
 COLLECTOR_QUEUE = "test.order-received"
 
 
+#: A fast test: short interval, small timeouts, quick retries.
+PUBLISHER_DEFAULTS: dict[str, Any] = {
+    "poll_interval": 0.5,
+    "oncor_read_timeout": 2.0,
+    "oncor_retry_max_seconds": 3.0,
+    "oncor_search_ready_timeout": 5.0,
+    "shutdown_grace": 5.0,
+}
+
+
 def publisher_settings(emulator: EmulatorProcess, amqp_url: str, **overrides: Any) -> Settings:
-    """Settings for a fast test: short interval, small timeouts, quick retries."""
-    values: dict[str, Any] = {
-        "oncor_url": emulator.api_url,
-        "oncor_token": emulator.token,
-        "amqp_url": amqp_url,
-        "poll_interval": 0.5,
-        "oncor_read_timeout": 2.0,
-        "oncor_retry_max_seconds": 3.0,
-        "oncor_search_ready_timeout": 5.0,
-        "shutdown_grace": 5.0,
-        **overrides,
-    }
-    return load_settings(**values)
+    return settings_for(emulator, amqp_url, PUBLISHER_DEFAULTS, **overrides)
 
 
 @dataclass

@@ -91,36 +91,12 @@ def test_send_conclusion_with_files_and_wait_prints_the_success(
 
 
 def test_send_refuses_an_invalid_command_before_publishing(amqp_url: str, tmp_path: Path) -> None:
-    result = cli(
-        amqp_url,
-        "send",
-        "reject",
-        "--order",
-        "1930",
-        "--reason",
-        "ДАННЫЕ_ПАЦИЕНТА",
-        "--description",
-        "x",
-        "--expert",
-        EXPERT,
-        "--pdf",
-        str(tmp_path / "missing.pdf"),
-    )
+    reject = ("send", "reject", "--order", "1930", "--reason", "ДАННЫЕ_ПАЦИЕНТА")
+    reject += ("--description", "x", "--expert", EXPERT)
+    result = cli(amqp_url, *reject, "--pdf", str(tmp_path / "missing.pdf"))
     assert result.returncode == 2
     assert "missing.pdf: no such file" in result.stderr
-    result = cli(
-        amqp_url,
-        "send",
-        "reject",
-        "--order",
-        "1930",
-        "--reason",
-        "ДАННЫЕ_ПАЦИЕНТА",
-        "--description",
-        "x",
-        "--expert",
-        EXPERT,
-    )
+    result = cli(amqp_url, *reject)
     assert result.returncode == 2
     assert "order_id" in result.stderr and "'#1930:0'" in result.stderr
 

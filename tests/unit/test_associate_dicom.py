@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
+from adapter.consumer.dependencies import Dependencies
 from adapter.consumer.handlers import associate_dicom
+from adapter.messages.outcomes import CommandSucceeded
+from adapter.oncor.errors import OncorRejected
 from adapter.oncor.status import STATUS_DICOM_ASSOCIATED, STATUS_PROCESSING_STARTED
 from tests.support.consumer_parts import dependencies, received
 from tests.support.memory_oncor import MemoryOncor
@@ -10,54 +15,52 @@ from tests.support.memory_oncor import MemoryOncor
 LINK = "https://pacs.example/study/1.2.3"
 
 
-def association(order_id: str, link: str = LINK):  # type: ignore[no-untyped-def]
-    return received("order.associate-dicom", {"order_id": order_id, "ris_dicom": link})
+async def associate(deps: Dependencies, order_id: str, link: str = LINK) -> CommandSucceeded:
+    command = received("order.associate-dicom", {"order_id": order_id, "ris_dicom": link})
+    return await associate_dicom(command, deps)
+
+
+async def associated_order() -> tuple[MemoryOncor, Dependencies, str]:
+    """An order associated once with LINK."""
+    oncor = MemoryOncor()
+    order_id = oncor.add_order().id or ""
+    deps = await dependencies(oncor)
+    outcome = await associate(deps, order_id)
+    assert outcome.record_id == order_id
+    return oncor, deps, order_id
 
 
 async def test_association_sets_the_status_with_the_study_link() -> None:
-    oncor = MemoryOncor()
-    order = oncor.add_order()
-    assert order.id
-    outcome = await associate_dicom(association(order.id), await dependencies(oncor))
-    status = await oncor.get_instance_status(order.id)
+    oncor, _, order_id = await associated_order()
+    status = await oncor.get_instance_status(order_id)
     assert status.status == STATUS_DICOM_ASSOCIATED
     assert status.fields()["ris_dicom"] == LINK
-    assert outcome.record_id == order.id
 
 
 async def test_resent_association_does_not_set_the_status_again() -> None:
-    oncor = MemoryOncor()
-    order = oncor.add_order()
-    assert order.id
-    deps = await dependencies(oncor)
-    await associate_dicom(association(order.id), deps)
-    await associate_dicom(
-        association(
-            order.id,
-        ),
-        deps,
-    )
+    oncor, deps, order_id = await associated_order()
+    await associate(deps, order_id)
     assert oncor.calls.count("update_instance_status") == 1
 
 
 async def test_resent_association_does_not_pull_an_order_that_moved_on_back() -> None:
-    oncor = MemoryOncor()
-    order = oncor.add_order()
-    assert order.id
-    deps = await dependencies(oncor)
-    await associate_dicom(association(order.id), deps)
-    await oncor.update_instance_status(order.id, STATUS_PROCESSING_STARTED)
-    await associate_dicom(association(order.id), deps)
-    assert oncor.status_of(order.id) == STATUS_PROCESSING_STARTED
+    oncor, deps, order_id = await associated_order()
+    await oncor.update_instance_status(order_id, STATUS_PROCESSING_STARTED)
+    await associate(deps, order_id)
+    assert oncor.status_of(order_id) == STATUS_PROCESSING_STARTED
 
 
 async def test_association_with_another_study_link_is_set() -> None:
-    oncor = MemoryOncor()
-    order = oncor.add_order()
-    assert order.id
-    deps = await dependencies(oncor)
-    await associate_dicom(association(order.id), deps)
-    await associate_dicom(association(order.id, "https://pacs.example/study/9"), deps)
-    status = await oncor.get_instance_status(order.id)
+    oncor, deps, order_id = await associated_order()
+    await associate(deps, order_id, "https://pacs.example/study/9")
+    status = await oncor.get_instance_status(order_id)
     assert status.fields()["ris_dicom"] == "https://pacs.example/study/9"
     assert len(status.history) == 1
+
+
+async def test_association_of_an_unknown_order_is_refused_by_oncor() -> None:
+    oncor = MemoryOncor()
+    deps = await dependencies(oncor)
+    with pytest.raises(OncorRejected):
+        await associate(deps, "#30:404")
+    assert oncor.writes() == []

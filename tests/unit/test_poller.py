@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 from zoneinfo import ZoneInfo
+
+import pytest
 
 from adapter.bus.topology import EVENTS_EXCHANGE, ORDER_RECEIVED
 from adapter.oncor.errors import OncorAuthError, OncorUnavailable
@@ -74,20 +77,27 @@ async def test_event_carries_the_patient_and_a_stable_id_per_order() -> None:
 async def test_an_odd_record_is_skipped_and_the_others_go_out() -> None:
     oncor, bus = MemoryOncor(), MemoryBus()
     good = oncor.add_order().id
-    oncor.odd_entries.append({"id": "#30:999", "class_name": "RcTm66Order", "attachment_id": 5})
+    oncor.add_unreadable_record("RcTm66Order")
     report = await poller(oncor, bus).run_cycle(always)
     assert announced(bus) == [good]
     assert (report.found, report.skipped, report.outcome) == (2, 1, "success")
 
 
-async def test_deleted_orders_are_left_alone() -> None:
+@pytest.mark.parametrize(
+    ("left_out", "counted_as"),
+    [({"deleted": True}, "deleted"), ({"patient_id": "#20:404"}, "skipped")],
+    ids=["deleted", "patient refused"],
+)
+async def test_order_that_cannot_go_out_is_left_unmarked_and_the_others_go(
+    left_out: dict[str, Any], counted_as: str
+) -> None:
     oncor, bus = MemoryOncor(), MemoryBus()
     kept = oncor.add_order().id
-    deleted = oncor.add_order(deleted=True).id
+    dropped = oncor.add_order(**left_out).id
     report = await poller(oncor, bus).run_cycle(always)
     assert announced(bus) == [kept]
-    assert oncor.status_of(deleted or "") is None
-    assert report.deleted == 1
+    assert oncor.status_of(dropped or "") is None
+    assert getattr(report, counted_as) == 1
 
 
 async def test_stale_attachment_is_listed_missing_and_the_others_described() -> None:
@@ -102,16 +112,6 @@ async def test_stale_attachment_is_listed_missing_and_the_others_described() -> 
     assert stale["missing_attachment_ids"] == ["#60:404"]
     assert [a["id"] for a in stale["attachments"]] == [known]
     assert sum(len(data["attachments"]) for data in by_order.values()) == 2
-
-
-async def test_an_order_whose_patient_oncor_refuses_is_skipped_this_cycle() -> None:
-    oncor, bus = MemoryOncor(), MemoryBus()
-    orphan = oncor.add_order(patient_id="#20:404").id
-    good = oncor.add_order().id
-    report = await poller(oncor, bus).run_cycle(always)
-    assert announced(bus) == [good]
-    assert oncor.status_of(orphan or "") is None
-    assert report.skipped == 1
 
 
 async def test_leadership_lost_after_the_announcement_leaves_the_order_unmarked() -> None:

@@ -2,156 +2,133 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import pytest
 
-from adapter.consumer.documents import CONCLUSION, REJECT, deliver_document
+from adapter.consumer.dependencies import Dependencies
+from adapter.consumer.documents import DOCUMENTS, deliver_document
 from adapter.consumer.idempotency import attachment_name, find_own_document, uploaded_by
+from adapter.messages.commands import DocumentCommand
+from adapter.messages.outcomes import CommandSucceeded
 from adapter.oncor.errors import OncorProtocolError
 from tests.support.commands import document_data
 from tests.support.consumer_parts import dependencies, received
 from tests.support.memory_oncor import MemoryOncor, lost_answer
 
 
-def conclusion(order_id: str, command_id: str = "cmd-1", **changes: object):  # type: ignore[no-untyped-def]
-    return received(
-        "order.conclusion",
-        document_data("order.conclusion", order_id, **changes),
-        command_id=command_id,
-    )
+@dataclass
+class Order:
+    """An order in the in-memory ONCOR, and a way to send it document commands."""
 
+    oncor: MemoryOncor
+    deps: Dependencies
+    id: str
 
-def reject(order_id: str, command_id: str = "cmd-1", **changes: object):  # type: ignore[no-untyped-def]
-    data = document_data("order.reject", order_id, **changes)
-    return received("order.reject", data, command_id=command_id)
+    @classmethod
+    async def new(cls) -> Order:
+        oncor = MemoryOncor()
+        return cls(oncor, await dependencies(oncor), oncor.add_order().id or "")
+
+    async def send(
+        self, command: str = "order.conclusion", command_id: str = "cmd-1", **changes: Any
+    ) -> CommandSucceeded:
+        data = document_data(command, self.id, **changes)
+        sent = received(command, data, command_id=command_id)
+        return await deliver_document(DOCUMENTS[command], sent, self.deps)
 
 
 async def test_resent_conclusion_finds_its_own_document_and_writes_nothing() -> None:
-    oncor = MemoryOncor()
-    order_id = oncor.add_order().id or ""
-    deps = await dependencies(oncor)
-    first = await deliver_document(CONCLUSION, conclusion(order_id), deps)
-    writes = len(oncor.writes())
-    again = await deliver_document(CONCLUSION, conclusion(order_id), deps)
+    order = await Order.new()
+    first = await order.send()
+    writes = len(order.oncor.writes())
+    again = await order.send()
     assert again == first
-    assert len(oncor.writes()) == writes
-    assert "list_records" in oncor.calls
+    assert len(order.oncor.writes()) == writes
+    assert "list_records" in order.oncor.calls
 
 
 async def test_a_different_command_id_with_the_same_content_writes_a_second_document() -> None:
-    oncor = MemoryOncor()
-    order_id = oncor.add_order().id or ""
-    deps = await dependencies(oncor)
-    first = await deliver_document(CONCLUSION, conclusion(order_id, "cmd-1"), deps)
-    second = await deliver_document(CONCLUSION, conclusion(order_id, "cmd-2"), deps)
+    order = await Order.new()
+    first = await order.send(command_id="cmd-1")
+    second = await order.send(command_id="cmd-2")
     assert second.record_id != first.record_id
-    assert len(oncor.documents(order_id, "RcTm66OrderConclusion")) == 2
+    assert len(order.oncor.documents(order.id, "RcTm66OrderConclusion")) == 2
 
 
 async def test_write_whose_answer_was_lost_is_found_when_the_command_comes_back() -> None:
-    oncor = MemoryOncor()
-    order_id = oncor.add_order().id or ""
-    deps = await dependencies(oncor)
-    oncor.fail(
-        "add_conclusion", lost_answer("tm66/order/addRcTm66OrderConclusion"), after_applying=True
-    )
+    order = await Order.new()
+    method = "tm66/order/addRcTm66OrderConclusion"
+    order.oncor.fail("add_conclusion", lost_answer(method), after_applying=True)
     with pytest.raises(Exception, match="read timeout"):
-        await deliver_document(CONCLUSION, conclusion(order_id), deps)
-    outcome = await deliver_document(CONCLUSION, conclusion(order_id), deps)
-    [record] = oncor.documents(order_id)
+        await order.send()
+    outcome = await order.send()
+    [record] = order.oncor.documents(order.id)
     assert outcome.record_id == record.id
 
 
 async def test_unreadable_record_of_the_commands_class_stops_the_write() -> None:
-    oncor = MemoryOncor()
-    order = oncor.add_order()
+    order = await Order.new()
+    ehr_id = order.oncor.records[order.id].ehr_id
     # a conclusion of the order's EHR that no documented type allows: it may be ours
-    oncor.odd_entries.append(
-        {
-            "id": "#70:500",
-            "class_name": "RcTm66OrderConclusion",
-            "ehr_id": order.ehr_id,
-            "deleted_status": 7,
-        }
-    )
+    order.oncor.add_unreadable_record("RcTm66OrderConclusion", ehr_id)
     with pytest.raises(OncorProtocolError, match="cannot read"):
-        await deliver_document(CONCLUSION, conclusion(order.id or ""), await dependencies(oncor))
-    assert oncor.writes() == []
+        await order.send()
+    assert order.oncor.writes() == []
 
 
 async def test_unreadable_record_of_another_class_does_not_stop_the_write() -> None:
-    oncor = MemoryOncor()
-    order = oncor.add_order()
-    oncor.odd_entries.append(
-        {
-            "id": "#70:501",
-            "class_name": "RcTm66OrderReject",
-            "ehr_id": order.ehr_id,
-            "deleted_status": 7,
-        }
-    )
-    outcome = await deliver_document(
-        CONCLUSION, conclusion(order.id or ""), await dependencies(oncor)
-    )
-    assert oncor.documents(order.id or "")[0].id == outcome.record_id
+    order = await Order.new()
+    order.oncor.add_unreadable_record("RcTm66OrderReject", order.oncor.records[order.id].ehr_id)
+    outcome = await order.send()
+    assert order.oncor.documents(order.id)[0].id == outcome.record_id
 
 
 async def test_document_whose_pdf_id_is_stale_is_not_taken_for_the_commands_own() -> None:
-    oncor = MemoryOncor()
-    order_id = oncor.add_order().id or ""
-    deps = await dependencies(oncor)
-    first = await deliver_document(CONCLUSION, conclusion(order_id), deps)
-    del oncor.attachments[first.attachment_ids[0]]  # ONCOR no longer knows the PDF
-    again = await deliver_document(CONCLUSION, conclusion(order_id), deps)
+    order = await Order.new()
+    first = await order.send()
+    del order.oncor.attachments[first.attachment_ids[0]]  # ONCOR no longer knows the PDF
+    again = await order.send()
     assert again.record_id != first.record_id
 
 
 async def test_stale_attachment_of_another_document_does_not_hide_the_commands_own() -> None:
-    oncor = MemoryOncor()
-    order_id = oncor.add_order().id or ""
-    deps = await dependencies(oncor)
-    other = await deliver_document(CONCLUSION, conclusion(order_id, "cmd-other"), deps)
-    mine = await deliver_document(CONCLUSION, conclusion(order_id, "cmd-mine"), deps)
-    del oncor.attachments[other.attachment_ids[0]]  # one id of the batch is refused (422)
-    again = await deliver_document(CONCLUSION, conclusion(order_id, "cmd-mine"), deps)
+    order = await Order.new()
+    other = await order.send(command_id="cmd-other")
+    mine = await order.send(command_id="cmd-mine")
+    del order.oncor.attachments[other.attachment_ids[0]]  # one id of the batch is refused (422)
+    again = await order.send(command_id="cmd-mine")
     assert again.record_id == mine.record_id
 
 
 async def test_reject_without_pdf_is_recognised_by_its_code_and_description() -> None:
-    oncor = MemoryOncor()
-    order_id = oncor.add_order().id or ""
-    deps = await dependencies(oncor)
-    first = await deliver_document(REJECT, reject(order_id), deps)
-    again = await deliver_document(REJECT, reject(order_id, "cmd-2"), deps)
+    order = await Order.new()
+    first = await order.send("order.reject")
+    again = await order.send("order.reject", command_id="cmd-2")
     assert again.record_id == first.record_id
-    other = await deliver_document(REJECT, reject(order_id, "cmd-3", description="Other"), deps)
+    other = await order.send("order.reject", command_id="cmd-3", description="Other")
     assert other.record_id != first.record_id
 
 
 async def test_document_of_another_order_in_the_same_ehr_is_not_the_commands() -> None:
-    oncor = MemoryOncor()
-    first_order = oncor.add_order()
-    second_order = oncor.add_order(patient_id=first_order.patient_id)
-    oncor.records[second_order.id or ""] = second_order.model_copy(
-        update={"ehr_id": first_order.ehr_id}
-    )
-    deps = await dependencies(oncor)
-    await deliver_document(CONCLUSION, conclusion(first_order.id or ""), deps)
-    await deliver_document(CONCLUSION, conclusion(second_order.id or ""), deps)
-    assert len(oncor.documents(second_order.id or "")) == 1
+    order = await Order.new()
+    first = order.oncor.records[order.id]
+    sibling = order.oncor.add_order(patient_id=first.patient_id)
+    order.oncor.records[sibling.id or ""] = sibling.model_copy(update={"ehr_id": first.ehr_id})
+    await order.send()
+    await Order(order.oncor, order.deps, sibling.id or "").send()
+    assert len(order.oncor.documents(sibling.id or "")) == 1
 
 
 async def test_order_without_an_ehr_cannot_be_reconciled() -> None:
-    oncor = MemoryOncor()
-    order = oncor.add_order()
-    oncor.records[order.id or ""] = order.model_copy(update={"ehr_id": None})
+    order = await Order.new()
+    record = order.oncor.records[order.id].model_copy(update={"ehr_id": None})
+    command = received("order.conclusion", document_data("order.conclusion", order.id)).command
+    assert isinstance(command, DocumentCommand)
     with pytest.raises(OncorProtocolError, match="ehr_id"):
         await find_own_document(
-            oncor,
-            oncor.records[order.id or ""],
-            "RcTm66OrderConclusion",
-            conclusion(order.id or "").command,
-            "cmd-1",
-            "conclusion",  # type: ignore[arg-type]
+            order.oncor, record, "RcTm66OrderConclusion", command, "cmd-1", "conclusion"
         )
 
 
