@@ -1,4 +1,4 @@
-"""Bad input, named (DESIGN §5): each kind gets its own dead letter, failed event and metric,
+"""Bad input, named: each kind gets its own dead letter, failed event and metric,
 never an ONCOR call, and the valid commands sent between them all go through."""
 
 from __future__ import annotations
