@@ -117,15 +117,13 @@ def build_consumer(
         partitions=settings.command_partitions,
     )
     budget = CommandBudget(settings.command_memory_budget_bytes)
-    consumer = ConsumerSettings(
+    own = ConsumerSettings(
         partitions=settings.command_partitions,
         prefetch=settings.command_prefetch_in_budget,
         dictionary_refresh_interval=settings.dictionary_refresh_interval,
         shutdown_grace=settings.shutdown_grace,
     )
-    return CommandConsumer(
-        consumer, bus, deliveries, dictionaries, budget, oncor_down=oncor.breaker
-    )
+    return CommandConsumer(own, bus, deliveries, dictionaries, budget, oncor_down=oncor.breaker)
 
 
 def _attachment_limits(settings: Settings) -> AttachmentLimits:
