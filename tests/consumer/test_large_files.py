@@ -15,7 +15,7 @@ from tests.consumer.support import peak_rss_bytes
 from tests.support.commands import MIB, by_url, document_data, inline, pdf_bytes, pdf_file
 from tests.support.emulator_admin import EmulatorAdmin
 from tests.support.files import FileServer
-from tests.support.processes import adapter_env, adapter_process
+from tests.support.processes import adapter_process, default_env
 from tests.support.running_consumer import observing
 
 URL_PDF_BYTES = 50 * MIB
@@ -28,9 +28,10 @@ async def test_50mb_pdf_by_url_and_inline_pdf_at_the_limit_upload_with_bounded_m
     inline_limit = defaults.attachment_inline_max_bytes
     big = pdf_file(tmp_path / "big.pdf", URL_PDF_BYTES)
     at_limit = pdf_bytes(inline_limit)
-    env = adapter_env(
+    env = default_env(
         emulator,
         amqp_url,
+        http_port=0,
         oncor_read_timeout=120,
         attachment_url_allowed_hosts=f'["{file_server.authority}"]',
     )

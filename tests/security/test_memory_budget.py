@@ -11,7 +11,7 @@ from adapter.emulator.process import EmulatorProcess
 from tests.consumer.support import peak_rss_bytes
 from tests.support.commands import MIB, document_data, inline, pdf_bytes
 from tests.support.emulator_admin import EmulatorAdmin
-from tests.support.processes import adapter_env, adapter_process
+from tests.support.processes import adapter_process, default_env
 from tests.support.running_consumer import observing
 
 COMMANDS = 64
@@ -23,7 +23,7 @@ async def test_64_commands_of_11_mb_inline_are_all_answered_within_450_mb(
 ) -> None:
     defaults = load_settings(oncor_token="t")
     pdf_size = defaults.attachment_inline_max_bytes  # 8 MiB: about 11 MB of base64 in the body
-    env = adapter_env(emulator, amqp_url, oncor_read_timeout=120)
+    env = default_env(emulator, amqp_url, http_port=0, oncor_read_timeout=120)
     admin = EmulatorAdmin(emulator)
     async with observing(amqp_url, defaults.topology) as bus:
         order_ids = await admin.new_orders(COMMANDS)

@@ -33,12 +33,15 @@ def dezo_adapter(*args: str) -> list[str]:
     return [str(script), *args] if script.exists() else [sys.executable, "-m", "adapter.cli", *args]
 
 
+def default_env(emulator: EmulatorProcess, amqp_url: str, **settings: object) -> dict[str, str]:
+    """DEZO_* variables for an adapter on this emulator and broker, defaults but for `settings`."""
+    values = {"oncor_url": emulator.api_url, "oncor_token": emulator.token, "amqp_url": amqp_url}
+    return {f"DEZO_{name.upper()}": str(value) for name, value in {**values, **settings}.items()}
+
+
 def adapter_env(emulator: EmulatorProcess, amqp_url: str, **settings: object) -> dict[str, str]:
-    """DEZO_* variables for an adapter on this emulator and broker, with quick retries."""
+    """`default_env` with quick retries and short waits, for tests that provoke failures."""
     values: dict[str, object] = {
-        "oncor_url": emulator.api_url,
-        "oncor_token": emulator.token,
-        "amqp_url": amqp_url,
         "http_port": free_port(),
         "poll_interval": 0.5,
         "shutdown_grace": 5,
@@ -51,7 +54,7 @@ def adapter_env(emulator: EmulatorProcess, amqp_url: str, **settings: object) ->
         "command_retry_delays": "[0.2, 0.5]",
         **settings,
     }
-    return {f"DEZO_{name.upper()}": str(value) for name, value in values.items()}
+    return default_env(emulator, amqp_url, **values)
 
 
 def free_port() -> int:

@@ -13,9 +13,5 @@ def settings_for(
     emulator: EmulatorProcess, amqp_url: str, defaults: Mapping[str, Any], **overrides: Any
 ) -> Settings:
     """`defaults` then `overrides` on top of what reaches this emulator and broker."""
-    return load_settings(
-        oncor_url=emulator.api_url,
-        oncor_token=emulator.token,
-        amqp_url=amqp_url,
-        **{**defaults, **overrides},
-    )
+    reach = {"oncor_url": emulator.api_url, "oncor_token": emulator.token, "amqp_url": amqp_url}
+    return load_settings(**{**reach, **defaults, **overrides})
