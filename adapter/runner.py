@@ -1,7 +1,9 @@
 """`dezo-adapter run`: wires the real dependencies and runs the adapter until SIGTERM.
 
-This is the only place that builds the ONCOR client, the broker connection and the services
-from the settings; tests build them the same way, with their own settings.
+This is the only place that reads `Settings` into the services: it builds the ONCOR client,
+the broker connection, the services and everything they use, and hands each service the few
+settings it needs. Broker tests build the services with these same functions; the fast tests
+(tests/unit) build the parts with an in-memory ONCOR and bus instead.
 """
 
 from __future__ import annotations
@@ -14,15 +16,28 @@ from collections.abc import Sequence
 from typing import Literal
 from urllib.parse import urlsplit
 
+import httpx
+
 from adapter.bus.connection import Bus
 from adapter.config import Settings
-from adapter.consumer.service import CommandConsumer
+from adapter.consumer.attachments import AttachmentFetcher, AttachmentLimits
+from adapter.consumer.budget import CommandBudget
+from adapter.consumer.deliveries import CommandDeliveries
+from adapter.consumer.dependencies import Dependencies
+from adapter.consumer.dictionaries import DictionaryCache
+from adapter.consumer.dispatcher import Dispatcher
+from adapter.consumer.documents import DOCUMENTS
+from adapter.consumer.service import CommandConsumer, ConsumerSettings
+from adapter.consumer.settlement import Settlement
 from adapter.exit_deadline import CLOSING_SLACK, exit_by
 from adapter.observability import metrics
 from adapter.observability.health import Health, Heartbeat, health_server
 from adapter.observability.logs import configure_logging
+from adapter.oncor.api import OncorApi
 from adapter.oncor.client import CallObserver, OncorClient
-from adapter.publisher.service import OrderPublisher
+from adapter.publisher.leader import Leadership
+from adapter.publisher.poller import Poller, PollSettings
+from adapter.publisher.service import OrderPublisher, PublisherSettings
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +61,79 @@ def build_oncor_client(settings: Settings, observer: CallObserver) -> OncorClien
         flow=settings.flow_policy,
         observer=observer,
         circuit_observer=metrics.observe_oncor_circuit,
+    )
+
+
+def build_publisher(settings: Settings, oncor: OncorApi, bus: Bus) -> OrderPublisher:
+    return OrderPublisher(
+        PublisherSettings(
+            poll_interval=settings.poll_interval,
+            search_ready_timeout=settings.oncor_search_ready_timeout,
+            shutdown_grace=settings.shutdown_grace,
+        ),
+        Leadership(bus, handover_wait=settings.oncor_write_horizon),
+        Poller(_poll_settings(settings), oncor, bus),
+    )
+
+
+def _poll_settings(settings: Settings) -> PollSettings:
+    return PollSettings(
+        interval=settings.poll_interval,
+        concurrency=settings.poll_concurrency,
+        page_size=settings.oncor_page_size,
+        from_date=settings.poll_from_date,
+        lookback_days=settings.poll_lookback_days,
+        zone=settings.zone,
+        oncor_origin=settings.oncor_origin,
+    )
+
+
+def attachment_downloads(settings: Settings) -> httpx.AsyncClient:
+    """Downloads of attachments by URL: a client of their own, never the ONCOR client."""
+    return httpx.AsyncClient(follow_redirects=True, timeout=settings.attachment_url_timeout)
+
+
+def build_consumer(
+    settings: Settings, oncor: OncorApi, bus: Bus, downloads: httpx.AsyncClient
+) -> CommandConsumer:
+    """`downloads`: from `attachment_downloads`, closed by the caller after the consumer ran."""
+    dictionaries = DictionaryCache(oncor, (spec.dictionary for spec in DOCUMENTS.values()))
+    deps = Dependencies(
+        oncor=oncor,
+        dictionaries=dictionaries,
+        attachments=AttachmentFetcher(_attachment_limits(settings), downloads),
+        oncor_origin=settings.oncor_origin,
+        zone=settings.zone,
+    )
+    dispatcher = Dispatcher(
+        deps,
+        retry_budget=len(settings.command_retry_delays),
+        write_horizon=settings.oncor_write_horizon,
+    )
+    deliveries = CommandDeliveries(
+        Settlement(bus),
+        dispatcher,
+        max_bytes=settings.command_max_bytes,
+        partitions=settings.command_partitions,
+    )
+    budget = CommandBudget(settings.command_memory_budget_bytes)
+    own = ConsumerSettings(
+        partitions=settings.command_partitions,
+        prefetch=settings.command_prefetch_in_budget,
+        dictionary_refresh_interval=settings.dictionary_refresh_interval,
+        shutdown_grace=settings.shutdown_grace,
+    )
+    return CommandConsumer(own, bus, deliveries, dictionaries, budget, oncor_down=oncor.breaker)
+
+
+def _attachment_limits(settings: Settings) -> AttachmentLimits:
+    return AttachmentLimits(
+        inline_max_bytes=settings.attachment_inline_max_bytes,
+        url_max_bytes=settings.attachment_url_max_bytes,
+        url_timeout=settings.attachment_url_timeout,
+        allowed_hosts=settings.allowed_attachment_hosts,
+        url_concurrency=settings.attachment_url_concurrency,
+        spool_max_bytes=settings.attachment_spool_max_bytes,
     )
 
 
@@ -80,7 +168,10 @@ async def run(settings: Settings, roles: Sequence[Role] = ALL_ROLES) -> None:
     http = health_server(health, settings.http_port)
     http_task = asyncio.create_task(http.serve())
 
-    async with build_oncor_client(settings, metrics.observe_oncor_call) as oncor:
+    async with (
+        build_oncor_client(settings, metrics.observe_oncor_call) as oncor,
+        attachment_downloads(settings) as downloads,
+    ):
         bus = Bus(settings.amqp_url.get_secret_value(), topology=settings.topology)
         # Every readiness check is in place before the port answers "ready" to anyone.
         health.add_readiness("broker_connected", lambda: bus.ready)
@@ -88,12 +179,12 @@ async def run(settings: Settings, roles: Sequence[Role] = ALL_ROLES) -> None:
         health.add_readiness("oncor_reachable", lambda: not oncor.breaker.is_open)
         services: list[OrderPublisher | CommandConsumer] = []
         if "publisher" in roles:
-            publisher = OrderPublisher(settings, oncor, bus)
+            publisher = build_publisher(settings, oncor, bus)
             health.add_liveness("poller", lambda: publisher.healthy)
             health.add_readiness("leader_consumer", lambda: publisher.electing)
             services.append(publisher)
         if "consumer" in roles:
-            consumer = CommandConsumer(settings, oncor, bus)
+            consumer = build_consumer(settings, oncor, bus, downloads)
             health.add_readiness("commands_consumer", lambda: consumer.consuming)
             services.append(consumer)
         try:

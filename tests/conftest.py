@@ -1,4 +1,8 @@
-"""Shared fixtures: a real RabbitMQ (own vhost per test) and the ONCOR emulator over real HTTP.
+"""Shared fixtures: a real RabbitMQ (own vhost per test), the ONCOR emulator over real HTTP, its
+admin API, and a file server. Session fixtures start only when a test asks for them: the fast
+tests (tests/unit) ask for none, and run with no broker and no emulator.
+
+Helpers live in the tests.support package, imported as such.
 
 The broker is the one at $AMQP_URL (default: the local one); where a Docker engine exists and
 $AMQP_URL is unset, a RabbitMQ container is started with testcontainers instead.
@@ -10,35 +14,20 @@ import os
 import shutil
 import subprocess
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
-from urllib.parse import quote, urlsplit, urlunsplit
+from collections.abc import AsyncIterator, Iterator
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
 from adapter.emulator.process import EmulatorProcess, start_emulator_process
 from adapter.emulator.server import EmulatorOptions
+from tests.support.broker import Broker
+from tests.support.emulator_admin import EmulatorAdmin
+from tests.support.files import FileServer
 
 DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
 EMULATOR_TOKEN = "test-token"
-
-
-@dataclass
-class Broker:
-    """A RabbitMQ we may create virtual hosts on."""
-
-    url: str
-    rabbitmqctl: list[str]
-
-    def ctl(self, *args: str) -> str:
-        return subprocess.run(
-            [*self.rabbitmqctl, *args], check=True, capture_output=True, text=True, timeout=60
-        ).stdout
-
-    def vhost_url(self, vhost: str) -> str:
-        parts = urlsplit(self.url)
-        return urlunsplit(parts._replace(path="/" + quote(vhost, safe="")))
 
 
 def _docker_available() -> bool:
@@ -92,3 +81,17 @@ def emulator(emulator_server: EmulatorProcess) -> Iterator[EmulatorProcess]:
     yield emulator_server
     admin.post("/admin/reset").raise_for_status()
     admin.close()
+
+
+@pytest.fixture
+async def admin(emulator: EmulatorProcess) -> AsyncIterator[EmulatorAdmin]:
+    """The emptied emulator's admin API."""
+    client = EmulatorAdmin(emulator)
+    yield client
+    await client.close()
+
+
+@pytest.fixture(scope="session")
+def file_server() -> Iterator[FileServer]:
+    with FileServer() as server:
+        yield server

@@ -172,11 +172,11 @@ class Subscription:
 
     async def cancel(self) -> None:
         """No new deliveries; those in flight carry on."""
-        if not self.consuming:
-            return
-        assert self._queue is not None and self._tag is not None
+        queue, tag = self._queue, self._tag
+        if not self.consuming or queue is None or tag is None:
+            return  # not consuming, or closing its channel already (`close` clears the queue)
         try:
-            await self._queue.cancel(self._tag)
+            await queue.cancel(tag)
         except Exception as exc:  # the connection may be gone: in-flight work finishes anyway
             log.warning(
                 "could not cancel a consumer", extra={"queue": self.queue_name, "error": repr(exc)}

@@ -1,7 +1,8 @@
 """The command consumer: commands from `dezo.commands` carried out in ONCOR, one outcome each.
 
 Where things are:
-    service.py       CommandConsumer: intake, partitions by order, hand-over, shutdown
+    service.py       CommandConsumer: intake, partitions by order, budget, shutdown
+    deliveries.py    one delivery: read, forward, defer or carry out, then settle
     intake.py        reading a delivery: size, CloudEvent envelope, type, schema
     provenance.py    which x-dezo-* headers the adapter wrote itself, and may believe
     dispatcher.py    the message bus: per-order lock, handler, decision
@@ -14,5 +15,5 @@ Where things are:
     url_policy.py    which attachment URLs may be fetched (allow-list, no internal addresses)
     spool.py         bytes of downloads on disk, bounded
     settlement.py    outcome events, dead letters, retry queues (then the ack)
-    errors.py        the named problems (each a dead letter's x-dezo-reason)
+    errors.py        InvalidCommand, naming its problem (the words: adapter.failures)
 """

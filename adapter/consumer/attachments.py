@@ -3,7 +3,7 @@
 Inline files are decoded in memory: the message size bounds them. Files by URL (claim checks)
 are fetched only from allowed hosts, at the address checked for them (see url_policy), and
 streamed to a temporary file (see spool) with a size limit and a deadline, then uploaded from it
-(`OncorClient.create_attachment` reads a Path in slices), so a 50 MB PDF never sits in memory.
+(`OncorApi.create_attachment` reads a Path in slices), so a 50 MB PDF never sits in memory.
 Every check happens before ONCOR is called: a bad file means no ONCOR call at all. Failure
 texts name the host and path only: no ports, addresses or error types (no port scanner).
 """
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from adapter.consumer.errors import InvalidCommand, Problem
+from adapter.consumer.errors import InvalidCommand
 from adapter.consumer.spool import Spool, SpooledFile, SpoolFull
 from adapter.consumer.url_policy import (
     AllowedHosts,
@@ -27,10 +27,11 @@ from adapter.consumer.url_policy import (
     UrlUnresolvable,
     checked_addresses,
 )
+from adapter.failures import CommandProblem
 from adapter.messages.commands import AttachmentRef, InlineAttachment, UrlAttachment
 from adapter.observability import metrics
+from adapter.oncor.api import OncorApi
 from adapter.oncor.attachment_body import AttachmentContent, Base64File
-from adapter.oncor.client import OncorClient
 from adapter.oncor.errors import OncorProtocolError
 
 PDF_MAGIC = b"%PDF-"
@@ -102,7 +103,9 @@ class AttachmentFetcher:
                 finally:
                     await response.aclose()
         except (UrlNotAllowed, UrlUnresolvable) as exc:
-            problem: Problem = "url_not_allowed" if isinstance(exc, UrlNotAllowed) else "url_failed"
+            problem: CommandProblem = (
+                "url_not_allowed" if isinstance(exc, UrlNotAllowed) else "url_failed"
+            )
             raise InvalidCommand(problem, f"{what}: {_shown(ref)}: {exc}") from None
         except SpoolFull:
             raise InvalidCommand(
@@ -167,7 +170,7 @@ async def _save(
         spooled.write(chunk)
 
 
-async def upload(oncor: OncorClient, attachment: ReadyAttachment, name: str) -> str:
+async def upload(oncor: OncorApi, attachment: ReadyAttachment, name: str) -> str:
     """`attachment/create` under `name`; returns the new attachment's ONCOR id."""
     meta = await oncor.create_attachment(name, attachment.media_type, attachment.content)
     if not meta.id:

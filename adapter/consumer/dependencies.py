@@ -7,12 +7,12 @@ from zoneinfo import ZoneInfo
 
 from adapter.consumer.attachments import AttachmentFetcher
 from adapter.consumer.dictionaries import DictionaryCache
-from adapter.oncor.client import OncorClient
+from adapter.oncor.api import OncorApi
 
 
 @dataclass(frozen=True)
 class Dependencies:
-    oncor: OncorClient
+    oncor: OncorApi
     dictionaries: DictionaryCache
     attachments: AttachmentFetcher
     oncor_origin: str  # for /ui-orid/ links

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Iterable
 
 from adapter.consumer.errors import InvalidCommand
-from adapter.oncor.client import OncorClient
+from adapter.oncor.api import OncorApi
 from adapter.oncor.errors import OncorError
 from adapter.oncor.models import Tm66Dictionary
 
@@ -21,7 +21,7 @@ _FIRST_LOAD_BACKOFF = (1.0, 30.0)  # first and longest pause between tries at st
 
 
 class DictionaryCache:
-    def __init__(self, oncor: OncorClient, names: Iterable[Tm66Dictionary]) -> None:
+    def __init__(self, oncor: OncorApi, names: Iterable[Tm66Dictionary]) -> None:
         self._oncor = oncor
         self._names = tuple(dict.fromkeys(names))
         self._codes: dict[str, tuple[str, ...]] = {}

@@ -21,15 +21,11 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from adapter.consumer.dependencies import Dependencies
-from adapter.consumer.errors import InvalidCommand, Problem
+from adapter.consumer.errors import InvalidCommand
 from adapter.consumer.handlers import HANDLERS
 from adapter.consumer.intake import ReceivedCommand
-from adapter.messages.outcomes import (
-    CommandFailed,
-    CommandSucceeded,
-    FailureReason,
-    OncorErrorInfo,
-)
+from adapter.failures import Problem, oncor_problem, reason_of
+from adapter.messages.outcomes import CommandFailed, CommandSucceeded, OncorErrorInfo
 from adapter.oncor.errors import (
     OncorAuthError,
     OncorCircuitOpen,
@@ -94,12 +90,11 @@ class Dispatcher:
         try:
             return await HANDLERS[received.name](received, self._deps)
         except InvalidCommand as exc:
-            return _failed(received, "invalid", exc.problem, exc.message)
+            return _failed(received, exc.problem, exc.message)
         except OncorRejected as exc:
             return _failed(
                 received,
-                "rejected_by_oncor",
-                "rejected_by_oncor",
+                oncor_problem(exc),
                 f"ONCOR refused {exc.method}: {exc.oncor_message}. Fix the command or the data "
                 "in ONCOR, then replay it from dezo.commands.dead",
                 OncorErrorInfo(name=exc.name, message=exc.oncor_message, uuid=exc.uuid),
@@ -114,12 +109,11 @@ class Dispatcher:
             return self._retry_or_give_up(received, exc)
         except OncorProtocolError as exc:
             log.exception("unreadable answer from ONCOR", extra=ids)
-            return _failed(received, "internal_error", "oncor_protocol_error", str(exc))
+            return _failed(received, oncor_problem(exc), str(exc))
         except Exception as exc:
             log.exception("command handler failed", extra=ids)
             return _failed(
                 received,
-                "internal_error",
                 "internal_error",
                 f"the adapter failed unexpectedly ({type(exc).__name__}); see its logs",
             )
@@ -134,8 +128,7 @@ class Dispatcher:
             return RetryLater(step, str(exc))
         return _failed(
             received,
-            "oncor_unavailable",
-            "oncor_unavailable",
+            "oncor_unavailable",  # an auth error too: for a command, waiting was all it could do
             f"ONCOR stayed unavailable through {self._retry_budget} delayed retries ({exc}); "
             "the command waits in dezo.commands.dead for a replay",
         )
@@ -143,7 +136,6 @@ class Dispatcher:
 
 def _failed(
     received: ReceivedCommand,
-    reason: FailureReason,
     problem: Problem,
     message: str,
     oncor_error: OncorErrorInfo | None = None,
@@ -152,7 +144,7 @@ def _failed(
         command=received.name,
         command_id=received.command_id,
         order_id=received.command.order_id,
-        reason=reason,
+        reason=reason_of(problem),
         problem=problem,
         message=message,
         oncor_error=oncor_error,

@@ -30,7 +30,7 @@ from adapter.messages.commands import (
 )
 from adapter.messages.outcomes import CommandSucceeded
 from adapter.observability import metrics
-from adapter.oncor.client import OncorClient
+from adapter.oncor.api import OncorApi
 from adapter.oncor.errors import OncorProtocolError
 from adapter.oncor.models import (
     DictionaryEntry,
@@ -58,7 +58,7 @@ class DocumentSpec(Generic[RecordT]):
 
     command: type[DocumentCommand]
     record: type[RecordT]
-    add: Callable[[OncorClient, RecordT], Awaitable[Rc]]  # the ONCOR method that creates it
+    add: Callable[[OncorApi, RecordT], Awaitable[Rc]]  # the ONCOR method that creates it
     dictionary: Tm66Dictionary  # where its code must be listed
     code_field: str  # the record field holding the code, e.g. `conclusion`
     turnaround: str | None  # it completes the order: the dezo_order_turnaround_seconds label
@@ -67,7 +67,7 @@ class DocumentSpec(Generic[RecordT]):
 REJECT = DocumentSpec(
     RejectOrder,
     RcTm66OrderReject,
-    OncorClient.add_reject,
+    lambda oncor, document: oncor.add_reject(document),
     dictionary="Tm66OrderRejectReason",
     code_field="reason",
     turnaround="reject",
@@ -75,7 +75,7 @@ REJECT = DocumentSpec(
 CONCLUSION = DocumentSpec(
     AddConclusion,
     RcTm66OrderConclusion,
-    OncorClient.add_conclusion,
+    lambda oncor, document: oncor.add_conclusion(document),
     dictionary="Tm66ConclusionType",
     code_field="conclusion",
     turnaround="conclusion",
@@ -83,7 +83,7 @@ CONCLUSION = DocumentSpec(
 DICOM_EXPERTISE = DocumentSpec(
     AddDicomExpertise,
     RcTm66OrderExpertiseDicom,
-    OncorClient.add_expertise_dicom,
+    lambda oncor, document: oncor.add_expertise_dicom(document),
     dictionary="Tm66ExpertDicomResult",
     code_field="result",
     turnaround=None,
@@ -91,7 +91,7 @@ DICOM_EXPERTISE = DocumentSpec(
 PROTOCOL_EXPERTISE = DocumentSpec(
     AddProtocolExpertise,
     RcTm66OrderExpertiseProtocol,
-    OncorClient.add_expertise_protocol,
+    lambda oncor, document: oncor.add_expertise_protocol(document),
     dictionary="Tm66ExpertProtocolResult",
     code_field="result",
     turnaround=None,

@@ -23,7 +23,7 @@ Handler = Callable[[ReceivedCommand, Dependencies], Awaitable[CommandSucceeded]]
 
 
 async def associate_dicom(received: ReceivedCommand, deps: Dependencies) -> CommandSucceeded:
-    """Seed step 5: status `Ассоциация DICOM` with the link to the study, set once."""
+    """The DICOM study matched: status `Ассоциация DICOM` with its link, set once."""
     command = received.command
     assert isinstance(command, AssociateDicom)
     link = str(command.ris_dicom)

@@ -27,7 +27,7 @@ import hashlib
 from dataclasses import dataclass, field
 
 from adapter.messages.commands import DocumentCommand
-from adapter.oncor.client import OncorClient
+from adapter.oncor.api import OncorApi
 from adapter.oncor.errors import OncorProtocolError, OncorRejected
 from adapter.oncor.models import DictionaryEntry, Rc, Tm66Document
 from adapter.oncor.orid import InvalidOrid, normalize_orid
@@ -59,7 +59,7 @@ def _tag(command_id: str) -> str:
 
 
 async def find_own_document(
-    oncor: OncorClient,
+    oncor: OncorApi,
     order: Rc,
     class_name: str,
     command: DocumentCommand,
@@ -95,7 +95,7 @@ async def find_own_document(
     return None
 
 
-async def _attachment_names(oncor: OncorClient, ids: list[str]) -> dict[str, str | None]:
+async def _attachment_names(oncor: OncorApi, ids: list[str]) -> dict[str, str | None]:
     """Attachment id -> name; an id ONCOR refuses (removed, stale) is simply not ours."""
     if not ids:
         return {}

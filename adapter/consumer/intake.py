@@ -23,10 +23,12 @@ from adapter.bus.envelope import (
     decode,
     parse_json,
 )
+from adapter.bus.headers import ATTEMPT_HEADER, ROUTING_KEY_HEADER
 from adapter.bus.topology import COMMANDS_EXCHANGE
-from adapter.consumer.errors import InvalidCommand, Problem
+from adapter.consumer.errors import InvalidCommand
 from adapter.consumer.provenance import from_the_adapter, trusted_headers
-from adapter.consumer.settlement import ATTEMPT_HEADER, ROUTING_KEY_HEADER, honoured
+from adapter.consumer.settlement import honoured
+from adapter.failures import CommandProblem
 from adapter.messages.commands import COMMANDS, Command
 
 UNKNOWN_COMMAND = "unknown"
@@ -52,7 +54,7 @@ class UnreadableCommand(InvalidCommand):
 
     def __init__(
         self,
-        problem: Problem,
+        problem: CommandProblem,
         message: str,
         *,
         command_id: str | None,
@@ -74,7 +76,7 @@ def read_command(message: AbstractIncomingMessage, max_bytes: int) -> ReceivedCo
     try:
         event = decode(message.body)
     except EnvelopeError as exc:
-        problem: Problem = "not_json" if exc.reason == "not_json" else "not_cloudevent"
+        problem: CommandProblem = "not_json" if exc.reason == "not_json" else "not_cloudevent"
         raise UnreadableCommand(
             problem,
             exc.detail,
@@ -188,7 +190,7 @@ def _command_name(event_type: str) -> str | None:
     return name if name in COMMANDS else None
 
 
-def _problem_of(errors: list[ErrorDetails]) -> Problem:
+def _problem_of(errors: list[ErrorDetails]) -> CommandProblem:
     if any(error["type"] == "invalid_orid" for error in errors):
         return "invalid_orid"
     if any(

@@ -16,9 +16,8 @@ from typing import Any
 
 from aio_pika.abc import AbstractIncomingMessage
 
+from adapter.bus.headers import OWN_PREFIX
 from adapter.bus.topology import COMMANDS_QUEUE, PARTITION_QUEUE_PREFIX
-
-OWN_PREFIX = "x-dezo-"
 
 
 def from_the_adapter(message: AbstractIncomingMessage) -> bool:

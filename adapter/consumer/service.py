@@ -18,91 +18,68 @@ found. Waiting in the broker, not in a replica, the wait survives the next conne
 costs no delivery attempt.
 
 Up to `command_prefetch` commands are in flight, fewer if the memory budget needs it (see
-budget), split between the intake and the partitions. On `stop`: no new deliveries, in-flight
-ones get `shutdown_grace` seconds, the rest are cancelled unacked and go back to their queue.
+budget), split between the intake and the partitions; what happens to each delivery is in
+deliveries. On `stop`: no new deliveries, in-flight ones get `shutdown_grace` seconds, the rest
+are cancelled unacked and go back to their queue.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from collections.abc import Awaitable
+from dataclasses import dataclass
 
-import httpx
 from aio_pika.abc import AbstractIncomingMessage
 
 from adapter.bus.connection import Bus
-from adapter.bus.subscription import OnMessage, Subscription
-from adapter.bus.topology import (
-    COMMANDS_QUEUE,
-    partition_of,
-    partition_queue_name,
-)
-from adapter.config import Settings
-from adapter.consumer.attachments import AttachmentFetcher, AttachmentLimits
+from adapter.bus.subscription import Gate, OnMessage, Subscription
+from adapter.bus.topology import COMMANDS_QUEUE, partition_queue_name
 from adapter.consumer.budget import CommandBudget
-from adapter.consumer.dependencies import Dependencies
+from adapter.consumer.deliveries import CommandDeliveries
 from adapter.consumer.dictionaries import DictionaryCache
-from adapter.consumer.dispatcher import Decision, Dispatcher, RetryLater, WaitForOncor
-from adapter.consumer.documents import DOCUMENTS
-from adapter.consumer.intake import ReceivedCommand, UnreadableCommand, read_command
-from adapter.consumer.settlement import Settlement
-from adapter.messages.outcomes import CommandFailed, CommandSucceeded
-from adapter.observability import metrics
-from adapter.oncor.client import OncorClient
 
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class ConsumerSettings:
+    partitions: int  # partition queues, `DEZO_COMMAND_PARTITIONS`
+    prefetch: int  # deliveries in flight, already lowered to fit the memory budget
+    dictionary_refresh_interval: float
+    shutdown_grace: float
+
+
 class CommandConsumer:
-    def __init__(self, settings: Settings, oncor: OncorClient, bus: Bus) -> None:
+    def __init__(
+        self,
+        settings: ConsumerSettings,
+        bus: Bus,
+        deliveries: CommandDeliveries,
+        dictionaries: DictionaryCache,
+        budget: CommandBudget,
+        oncor_down: Gate,
+    ) -> None:
         self._settings = settings
-        self._settlement = Settlement(bus)
-        self._dictionaries = DictionaryCache(
-            oncor, (spec.dictionary for spec in DOCUMENTS.values())
-        )
-        # Downloads of attachments by URL: a client of their own, never the ONCOR client.
-        self._downloads = httpx.AsyncClient(
-            follow_redirects=True, timeout=settings.attachment_url_timeout
-        )
-        limits = AttachmentLimits(
-            inline_max_bytes=settings.attachment_inline_max_bytes,
-            url_max_bytes=settings.attachment_url_max_bytes,
-            url_timeout=settings.attachment_url_timeout,
-            allowed_hosts=settings.allowed_attachment_hosts,
-            url_concurrency=settings.attachment_url_concurrency,
-            spool_max_bytes=settings.attachment_spool_max_bytes,
-        )
-        deps = Dependencies(
-            oncor=oncor,
-            dictionaries=self._dictionaries,
-            attachments=AttachmentFetcher(limits, self._downloads),
-            oncor_origin=settings.oncor_origin,
-            zone=settings.zone,
-        )
-        self._dispatcher = Dispatcher(
-            deps,
-            retry_budget=len(settings.command_retry_delays),
-            write_horizon=settings.oncor_write_horizon,
-        )
-        self._budget = CommandBudget(settings.command_memory_budget_bytes)
+        self._dictionaries = dictionaries
+        self._budget = budget
         # Bodies in flight, intake and partitions together, stay within the memory budget's
         # prefetch (see budget), however many partitions one replica holds.
-        prefetch = settings.command_prefetch_in_budget
-        intake_prefetch = max(1, prefetch // 2)
-        per_partition = max(1, (prefetch - intake_prefetch) // settings.command_partitions)
+        intake_prefetch = max(1, settings.prefetch // 2)
+        per_partition = max(1, (settings.prefetch - intake_prefetch) // settings.partitions)
         self._intake = Subscription(
-            bus, COMMANDS_QUEUE, self._within_budget(self._on_intake), prefetch=intake_prefetch
+            bus,
+            COMMANDS_QUEUE,
+            self._within_budget(deliveries.on_intake),
+            prefetch=intake_prefetch,
         )
         self._partitions: list[Subscription] = []
-        for index in range(settings.command_partitions):
+        for index in range(settings.partitions):
             partition = Subscription(
                 bus,
                 partition_queue_name(index),
-                self._within_budget(self._on_command),
+                self._within_budget(deliveries.on_command),
                 prefetch=per_partition,
-                pause_while=oncor.breaker,  # the intake never calls ONCOR: it keeps going
+                pause_while=oncor_down,  # the intake never calls ONCOR: it keeps going
             )
             self._partitions.append(partition)
 
@@ -126,22 +103,19 @@ class CommandConsumer:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Consume until `stop` is set, then finish in-flight commands and return."""
+        if not await self._dictionaries.load_until_ready(stop):
+            return
+        refresher = asyncio.create_task(
+            self._dictionaries.keep_fresh(self._settings.dictionary_refresh_interval, stop)
+        )
+        announcing = asyncio.create_task(self._announce_consuming())
         try:
-            if not await self._dictionaries.load_until_ready(stop):
-                return
-            refresher = asyncio.create_task(
-                self._dictionaries.keep_fresh(self._settings.dictionary_refresh_interval, stop)
-            )
-            announcing = asyncio.create_task(self._announce_consuming())
-            try:
-                await asyncio.gather(*(sub.run(stop) for sub in self.subscriptions))
-            finally:
-                announcing.cancel()
-                refresher.cancel()
-                await asyncio.gather(refresher, return_exceptions=True)
-                await self._finish()
+            await asyncio.gather(*(sub.run(stop) for sub in self.subscriptions))
         finally:
-            await self._downloads.aclose()
+            announcing.cancel()
+            refresher.cancel()
+            await asyncio.gather(refresher, return_exceptions=True)
+            await self._finish()
 
     async def _announce_consuming(self) -> None:
         await asyncio.gather(*(sub.registered.wait() for sub in self.subscriptions))
@@ -152,129 +126,3 @@ class CommandConsumer:
         await asyncio.gather(*(sub.finish(grace) for sub in self.subscriptions))
         await asyncio.gather(*(sub.close() for sub in self.subscriptions))
         log.info("command consumer stopped")
-
-    # --- intake: read, then hand to the order's partition --------------------------------------
-
-    async def _on_intake(self, message: AbstractIncomingMessage) -> None:
-        try:
-            received = read_command(message, self._settings.command_max_bytes)
-        except UnreadableCommand as exc:
-            await self._settled(message, self._settle_unreadable(message, exc))
-            return
-        partition = partition_of(received.command.order_id, len(self._partitions))
-        await self._settled(
-            message, self._settlement.forward(message, partition_queue_name(partition))
-        )
-
-    # --- a partition: one order at a time -----------------------------------------------------
-
-    async def _on_command(self, message: AbstractIncomingMessage) -> None:
-        started = time.perf_counter()
-        try:
-            received = read_command(message, self._settings.command_max_bytes)
-        except UnreadableCommand as exc:  # only if it was forwarded by an older release
-            await self._settled(message, self._settle_unreadable(message, exc))
-            return
-        if message.redelivered:
-            await self._settled(message, self._settlement.defer(message))
-            log.info(
-                "redelivered command deferred until earlier writes have landed",
-                extra={"command_id": received.command_id, "order_id": received.command.order_id},
-            )
-            return
-        await self._settled(message, self._settle(message, received))
-        metrics.command_duration.labels(received.name).observe(time.perf_counter() - started)
-
-    async def _settle(self, message: AbstractIncomingMessage, received: ReceivedCommand) -> None:
-        decision = await self._dispatcher.dispatch(received)
-        settlement = self._settlement
-        if isinstance(decision, RetryLater):
-            await settlement.retry_later(message, decision.step)
-            metrics.command_retries.labels(received.name).inc()
-        elif isinstance(decision, WaitForOncor):
-            await settlement.retry_later(message, 1, attempt=received.attempt)
-        elif isinstance(decision, CommandFailed):
-            await asyncio.gather(
-                settlement.dead_letter(
-                    message, decision.problem, decision.message, decision.command_id
-                ),
-                settlement.announce(decision, received.reply_to),
-            )
-        else:
-            await settlement.announce(decision, received.reply_to)
-        _log_decision(received.command_id, received.command.order_id, decision)
-        if isinstance(decision, CommandSucceeded | CommandFailed):
-            _count(decision)
-
-    async def _settle_unreadable(
-        self, message: AbstractIncomingMessage, exc: UnreadableCommand
-    ) -> None:
-        """Dead-letter it; announce `command.failed` only if there is a command id to name."""
-        publishes = [
-            self._settlement.dead_letter(message, exc.problem, exc.message, exc.command_id)
-        ]
-        failed = None
-        if exc.command_id:
-            failed = CommandFailed(
-                command=exc.command,
-                command_id=exc.command_id,
-                order_id=exc.order_id,
-                reason="invalid",
-                problem=exc.problem,
-                message=exc.message,
-            )
-            publishes.append(self._settlement.announce(failed, message.reply_to))
-        await asyncio.gather(*publishes)
-        log.warning(
-            "unreadable command dead-lettered",
-            extra={"command_id": exc.command_id, "problem": exc.problem, "error": exc.message},
-        )
-        if failed is not None:
-            _count(failed)
-        else:
-            metrics.dead_letters.labels(exc.problem).inc()
-
-    async def _settled(self, message: AbstractIncomingMessage, publishes: Awaitable[None]) -> None:
-        """Ack once `publishes` are confirmed. If settling fails (the broker refused a publish,
-        or the channel is gone) the command goes back to the broker, which delivers it again;
-        reconciliation makes that safe."""
-        try:
-            await publishes
-            await message.ack()
-        except Exception:
-            log.exception("could not settle a command", extra={"message_id": message.message_id})
-            await _give_back(message)
-
-
-def _count(outcome: CommandSucceeded | CommandFailed) -> None:
-    if isinstance(outcome, CommandSucceeded):
-        metrics.commands.labels(outcome.command, "succeeded").inc()
-        return
-    metrics.commands.labels(outcome.command, outcome.reason).inc()
-    metrics.dead_letters.labels(outcome.problem).inc()
-
-
-def _log_decision(command_id: str, order_id: str, decision: Decision) -> None:
-    ids = {"command_id": command_id, "order_id": order_id}
-    if isinstance(decision, CommandSucceeded):
-        log.info("command succeeded", extra={**ids, "record_id": decision.record_id})
-    elif isinstance(decision, CommandFailed):
-        log.warning(
-            "command failed",
-            extra={
-                **ids,
-                "reason": decision.reason,
-                "problem": decision.problem,
-                "error": decision.message,
-            },
-        )
-
-
-async def _give_back(message: AbstractIncomingMessage) -> None:
-    try:
-        await message.nack(requeue=True)
-    except Exception:
-        log.warning(
-            "could not return the command; the broker will when the channel closes",
-            extra={"message_id": message.message_id},
-        )

@@ -4,13 +4,8 @@ Every publish here waits for the broker's confirm, and the service acks the comm
 all of them; a crash anywhere in between means a redelivery (reconciled, see idempotency),
 never a lost outcome or a lost command.
 
-Dead letters keep the original body and properties and say why in headers, so an operator can
-replay them to `dezo.commands` after a fix:
-
-    x-dezo-reason       the problem, e.g. bad_base64 (also `problem` in command.failed)
-    x-dezo-error        the same message the command.failed event carries
-    x-dezo-routing-key  the routing key the command was first published with
-    x-dezo-command-id   the command id, when it could be read
+Dead letters keep the original body and properties and say why in headers (bus.headers), so
+an operator can replay them to `dezo.commands` after a fix.
 """
 
 from __future__ import annotations
@@ -21,8 +16,15 @@ from typing import Any
 import aio_pika
 from aio_pika.abc import AbstractIncomingMessage
 
-from adapter.bus.connection import Bus
 from adapter.bus.envelope import event_message, fits_short_string
+from adapter.bus.headers import (
+    ATTEMPT_HEADER,
+    COMMAND_ID_HEADER,
+    ERROR_HEADER,
+    REASON_HEADER,
+    ROUTING_KEY_HEADER,
+)
+from adapter.bus.outbox import Outbox
 from adapter.bus.topology import DEAD_EXCHANGE, EVENTS_EXCHANGE
 from adapter.consumer.provenance import trusted_headers
 from adapter.messages.outcomes import (
@@ -34,12 +36,6 @@ from adapter.messages.outcomes import (
 )
 
 OWN_QUEUE_PREFIX = "dezo."  # every queue and exchange of the adapter
-ATTEMPT_HEADER = "x-dezo-attempt"
-REASON_HEADER = "x-dezo-reason"
-ERROR_HEADER = "x-dezo-error"
-ROUTING_KEY_HEADER = "x-dezo-routing-key"
-COMMAND_ID_HEADER = "x-dezo-command-id"
-REPLAYED_HEADER = "x-dezo-replayed"  # set by whoever replays a dead letter: reconcile first
 _MAX_ERROR_HEADER = 1000
 # Written by the broker; a copy we publish must start its own history without them.
 _BROKER_HEADERS = frozenset(
@@ -57,7 +53,7 @@ _BROKER_HEADERS = frozenset(
 
 
 class Settlement:
-    def __init__(self, bus: Bus) -> None:
+    def __init__(self, bus: Outbox) -> None:
         self._bus = bus
 
     async def announce(self, outcome: Outcome, reply_to: str | None) -> None:

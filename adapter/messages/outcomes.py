@@ -10,13 +10,11 @@ Its `correlation_id` is the command id.
 from __future__ import annotations
 
 import uuid
-from typing import Literal
 
 from pydantic import BaseModel, Field
 
 from adapter.bus.topology import failed_key, succeeded_key
-
-FailureReason = Literal["invalid", "rejected_by_oncor", "oncor_unavailable", "internal_error"]
+from adapter.failures import FailureReason
 
 #: Namespace of outcome event ids; fixed forever, or re-emitted outcomes would change id.
 OUTCOME_NAMESPACE = uuid.UUID("4f1b6a0e-3c2d-5b7e-9a8f-0d1e2c3b4a59")

@@ -1,6 +1,6 @@
 """How the ONCOR client puts a request on the wire: aiohttp directly, or any httpx transport.
 
-Chosen by measurement (DESIGN §9, bench/): at 50 requests in flight httpx's own pool manages
+Chosen by measurement (bench/): at 50 requests in flight httpx's own pool manages
 about 330 req/s here against 3,300 for aiohttp (httpx issue 3215). Wrapping aiohttp in httpx's
 Request/Response (the `httpx-aiohttp` transport) still cost about twice aiohttp's CPU per call:
 URL parsing, header normalisation, a streamed response re-read through httpx. So by default

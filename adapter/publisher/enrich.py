@@ -13,7 +13,7 @@ from collections.abc import Callable, Coroutine, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from adapter.oncor.client import OncorClient
+from adapter.oncor.api import OncorApi
 from adapter.oncor.errors import OncorRejected
 from adapter.oncor.models import AttachmentMeta, Patient, Rc
 
@@ -72,7 +72,7 @@ class OrderAttachments:
 class CycleEnrichment:
     """Patients and attachment metadata for one cycle, with at most `concurrency` calls at once."""
 
-    def __init__(self, oncor: OncorClient, concurrency: int) -> None:
+    def __init__(self, oncor: OncorApi, concurrency: int) -> None:
         self._oncor = oncor
         self._limit = asyncio.Semaphore(concurrency)
         self._patients: SharedCalls[str, Patient] = SharedCalls(self._fetch_patient)

@@ -13,14 +13,9 @@ from typing import Literal
 
 from pydantic import ValidationError
 
+from adapter.failures import OncorProblem, oncor_problem
 from adapter.observability import metrics
-from adapter.oncor.errors import (
-    OncorAuthError,
-    OncorError,
-    OncorProtocolError,
-    OncorRejected,
-    OncorUnavailable,
-)
+from adapter.oncor.errors import OncorAuthError, OncorError, OncorUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -34,17 +29,10 @@ class OrderSkipped(Exception):
     """The order could not be announced this cycle; it was counted and logged already."""
 
 
-def failure_reason(exc: BaseException) -> str:
-    """A small fixed set of reasons, the same words the command outcomes use."""
-    if isinstance(exc, OncorRejected):
-        return "rejected_by_oncor"
-    if isinstance(exc, OncorAuthError):
-        return "oncor_auth_error"
-    if isinstance(exc, OncorUnavailable):
-        return "oncor_unavailable"
-    if isinstance(exc, OncorProtocolError):
-        return "oncor_protocol_error"
-    return "invalid"
+def failure_reason(exc: BaseException) -> OncorProblem | Literal["invalid"]:
+    """The words of adapter.failures: ONCOR's failure by its class; anything else (a field of
+    the order that cannot be read) is `invalid`."""
+    return oncor_problem(exc) if isinstance(exc, OncorError) else "invalid"
 
 
 def describe(exc: BaseException) -> str:

@@ -25,6 +25,7 @@ from aiormq.abc import AbstractChannel as WireChannel
 from aiormq.exceptions import ChannelInvalidStateError
 
 from adapter.bus.connection import Bus
+from adapter.bus.headers import CLEAN_HANDOVER_HEADER
 from adapter.bus.subscription import Subscription
 from adapter.bus.topology import LEADER_QUEUE
 from adapter.observability import metrics
@@ -32,7 +33,6 @@ from adapter.observability import metrics
 log = logging.getLogger(__name__)
 
 TOKEN = b"dezo poller leadership token"
-CLEAN_HEADER = "x-dezo-clean-handover"
 #: RabbitMQ closes a channel whose delivery stays unacknowledged past its `consumer_timeout`
 #: (30 minutes by default), so the leader hands its token back, and gets it again, well before.
 TOKEN_RENEWAL = 600.0
@@ -112,7 +112,7 @@ class Leadership:
     async def _publish_token(self, *, clean: bool) -> None:
         token = aio_pika.Message(
             TOKEN,
-            headers={CLEAN_HEADER: clean},
+            headers={CLEAN_HANDOVER_HEADER: clean},
             delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
         )
         await self._bus.publish("", LEADER_QUEUE, token)
@@ -130,7 +130,7 @@ class Leadership:
         if renewed:
             log.debug("poller leadership token renewed")
             return
-        clean = message.headers.get(CLEAN_HEADER) is True and not message.redelivered
+        clean = message.headers.get(CLEAN_HANDOVER_HEADER) is True and not message.redelivered
         if not clean:
             self.quiet_until = time.monotonic() + self._handover_wait
         self.lost.clear()

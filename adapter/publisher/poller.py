@@ -17,15 +17,15 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Literal
+from zoneinfo import ZoneInfo
 
-from adapter.bus.connection import Bus
+from adapter.bus.outbox import Outbox
 from adapter.bus.topology import EVENTS_EXCHANGE, ORDER_RECEIVED
-from adapter.config import Settings
 from adapter.messages.orders import OrderReceived
 from adapter.observability import metrics
-from adapter.oncor.client import OncorClient
+from adapter.oncor.api import OncorApi
 from adapter.oncor.errors import OncorAuthError, OncorError
 from adapter.oncor.models import Rc, RcTm66OrderQuery, SearchPage
 from adapter.oncor.status import STATUS_PROCESSING_STARTED
@@ -49,6 +49,17 @@ PAGES_IN_FLIGHT = 2
 CycleOutcome = Literal["success", "error", "interrupted", "oncor_down"]
 
 
+@dataclass(frozen=True)
+class PollSettings:
+    interval: float  # `poll_interval`: also the longest wait for ONCOR within a cycle
+    concurrency: int  # ONCOR calls at once for patients and attachments
+    page_size: int  # records per search page
+    from_date: date | None  # search orders created since; else `lookback_days` back
+    lookback_days: int
+    zone: ZoneInfo  # ONCOR's clock
+    oncor_origin: str  # for /ui-orid/ links
+
+
 class PublishingStopped(Exception):
     """The replica lost its leadership or is shutting down: no further order is announced."""
 
@@ -59,7 +70,7 @@ class BrokerUnavailable(Exception):
 
 @dataclass
 class CycleReport:
-    """What one cycle did; the health endpoint and the logs read it."""
+    """What one cycle did: logged, counted, and kept as `OrderPublisher.last_cycle`."""
 
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     outcome: CycleOutcome = "interrupted"
@@ -96,16 +107,17 @@ class UnmarkedAnnouncements:
         self._ids.pop(order_id, None)
 
 
-class Poller:
-    """Runs cycles; `may_publish` is asked before every announcement (leadership, shutdown)."""
+#: Asked before every announcement and every status update: still leading, not shutting down.
+MayPublish = Callable[[], bool]
 
-    def __init__(
-        self, settings: Settings, oncor: OncorClient, bus: Bus, may_publish: Callable[[], bool]
-    ) -> None:
+
+class Poller:
+    """Runs cycles, one at a time."""
+
+    def __init__(self, settings: PollSettings, oncor: OncorApi, bus: Outbox) -> None:
         self._settings = settings
         self._oncor = oncor
         self._bus = bus
-        self._may_publish = may_publish
         self._mapping = OrderMapping(settings.zone, settings.oncor_origin)
         self._unmarked = UnmarkedAnnouncements()
         self.skipped = SkippedOrders()
@@ -114,11 +126,11 @@ class Poller:
         #: monotonic time of the last sign of life: a cycle started or ended, a page arrived
         self.last_progress = time.monotonic()
 
-    async def run_cycle(self) -> CycleReport:
+    async def run_cycle(self, may_publish: MayPublish) -> CycleReport:
         """One cycle; ends early, never raises, on ONCOR or broker failure; cancellable."""
         report = CycleReport()
         started = self.last_progress = time.monotonic()
-        enrichment = CycleEnrichment(self._oncor, self._settings.poll_concurrency)
+        enrichment = CycleEnrichment(self._oncor, self._settings.concurrency)
         self.skipped.cycle_started()
         try:
             if await self._oncor_down():
@@ -126,8 +138,8 @@ class Poller:
             else:
                 # An outage seen mid-cycle is waited out for an interval at most: then the cycle
                 # ends, and the next ones are skipped until ONCOR is back.
-                with self._oncor.outage_wait(self._settings.poll_interval):
-                    await self._poll(report, enrichment)
+                with self._oncor.outage_wait(self._settings.interval):
+                    await self._poll(report, enrichment, may_publish)
                 report.outcome = "success"
                 self.skipped.cycle_finished()
         except* OncorAuthError as group:
@@ -182,7 +194,7 @@ class Poller:
         breaker = self._oncor.breaker
         if breaker.is_open:
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self._settings.poll_interval):
+                async with asyncio.timeout(self._settings.interval):
                     await breaker.wait_closed()
         return breaker.is_open
 
@@ -190,16 +202,16 @@ class Poller:
 
     def _query(self) -> RcTm66OrderQuery:
         today = datetime.now(self._settings.zone).date()
-        since = self._settings.poll_from_date or today - timedelta(
-            days=self._settings.poll_lookback_days
-        )
+        since = self._settings.from_date or today - timedelta(days=self._settings.lookback_days)
         # No to_date: dezo.md searches "from a date (or without one) up to the present", and the
         # docs do not say whether a bare to_date takes in that day or ends where it starts.
         return RcTm66OrderQuery(from_date=since.isoformat(), status_is_null=True)
 
-    async def _poll(self, report: CycleReport, enrichment: CycleEnrichment) -> None:
+    async def _poll(
+        self, report: CycleReport, enrichment: CycleEnrichment, may_publish: MayPublish
+    ) -> None:
         job = await self._oncor.start_order_search(self._query())
-        in_flight = asyncio.Semaphore(PAGES_IN_FLIGHT * self._settings.oncor_page_size)
+        in_flight = asyncio.Semaphore(PAGES_IN_FLIGHT * self._settings.page_size)
         async with asyncio.TaskGroup() as orders:
             async for page in self._oncor.iter_search(job.id):
                 self.last_progress = time.monotonic()
@@ -210,7 +222,9 @@ class Poller:
                 enrichment.prefetch_attachments(page_ids)
                 for record in records:
                     await in_flight.acquire()
-                    order = orders.create_task(self._handle(record, page_ids, enrichment, report))
+                    order = orders.create_task(
+                        self._handle(record, page_ids, enrichment, report, may_publish)
+                    )
                     order.add_done_callback(lambda _: in_flight.release())
 
     def _announceable(self, page: SearchPage, report: CycleReport) -> list[Rc]:
@@ -240,13 +254,14 @@ class Poller:
         page_ids: tuple[str, ...],
         enrichment: CycleEnrichment,
         report: CycleReport,
+        may_publish: MayPublish,
     ) -> None:
         try:
             announcement = await self._enrich(record, page_ids, enrichment)
         except OrderSkipped:
             self._skip(record.id, report)
             return
-        commit = asyncio.create_task(self._announce_then_mark(announcement, report))
+        commit = asyncio.create_task(self._announce_then_mark(announcement, report, may_publish))
         self._commits.add(commit)
         commit.add_done_callback(self._commit_done)
         # Shielded: once started, an announcement and its status update finish even when the
@@ -273,9 +288,11 @@ class Poller:
         with OrderStage("event", record.id):
             return self._mapping.order_received(record, patient, attachments)
 
-    async def _announce_then_mark(self, announcement: OrderReceived, report: CycleReport) -> None:
+    async def _announce_then_mark(
+        self, announcement: OrderReceived, report: CycleReport, may_publish: MayPublish
+    ) -> None:
         order_id = announcement.order.id
-        if not self._may_publish():
+        if not may_publish():
             raise PublishingStopped
         try:
             async with asyncio.timeout(PUBLISH_TIMEOUT):
@@ -285,7 +302,7 @@ class Poller:
         except Exception as exc:  # whatever the cause, the event is not confirmed
             raise BrokerUnavailable(f"order {order_id}: {type(exc).__name__}: {exc}") from exc
         self._confirmed(order_id, report)
-        if not self._may_publish():
+        if not may_publish():
             raise PublishingStopped  # the next leader announces it again, and marks it
         await self._mark(order_id, report)
 

@@ -5,10 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from dataclasses import dataclass
 
-from adapter.bus.connection import Bus
-from adapter.config import Settings
-from adapter.oncor.client import OncorClient
 from adapter.publisher.leader import Leadership
 from adapter.publisher.poller import CycleReport, Poller
 from adapter.waiting import first_of
@@ -19,14 +17,21 @@ log = logging.getLogger(__name__)
 STALL_INTERVALS = 10
 
 
+@dataclass(frozen=True)
+class PublisherSettings:
+    poll_interval: float
+    search_ready_timeout: float  # a cycle may wait this long for one search, and not be stuck
+    shutdown_grace: float
+
+
 class OrderPublisher:
     """Runs the poller on the leader replica only; cycles never overlap."""
 
-    def __init__(self, settings: Settings, oncor: OncorClient, bus: Bus) -> None:
+    def __init__(self, settings: PublisherSettings, leadership: Leadership, poller: Poller) -> None:
         self._settings = settings
-        self._leadership = Leadership(bus, handover_wait=settings.oncor_write_horizon)
+        self._leadership = leadership
         self._stop = asyncio.Event()
-        self._poller = Poller(settings, oncor, bus, may_publish=self._may_publish)
+        self._poller = poller
 
     @property
     def last_cycle(self) -> CycleReport | None:
@@ -46,8 +51,7 @@ class OrderPublisher:
         `last_cycle`, `dezo_poll_cycles_total` and `dezo_poll_last_success_timestamp_seconds`.
         """
         stall_after = (
-            STALL_INTERVALS * self._settings.poll_interval
-            + self._settings.oncor_search_ready_timeout
+            STALL_INTERVALS * self._settings.poll_interval + self._settings.search_ready_timeout
         )
         idle = time.monotonic() - self._poller.last_progress
         return not self._leadership.held or idle < stall_after
@@ -78,7 +82,7 @@ class OrderPublisher:
             await first_of(stop.wait(), self._leadership.lost.wait(), seconds=quiet)
             return
         started = time.monotonic()
-        cycle = asyncio.create_task(self._poller.run_cycle())
+        cycle = asyncio.create_task(self._poller.run_cycle(self._may_publish))
         await first_of(cycle, stop.wait(), self._leadership.lost.wait())  # cancels the cycle
         await asyncio.wait({cycle})  # let a cancelled cycle count itself and clean up
         if not self._leadership.held:

@@ -19,19 +19,17 @@ from aio_pika.exceptions import ChannelNotFoundEntity
 
 from adapter.bus.connection import Bus
 from adapter.bus.envelope import parse_json
-from adapter.bus.topology import COMMANDS_EXCHANGE, DEAD_QUEUE
-from adapter.consumer.settlement import (
+from adapter.bus.headers import (
     COMMAND_ID_HEADER,
+    DEAD_LETTER_HEADERS,
     ERROR_HEADER,
     REASON_HEADER,
     REPLAYED_HEADER,
     ROUTING_KEY_HEADER,
-    copy_message,
-    own_headers,
 )
+from adapter.bus.topology import COMMANDS_EXCHANGE, DEAD_QUEUE
+from adapter.consumer.settlement import copy_message, own_headers
 from adapter.tools import ToolError
-
-_DEAD_LETTER_HEADERS = (REASON_HEADER, ERROR_HEADER, ROUTING_KEY_HEADER, COMMAND_ID_HEADER)
 
 
 @dataclass(frozen=True)
@@ -116,7 +114,7 @@ async def replay(bus: Bus, letter: DeadLetter) -> None:
     headers = {
         name: value
         for name, value in own_headers(letter.message).items()
-        if name not in _DEAD_LETTER_HEADERS
+        if name not in DEAD_LETTER_HEADERS
     }
     headers[REPLAYED_HEADER] = True  # so the consumer reconciles with ONCOR before writing
     await bus.publish(COMMANDS_EXCHANGE, letter.routing_key, copy_message(letter.message, headers))

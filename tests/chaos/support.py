@@ -4,11 +4,7 @@ restarted, the commands it sends, the events it sees, and the broker's queues.""
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
-import signal
-import subprocess
-import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,13 +22,13 @@ from adapter.bus.topology import (
     TopologySettings,
     declare_topology,
 )
-from tests.conftest import Broker
-from tests.consumer.conftest import command_body, document_data
-from tests.processes import ROOT, dezo_adapter, free_port, process_env
+from tests.support.broker import Broker
+from tests.support.commands import KIB, SIGNATURE, command_body, document_data, inline, pdf_bytes
+from tests.support.processes import AdapterProcess, free_port
 
 EXPERT = "39115-661768-26(20190905)"
 PROCESSING_STARTED = "Обработка началась"
-READY_LINE = b"consuming commands"  # the consumer logs it once every queue is consumed
+READY_LINE = "consuming commands"  # the consumer logs it once every queue is consumed
 
 
 def vhost_of(amqp_url: str) -> str:
@@ -44,56 +40,33 @@ def vhost_of(amqp_url: str) -> str:
 
 class Replica:
     """`dezo-adapter run` (both roles) as a process that can be killed, stopped and restarted;
-    each start gets an operations port of its own."""
+    each start gets an operations port and a log file of its own."""
 
     def __init__(self, name: str, env: dict[str, str], log_dir: Path) -> None:
         self.name = name
         self._env = env
         self._log_dir = log_dir
-        self._process: subprocess.Popen[bytes] | None = None
-        self._log: Path | None = None
+        self._process: AdapterProcess | None = None
         self.starts = 0
 
     def start(self) -> None:
         self.starts += 1
-        self._log = self._log_dir / f"{self.name}-{self.starts}.log"
-        with self._log.open("ab") as log:
-            self._process = subprocess.Popen(
-                dezo_adapter("run"),
-                env=process_env({**self._env, "DEZO_HTTP_PORT": str(free_port())}),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                cwd=ROOT,
-            )
+        env = {**self._env, "DEZO_HTTP_PORT": str(free_port())}
+        log = self._log_dir / f"{self.name}-{self.starts}.log"
+        self._process = AdapterProcess(env, log).start()
 
     def wait_until_consuming(self, seconds: float = 60) -> None:
-        assert self._process is not None and self._log is not None
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                raise AssertionError(f"{self.name} exited early; see {self._log}")
-            if READY_LINE in self._log.read_bytes():
-                return
-            time.sleep(0.1)
-        raise AssertionError(f"{self.name} did not start consuming within {seconds} s")
+        assert self._process is not None
+        self._process.wait_until_logged(READY_LINE, within=seconds)
 
     def kill(self) -> None:
         """SIGKILL: no grace, whatever it was doing."""
         assert self._process is not None
-        self._process.send_signal(signal.SIGKILL)
-        self._process.wait(10)
+        self._process.stop("kill")
 
     def terminate(self, seconds: float = 40) -> int:
         """SIGTERM and wait for the graceful stop; returns the exit code."""
-        if self._process is None or self._process.poll() is not None:
-            return self._process.returncode if self._process else 0
-        self._process.send_signal(signal.SIGTERM)
-        try:
-            return self._process.wait(seconds)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait()
-            raise AssertionError(f"{self.name} did not stop within {seconds} s") from None
+        return self._process.stop("terminate", within=seconds) if self._process else 0
 
 
 # --- what ONCOR holds ---------------------------------------------------------------------------
@@ -147,17 +120,6 @@ def outcomes_disagreeing_with_oncor(
 
 # --- commands -----------------------------------------------------------------------------------
 
-_PDF = b"%PDF-1.7\n" + bytes(range(256)) * 8
-_SIGNATURE = b"-----BEGIN PKCS7-----\nchaos\n-----END PKCS7-----\n"
-
-
-def _inline(content: bytes, name: str, media_type: str) -> dict[str, str]:
-    return {
-        "name": name,
-        "media_type": media_type,
-        "content_base64": base64.b64encode(content).decode(),
-    }
-
 
 def commands_for(index: int, order_id: str) -> list[tuple[str, dict[str, Any]]]:
     """One or two commands per order, of different kinds: each kind makes at most one document.
@@ -168,8 +130,8 @@ def commands_for(index: int, order_id: str) -> list[tuple[str, dict[str, Any]]]:
     conclusion = document_data(
         "order.conclusion",
         order_id,
-        pdf=_inline(_PDF, "conclusion.pdf", "application/pdf"),
-        signature=_inline(_SIGNATURE, "conclusion.pdf.sig", "application/pkcs7-signature"),
+        pdf=inline(pdf_bytes(2 * KIB)),
+        signature=inline(SIGNATURE, "conclusion.pdf.sig", "application/pkcs7-signature"),
     )
     kind = index % 4
     if kind == 0:

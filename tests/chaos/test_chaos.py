@@ -37,9 +37,9 @@ from tests.chaos.support import (
     started_marks,
     vhost_of,
 )
-from tests.conftest import Broker
-from tests.emulator_admin import EmulatorAdmin
-from tests.processes import adapter_env
+from tests.support.broker import Broker
+from tests.support.emulator_admin import EmulatorAdmin
+from tests.support.processes import adapter_env
 
 ORDERS = 240  # created in batches while the storm goes on
 BATCH = 20

@@ -1,4 +1,4 @@
-"""Bad input, named (DESIGN §5): each kind gets its own dead letter, failed event and metric,
+"""Bad input, named: each kind gets its own dead letter, failed event and metric,
 never an ONCOR call, and the valid commands sent between them all go through."""
 
 from __future__ import annotations
@@ -16,18 +16,10 @@ from adapter.bus.envelope import parse_json
 from adapter.bus.topology import COMMAND_TYPES
 from adapter.emulator.process import EmulatorProcess
 from adapter.messages.outcomes import CommandFailed
-from tests.consumer.conftest import (
-    KIB,
-    MIB,
-    by_url,
-    command_body,
-    document_data,
-    inline,
-    metric,
-    pdf_bytes,
-    running_consumer,
-)
-from tests.consumer.support import FileServer
+from tests.support.commands import KIB, MIB, by_url, command_body, document_data, inline, pdf_bytes
+from tests.support.files import FileServer
+from tests.support.metrics import metric
+from tests.support.running_consumer import running_consumer
 
 
 @dataclass

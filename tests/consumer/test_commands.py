@@ -11,18 +11,10 @@ import pytest
 from adapter.consumer.idempotency import attachment_name
 from adapter.emulator.process import EmulatorProcess
 from adapter.messages.outcomes import CommandSucceeded, outcome_event_id
-from tests.consumer.conftest import (
-    DEPARTMENT,
-    EXPERT,
-    KIB,
-    by_url,
-    document_data,
-    inline,
-    metric,
-    pdf_bytes,
-    running_consumer,
-)
-from tests.consumer.support import FileServer
+from tests.support.commands import DEPARTMENT, EXPERT, KIB, by_url, document_data, inline, pdf_bytes
+from tests.support.files import FileServer
+from tests.support.metrics import metric
+from tests.support.running_consumer import running_consumer
 
 DOCUMENT_CLASSES = {
     "order.reject": ("RcTm66OrderReject", "rc_tm66_order_reject", "reason"),

@@ -4,7 +4,6 @@ whether it was published twice, or the consumer died between ONCOR's write and i
 from __future__ import annotations
 
 import asyncio
-import signal
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -12,18 +11,12 @@ from typing import Any
 import pytest
 
 from adapter.emulator.process import EmulatorProcess
-from tests.consumer.conftest import (
-    KIB,
-    EmulatorAdmin,
-    consumer_settings,
-    document_data,
-    inline,
-    metric,
-    observing,
-    pdf_bytes,
-    running_consumer,
-)
-from tests.consumer.support import HoldingProxy, consumer_process
+from tests.consumer.support import HoldingProxy
+from tests.support.commands import KIB, document_data, inline, pdf_bytes
+from tests.support.emulator_admin import EmulatorAdmin
+from tests.support.metrics import metric
+from tests.support.processes import adapter_process
+from tests.support.running_consumer import consumer_settings, observing, running_consumer
 
 COMMANDS = (
     "order.associate-dicom",
@@ -134,23 +127,21 @@ async def test_consumer_killed_between_oncor_write_and_ack_creates_no_second_doc
         async with observing(amqp_url, settings.topology) as bus:
             [order_id] = await admin.new_orders(1)
             proxy.holding.set()
-            with consumer_process(env, log_path) as first:
+            with adapter_process(env, log_path, "run", "--role", "consumer") as first:
                 command_id = await bus.send(
                     "order.conclusion", document_data("order.conclusion", order_id)
                 )
                 while not await admin.documents(order_id):
-                    assert first.poll() is None, log_path.read_text()
+                    assert first.popen.poll() is None, first.log_text()
                     await asyncio.sleep(0.02)
                 await asyncio.to_thread(proxy.held.wait, 10)
-                first.send_signal(signal.SIGKILL)  # ONCOR wrote; no outcome, no ack yet
-                first.wait(10)
+                first.stop("kill")  # ONCOR wrote; no outcome, no ack yet
             assert not bus.outcomes_of(command_id)
             proxy.holding.clear()
-            with consumer_process(env, log_path) as second:
+            with adapter_process(env, log_path, "run", "--role", "consumer") as second:
                 outcome = await bus.outcome(command_id, within=30)
                 await asyncio.sleep(1.0)
-                second.send_signal(signal.SIGTERM)
-                assert second.wait(15) == 0, log_path.read_text()
+                assert second.stop("terminate", within=15) == 0, second.log_text()
             [document] = await admin.documents(order_id)
             assert outcome.routing_key == "command.succeeded.order.conclusion", outcome.event
             assert outcome.event["data"]["record_id"] == document["id"]

@@ -7,20 +7,16 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
-import os
 from pathlib import Path
 
 from adapter.config import load_settings
 from adapter.emulator.process import EmulatorProcess
-from tests.consumer.conftest import (
-    MIB,
-    EmulatorAdmin,
-    by_url,
-    document_data,
-    inline,
-    observing,
-)
-from tests.consumer.support import FileServer, consumer_process, peak_rss_bytes
+from tests.consumer.support import peak_rss_bytes
+from tests.support.commands import MIB, by_url, document_data, inline, pdf_bytes, pdf_file
+from tests.support.emulator_admin import EmulatorAdmin
+from tests.support.files import FileServer
+from tests.support.processes import adapter_process, default_env
+from tests.support.running_consumer import observing
 
 URL_PDF_BYTES = 50 * MIB
 
@@ -30,27 +26,23 @@ async def test_50mb_pdf_by_url_and_inline_pdf_at_the_limit_upload_with_bounded_m
 ) -> None:
     defaults = load_settings(oncor_token="x")
     inline_limit = defaults.attachment_inline_max_bytes
-    big = tmp_path / "big.pdf"
-    with big.open("wb") as file:
-        file.write(b"%PDF-1.7\n")
-        for _ in range(URL_PDF_BYTES // MIB):
-            file.write(os.urandom(MIB))
-        file.truncate(URL_PDF_BYTES)
-    at_limit = b"%PDF-1.7\n" + os.urandom(inline_limit - 9)
-    env = {
-        "DEZO_ONCOR_URL": emulator.api_url,
-        "DEZO_ONCOR_TOKEN": emulator.token,
-        "DEZO_AMQP_URL": amqp_url,
-        "DEZO_HTTP_PORT": "0",
-        "DEZO_ONCOR_READ_TIMEOUT": "120",
-        "DEZO_ATTACHMENT_URL_ALLOWED_HOSTS": f'["{file_server.authority}"]',
-    }
+    big = pdf_file(tmp_path / "big.pdf", URL_PDF_BYTES)
+    at_limit = pdf_bytes(inline_limit)
+    env = default_env(
+        emulator,
+        amqp_url,
+        http_port=0,
+        oncor_read_timeout=120,
+        attachment_url_allowed_hosts=f'["{file_server.authority}"]',
+    )
     admin = EmulatorAdmin(emulator)
     async with observing(amqp_url, defaults.topology) as bus:
         order_ids = await admin.new_orders(2)
-        with consumer_process(env, tmp_path / "consumer.log") as consumer:
+        with adapter_process(
+            env, tmp_path / "consumer.log", "run", "--role", "consumer"
+        ) as consumer:
             await asyncio.sleep(1.5)  # started and idle
-            idle = peak_rss_bytes(consumer.pid)
+            idle = peak_rss_bytes(consumer.popen.pid)
             files = [(by_url(file_server.url("big.pdf", big)), hashlib.sha1(big.read_bytes()))]
             files.append((inline(at_limit), hashlib.sha1(at_limit)))
             peaks = []
@@ -62,7 +54,7 @@ async def test_50mb_pdf_by_url_and_inline_pdf_at_the_limit_upload_with_bounded_m
                 assert outcome.routing_key == "command.succeeded.order.conclusion", outcome.event
                 [pdf_id] = outcome.event["data"]["attachment_ids"]
                 assert (await admin.attachment(pdf_id))["sha1"] == digest.hexdigest()
-                peaks.append(peak_rss_bytes(consumer.pid))
+                peaks.append(peak_rss_bytes(consumer.popen.pid))
     await admin.close()
 
     inline_message = len(base64.b64encode(at_limit))

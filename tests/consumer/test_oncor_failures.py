@@ -10,7 +10,9 @@ import aio_pika
 
 from adapter.bus.topology import COMMANDS_EXCHANGE
 from adapter.emulator.process import EmulatorProcess
-from tests.consumer.conftest import document_data, metric, running_consumer
+from tests.support.commands import document_data
+from tests.support.metrics import metric
+from tests.support.running_consumer import running_consumer
 
 
 async def test_oncor_422_fails_as_rejected_by_oncor_with_oncors_uuid(

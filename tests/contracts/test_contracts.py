@@ -22,7 +22,7 @@ from adapter.bus.topology import (
 )
 from adapter.contracts.catalog import MESSAGES, message
 from adapter.contracts.export import differences
-from tests.conftest import Broker
+from tests.support.broker import Broker
 
 REPO = Path(__file__).resolve().parents[2]
 SCHEMAS = REPO / "schemas"

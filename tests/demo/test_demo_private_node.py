@@ -21,7 +21,7 @@ import pytest
 
 from adapter.bus.topology import COMMANDS_QUEUE
 from adapter.local_broker import find_rabbitmq
-from tests.processes import dezo_adapter, free_port, process_env
+from tests.support.processes import dezo_adapter, free_port, process_env
 
 pytestmark = pytest.mark.skipif(
     find_rabbitmq() is None, reason="rabbitmq-server and rabbitmqctl are not on PATH"

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from adapter.local_broker import find_rabbitmq
-from tests.processes import dezo_adapter, free_port, process_env
+from tests.support.processes import dezo_adapter, free_port, process_env
 
 DEADLINE = 15.0
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from adapter.config import ENV_PREFIX, Settings
-from tests.processes import ROOT
+from tests.support.processes import ROOT
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 

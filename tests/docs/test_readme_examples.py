@@ -12,8 +12,8 @@ from pathlib import Path
 import httpx
 
 from adapter.emulator.process import EmulatorProcess
-from tests.conftest import Broker
-from tests.processes import ROOT, adapter_env, adapter_process, wait_until_ready
+from tests.support.broker import Broker
+from tests.support.processes import ROOT, adapter_env, adapter_process, wait_until_ready
 
 _EXAMPLE = re.compile(r"<!-- example: (?P<name>[\w-]+) -->\s*```python\n(?P<code>.*?)```", re.S)
 
@@ -37,8 +37,7 @@ def test_readme_consumer_sees_new_orders_and_producer_gets_its_conclusion_done(
     adapter = adapter_env(emulator, amqp_url)
     vhost = amqp_url.rsplit("/", 1)[1]
     with (
-        (tmp_path / "adapter.log").open("wb") as log,
-        adapter_process(adapter, log),
+        adapter_process(adapter, tmp_path / "adapter.log"),
         (tmp_path / "consumer.out").open("wb") as consumer_out,
         subprocess.Popen(
             [sys.executable, str(tmp_path / "order-consumer.py")], env=env, stdout=consumer_out

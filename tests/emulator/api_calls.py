@@ -11,8 +11,8 @@ TOKEN_HEADER = "X-Oncor-API-Token"
 EXPERT_ID = "39115-661768-26(20190905)"
 
 
-def new_orders(admin: httpx.Client, count: int = 1, **options: Any) -> list[str]:
-    response = admin.post("orders", json={"count": count, **options})
+def new_orders(admin_http: httpx.Client, count: int = 1, **options: Any) -> list[str]:
+    response = admin_http.post("orders", json={"count": count, **options})
     response.raise_for_status()
     ids: list[str] = response.json()["ids"]
     return ids

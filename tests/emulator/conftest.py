@@ -37,14 +37,14 @@ def api_client(emulator_process: EmulatorProcess) -> Iterator[httpx.Client]:
 
 
 @pytest.fixture
-def admin(admin_client: httpx.Client) -> Iterator[httpx.Client]:
-    """The admin API of an emulator emptied for this test."""
+def admin_http(admin_client: httpx.Client) -> Iterator[httpx.Client]:
+    """The admin API (raw HTTP) of an emulator emptied for this test."""
     admin_client.post("reset").raise_for_status()
     yield admin_client
     admin_client.post("reset").raise_for_status()
 
 
 @pytest.fixture
-def api(api_client: httpx.Client, admin: httpx.Client) -> httpx.Client:
+def api(api_client: httpx.Client, admin_http: httpx.Client) -> httpx.Client:
     """The ONCOR API, with the token, of an emulator emptied for this test."""
     return api_client

@@ -89,8 +89,10 @@ def test_bodies_that_are_not_json_are_invalid_arguments(api: httpx.Client) -> No
 # --- patients and records --------------------------------------------------------------------
 
 
-def test_patient_get_answers_the_documented_patient(api: httpx.Client, admin: httpx.Client) -> None:
-    [order_id] = new_orders(admin)
+def test_patient_get_answers_the_documented_patient(
+    api: httpx.Client, admin_http: httpx.Client
+) -> None:
+    [order_id] = new_orders(admin_http)
     patient_id = api.get("rc/get", params={"id": bare(order_id)}).json()["result"][0]["patient_id"]
 
     [patient] = api.get("patient/get", params={"id": bare(patient_id)}).json()["result"]
@@ -115,9 +117,9 @@ def test_patient_get_answers_the_documented_patient(api: httpx.Client, admin: ht
 
 def test_orders_of_unknown_patients_lead_to_patient_not_found(
     api: httpx.Client,
-    admin: httpx.Client,
+    admin_http: httpx.Client,
 ) -> None:
-    response = admin.post("orders", json={"count": 1, "unknown_patient": True}).json()
+    response = admin_http.post("orders", json={"count": 1, "unknown_patient": True}).json()
     [patient_id] = response["patient_ids"]
     assert_error(
         api.get("patient/get", params={"id": bare(patient_id)}), 422, "PatientNotFoundException"
@@ -137,9 +139,9 @@ def test_ids_with_a_hash_or_missing_are_refused(api: httpx.Client, path: str) ->
 
 def test_rc_get_answers_any_record_and_refuses_unknown_ids(
     api: httpx.Client,
-    admin: httpx.Client,
+    admin_http: httpx.Client,
 ) -> None:
-    [order_id] = new_orders(admin)
+    [order_id] = new_orders(admin_http)
     document = add_document(
         api,
         "addRcTm66OrderExpertiseDicom",
@@ -155,8 +157,10 @@ def test_rc_get_answers_any_record_and_refuses_unknown_ids(
 # --- statuses --------------------------------------------------------------------------------
 
 
-def test_statuses_take_onco_json_and_keep_history(api: httpx.Client, admin: httpx.Client) -> None:
-    [order_id] = new_orders(admin)
+def test_statuses_take_onco_json_and_keep_history(
+    api: httpx.Client, admin_http: httpx.Client
+) -> None:
+    [order_id] = new_orders(admin_http)
     assert api.get("rc/getInstanceStatus", params={"id": bare(order_id)}).json() == {
         "result": [{"rc_id": order_id}]
     }
@@ -177,16 +181,16 @@ def test_statuses_take_onco_json_and_keep_history(api: httpx.Client, admin: http
     assert {key: current[key] for key in second.json()["result"][0]} == second.json()["result"][0]
     [rc] = api.get("rc/get", params={"id": bare(order_id)}).json()["result"]
     assert rc["instance_status"] == current["json"]
-    assert admin.get(f"orders/{bare(order_id)}").json()["status_updates"] == 2
+    assert admin_http.get(f"orders/{bare(order_id)}").json()["status_updates"] == 2
 
 
 @pytest.mark.parametrize("status_json", ['{status: "open', '{"state": "x"}', '"status"'])
 def test_unusable_status_json_is_refused(
     api: httpx.Client,
-    admin: httpx.Client,
+    admin_http: httpx.Client,
     status_json: str,
 ) -> None:
-    [order_id] = new_orders(admin)
+    [order_id] = new_orders(admin_http)
     assert_error(set_status(api, order_id, status_json), 422, "InvalidArgumentsException")
 
 
@@ -242,10 +246,10 @@ def test_unusable_uploads_are_refused(api: httpx.Client, attachment: dict[str, A
     assert_error(response, 422, "InvalidArgumentsException")
 
 
-def test_a_large_upload_round_trips(api: httpx.Client, admin: httpx.Client) -> None:
+def test_a_large_upload_round_trips(api: httpx.Client, admin_http: httpx.Client) -> None:
     data = b"%PDF-1.4\n" + bytes(range(256)) * 32_768  # 8 MB
     meta = upload(api, data)
     assert meta["size"] == len(data)
-    stored = admin.get(f"attachments/{bare(meta['id'])}").json()
+    stored = admin_http.get(f"attachments/{bare(meta['id'])}").json()
     assert stored["sha1"] == hashlib.sha1(data).hexdigest()
     assert api.get("attachment/file", params={"id": bare(meta["id"])}).content == data

@@ -8,21 +8,21 @@ import pytest
 
 from tests.emulator.api_calls import EXPERT_ID, add_document, assert_error, bare, new_orders
 
-# --- admin -----------------------------------------------------------------------------------
+# --- admin ----------------------------------------------------------------------------------
 
 
-def test_admin_creates_orders_as_asked(api: httpx.Client, admin: httpx.Client) -> None:
-    created = admin.post("orders", json={"count": 4, "patients": 2}).json()
-    [minimal] = new_orders(admin, missing_optional=True, created_at="2022-02-02 12:00:00")
+def test_admin_creates_orders_as_asked(api: httpx.Client, admin_http: httpx.Client) -> None:
+    created = admin_http.post("orders", json={"count": 4, "patients": 2}).json()
+    [minimal] = new_orders(admin_http, missing_optional=True, created_at="2022-02-02 12:00:00")
 
     assert len(created["ids"]) == 4
     assert len(set(created["patient_ids"])) == 2
-    orders = admin.get("orders").json()
+    orders = admin_http.get("orders").json()
     assert {order["patient_id"] for order in orders[:4]} == set(created["patient_ids"])
     [rc] = api.get("rc/get", params={"id": bare(minimal)}).json()["result"]
     absent = {"description", "docs", "primary_diagnostics_doc", "dz_icd10"}
     assert not absent & rc["rc_tm66_order"].keys()
-    assert admin.get(f"orders/{bare(minimal)}").json() == {
+    assert admin_http.get(f"orders/{bare(minimal)}").json() == {
         "id": minimal,
         "patient_id": rc["patient_id"],
         "created": "2022-02-02 12:00:00",
@@ -30,20 +30,20 @@ def test_admin_creates_orders_as_asked(api: httpx.Client, admin: httpx.Client) -
         "status_history": [],
         "status_updates": 0,
     }
-    assert_error(admin.post("orders", json={"count": -1}), 422, "InvalidArgumentsException")
+    assert_error(admin_http.post("orders", json={"count": -1}), 422, "InvalidArgumentsException")
     assert_error(
-        admin.post("orders", json={"created_at": "2022-02-02T12:00:00+05:00"}),
+        admin_http.post("orders", json={"created_at": "2022-02-02T12:00:00+05:00"}),
         422,
         "InvalidArgumentsException",
     )
-    assert admin.get("orders/1930:999999").status_code == 404
+    assert admin_http.get("orders/1930:999999").status_code == 404
 
 
 def test_sample_orders_carry_their_attachments_as_pdfs(
     api: httpx.Client,
-    admin: httpx.Client,
+    admin_http: httpx.Client,
 ) -> None:
-    [order_id] = new_orders(admin)
+    [order_id] = new_orders(admin_http)
     [rc] = api.get("rc/get", params={"id": bare(order_id)}).json()["result"]
     order = rc["rc_tm66_order"]
     attachment_ids = order["primary_diagnostics_doc"]["attachment_id"] + [
@@ -54,62 +54,69 @@ def test_sample_orders_carry_their_attachments_as_pdfs(
 
     assert [meta["id"] for meta in metas] == attachment_ids
     for meta in metas:
-        data = admin.get(f"attachments/{bare(meta['id'])}/data").content
+        data = admin_http.get(f"attachments/{bare(meta['id'])}/data").content
         assert data.startswith(b"%PDF-1.4")
-        assert admin.get(f"attachments/{bare(meta['id'])}").json()["size"] == len(data)
+        assert admin_http.get(f"attachments/{bare(meta['id'])}").json()["size"] == len(data)
 
 
-def test_admin_reset_empties_everything(api: httpx.Client, admin: httpx.Client) -> None:
-    [order_id] = new_orders(admin, 2)[:1]
+def test_admin_reset_empties_everything(api: httpx.Client, admin_http: httpx.Client) -> None:
+    [order_id] = new_orders(admin_http, 2)[:1]
     add_document(
         api,
         "addRcTm66OrderReject",
         {"order_id": order_id, "reason": {"code": "КАЧЕСТВО_СНИМКА"}, "expert": {"id": EXPERT_ID}},
     )
-    admin.post("faults", json={"latency_ms": 5}).raise_for_status()
+    admin_http.post("faults", json={"latency_ms": 5}).raise_for_status()
 
-    admin.post("reset").raise_for_status()
+    admin_http.post("reset").raise_for_status()
 
-    assert admin.get("stats").json() == {"calls": {}, "orders": 0, "documents": 0, "attachments": 0}
-    assert admin.get("orders").json() == admin.get("documents").json() == []
-    assert admin.get("calls").json() == []
-    assert admin.get("faults").json()["latency_ms"] == 0
+    assert admin_http.get("stats").json() == {
+        "calls": {},
+        "orders": 0,
+        "documents": 0,
+        "attachments": 0,
+    }
+    assert admin_http.get("orders").json() == admin_http.get("documents").json() == []
+    assert admin_http.get("calls").json() == []
+    assert admin_http.get("faults").json()["latency_ms"] == 0
 
 
-def test_the_call_log_records_each_api_call(api: httpx.Client, admin: httpx.Client) -> None:
+def test_the_call_log_records_each_api_call(api: httpx.Client, admin_http: httpx.Client) -> None:
     api.get("rc/get", params={"id": "1930:999999"})
     api.get("directory/get/MedDepart")
 
-    calls = admin.get("calls").json()
+    calls = admin_http.get("calls").json()
 
     assert [(c["method"], c["path"], c["id"], c["status"]) for c in calls] == [
         ("GET", "rc/get", "1930:999999", 422),
         ("GET", "directory/get/MedDepart", None, 200),
     ]
-    assert admin.get("stats").json()["calls"] == {"rc/get": 1, "directory/get/MedDepart": 1}
-    admin.delete("calls").raise_for_status()
-    assert admin.get("calls").json() == []
+    assert admin_http.get("stats").json()["calls"] == {"rc/get": 1, "directory/get/MedDepart": 1}
+    admin_http.delete("calls").raise_for_status()
+    assert admin_http.get("calls").json() == []
 
 
 # --- faults ----------------------------------------------------------------------------------
 
 
-def test_error_rate_one_answers_every_call_with_5xx(api: httpx.Client, admin: httpx.Client) -> None:
-    admin.post("faults", json={"error_rate": 1.0}).raise_for_status()
+def test_error_rate_one_answers_every_call_with_5xx(
+    api: httpx.Client, admin_http: httpx.Client
+) -> None:
+    admin_http.post("faults", json={"error_rate": 1.0}).raise_for_status()
 
     responses = [api.get("directory/get/MedDepart") for _ in range(30)]
 
     assert {response.status_code for response in responses} <= {500, 502, 503}
     assert {response.status_code for response in responses} & {502, 503}
     assert all("retry-after" not in response.headers for response in responses)
-    assert admin.get("health").json() == {"ok": True}  # never /admin
+    assert admin_http.get("health").json() == {"ok": True}  # never /admin
 
 
 def test_injected_429_and_503_carry_the_retry_after_asked_for(
-    api: httpx.Client, admin: httpx.Client
+    api: httpx.Client, admin_http: httpx.Client
 ) -> None:
     faults = {"error_rate": 1.0, "error_statuses": [429, 503], "retry_after": 3}
-    admin.post("faults", json=faults).raise_for_status()
+    admin_http.post("faults", json=faults).raise_for_status()
 
     responses = [api.get("directory/get/MedDepart") for _ in range(20)]
 
@@ -117,24 +124,24 @@ def test_injected_429_and_503_carry_the_retry_after_asked_for(
     assert {response.headers["retry-after"] for response in responses} == {"3"}
 
 
-def test_faults_hit_only_the_listed_paths(api: httpx.Client, admin: httpx.Client) -> None:
-    admin.post("faults", json={"error_rate": 1.0, "paths": ["patient/get"]}).raise_for_status()
+def test_faults_hit_only_the_listed_paths(api: httpx.Client, admin_http: httpx.Client) -> None:
+    admin_http.post("faults", json={"error_rate": 1.0, "paths": ["patient/get"]}).raise_for_status()
     assert api.get("patient/get", params={"id": "69:0"}).status_code >= 500
     assert api.get("directory/get/MedDepart").status_code == 200
 
 
-def test_latency_delays_every_call(api: httpx.Client, admin: httpx.Client) -> None:
-    admin.post("faults", json={"latency_ms": 300}).raise_for_status()
+def test_latency_delays_every_call(api: httpx.Client, admin_http: httpx.Client) -> None:
+    admin_http.post("faults", json={"latency_ms": 300}).raise_for_status()
     started = time.monotonic()
     assert api.get("directory/get/MedDepart").status_code == 200
     assert time.monotonic() - started >= 0.3
 
 
-def test_a_dropped_connection_breaks_the_read(api: httpx.Client, admin: httpx.Client) -> None:
-    admin.post("faults", json={"drop_rate": 1.0}).raise_for_status()
+def test_a_dropped_connection_breaks_the_read(api: httpx.Client, admin_http: httpx.Client) -> None:
+    admin_http.post("faults", json={"drop_rate": 1.0}).raise_for_status()
     with pytest.raises(httpx.RemoteProtocolError):
         api.get("directory/get/MedDepart")
-    admin.delete("faults").raise_for_status()
+    admin_http.delete("faults").raise_for_status()
     assert api.get("directory/get/MedDepart").status_code == 200
 
 
@@ -143,10 +150,10 @@ def test_a_dropped_connection_breaks_the_read(api: httpx.Client, admin: httpx.Cl
     [("drop_rate", True), ("gateway_timeout_rate", True), ("drop_before_rate", False)],
 )
 def test_write_faults_lose_the_answer_with_or_without_the_write(
-    api: httpx.Client, admin: httpx.Client, fault: str, applied: bool
+    api: httpx.Client, admin_http: httpx.Client, fault: str, applied: bool
 ) -> None:
-    [order_id] = new_orders(admin)
-    admin.post("faults", json={fault: 1.0, "paths": ["tm66/"]}).raise_for_status()
+    [order_id] = new_orders(admin_http)
+    admin_http.post("faults", json={fault: 1.0, "paths": ["tm66/"]}).raise_for_status()
     fields = {
         "order_id": order_id,
         "reason": {"code": "КАЧЕСТВО_СНИМКА"},
@@ -160,18 +167,18 @@ def test_write_faults_lose_the_answer_with_or_without_the_write(
         assert fault != "gateway_timeout_rate"
     else:
         assert fault == "gateway_timeout_rate" and response.status_code == 504
-    admin.delete("faults").raise_for_status()
-    assert len(admin.get("documents").json()) == int(applied)
+    admin_http.delete("faults").raise_for_status()
+    assert len(admin_http.get("documents").json()) == int(applied)
 
 
-def test_a_timeout_fault_hangs_the_call(api: httpx.Client, admin: httpx.Client) -> None:
-    admin.post("faults", json={"timeout_rate": 1.0, "timeout_seconds": 0.5}).raise_for_status()
+def test_a_timeout_fault_hangs_the_call(api: httpx.Client, admin_http: httpx.Client) -> None:
+    admin_http.post("faults", json={"timeout_rate": 1.0, "timeout_seconds": 0.5}).raise_for_status()
     with pytest.raises(httpx.ReadTimeout):
         api.get("directory/get/MedDepart", timeout=0.2)
 
 
-def test_faults_can_be_read_and_cleared(admin: httpx.Client) -> None:
-    settings = admin.post("faults", json={"drop_rate": 0.5, "paths": ["rc/"]}).json()
+def test_faults_can_be_read_and_cleared(admin_http: httpx.Client) -> None:
+    settings = admin_http.post("faults", json={"drop_rate": 0.5, "paths": ["rc/"]}).json()
     assert settings == {
         "latency_ms": 0,
         "error_rate": 0.0,
@@ -185,9 +192,11 @@ def test_faults_can_be_read_and_cleared(admin: httpx.Client) -> None:
         "paths": ["rc/"],
         "timeout_paths": None,
     }
-    assert admin.get("faults").json() == settings
-    assert admin.delete("faults").json()["drop_rate"] == 0.0
-    assert_error(admin.post("faults", json={"error_rate": 2}), 422, "InvalidArgumentsException")
+    assert admin_http.get("faults").json() == settings
+    assert admin_http.delete("faults").json()["drop_rate"] == 0.0
+    assert_error(
+        admin_http.post("faults", json={"error_rate": 2}), 422, "InvalidArgumentsException"
+    )
 
 
 # --- outages ---------------------------------------------------------------------------------
@@ -196,12 +205,12 @@ Probe = tuple[float, float, int]  # sent, answered (seconds since the outage was
 
 
 def probe_for(
-    api: httpx.Client, admin: httpx.Client, outage: dict[str, float], seconds: float
+    api: httpx.Client, admin_http: httpx.Client, outage: dict[str, float], seconds: float
 ) -> tuple[list[Probe], float]:
     """Set `outage`, then call the API for `seconds`; returns the calls and how long the admin
     call took (the emulator started the outage's clock somewhere within it)."""
     started = time.monotonic()
-    admin.post("outage", json=outage).raise_for_status()
+    admin_http.post("outage", json=outage).raise_for_status()
     setting = time.monotonic() - started
     probes = []
     while (sent := time.monotonic() - started) < seconds:
@@ -227,9 +236,9 @@ def assert_follows(down: list[tuple[float, float]], probes: list[Probe], setting
 
 
 def test_an_outage_answers_every_call_503_until_switched_up(
-    api: httpx.Client, admin: httpx.Client
+    api: httpx.Client, admin_http: httpx.Client
 ) -> None:
-    state = admin.post("outage", json={"retry_after": 2}).json()
+    state = admin_http.post("outage", json={"retry_after": 2}).json()
 
     assert state == {
         "down": True,
@@ -239,13 +248,15 @@ def test_an_outage_answers_every_call_503_until_switched_up(
         response = api.get(path)
         assert response.status_code == 503
         assert response.headers["retry-after"] == "2"
-    assert admin.get("orders").status_code == 200  # never /admin
-    assert admin.delete("outage").json() == {"down": False, "schedule": None}
+    assert admin_http.get("orders").status_code == 200  # never /admin
+    assert admin_http.delete("outage").json() == {"down": False, "schedule": None}
     assert api.get("directory/get/MedDepart").status_code == 200
 
 
-def test_a_scheduled_outage_starts_and_ends_on_time(api: httpx.Client, admin: httpx.Client) -> None:
-    probes, setting = probe_for(api, admin, {"start_in": 0.6, "down_for": 0.6}, seconds=1.8)
+def test_a_scheduled_outage_starts_and_ends_on_time(
+    api: httpx.Client, admin_http: httpx.Client
+) -> None:
+    probes, setting = probe_for(api, admin_http, {"start_in": 0.6, "down_for": 0.6}, seconds=1.8)
 
     assert_follows([(0.6, 1.2)], probes, setting)
     statuses = [status for *_, status in probes]
@@ -255,9 +266,9 @@ def test_a_scheduled_outage_starts_and_ends_on_time(api: httpx.Client, admin: ht
 
 
 def test_a_flapping_outage_goes_down_and_up_again_and_again(
-    api: httpx.Client, admin: httpx.Client
+    api: httpx.Client, admin_http: httpx.Client
 ) -> None:
-    probes, setting = probe_for(api, admin, {"down_for": 0.4, "up_for": 0.4}, seconds=2.4)
+    probes, setting = probe_for(api, admin_http, {"down_for": 0.4, "up_for": 0.4}, seconds=2.4)
 
     assert_follows([(0.0, 0.4), (0.8, 1.2), (1.6, 2.0), (2.4, 2.8)], probes, setting)
     statuses = [status for *_, status in probes]
@@ -265,10 +276,10 @@ def test_a_flapping_outage_goes_down_and_up_again_and_again(
     assert changes >= 4
 
 
-def test_outage_schedules_are_checked_and_cleared_by_reset(admin: httpx.Client) -> None:
-    assert_error(admin.post("outage", json={"up_for": 1}), 422, "InvalidArgumentsException")
-    assert_error(admin.post("outage", json={"down_for": 0}), 422, "InvalidArgumentsException")
-    admin.post("outage", json={"start_in": 60}).raise_for_status()
-    assert admin.get("outage").json()["down"] is False
-    admin.post("reset").raise_for_status()
-    assert admin.get("outage").json() == {"down": False, "schedule": None}
+def test_outage_schedules_are_checked_and_cleared_by_reset(admin_http: httpx.Client) -> None:
+    assert_error(admin_http.post("outage", json={"up_for": 1}), 422, "InvalidArgumentsException")
+    assert_error(admin_http.post("outage", json={"down_for": 0}), 422, "InvalidArgumentsException")
+    admin_http.post("outage", json={"start_in": 60}).raise_for_status()
+    assert admin_http.get("outage").json()["down"] is False
+    admin_http.post("reset").raise_for_status()
+    assert admin_http.get("outage").json() == {"down": False, "schedule": None}

@@ -70,8 +70,8 @@ def keys_documented_are_answered(documented: Any, answered: Any) -> list[str]:
 @pytest.fixture(scope="module")
 def arranged(emulator_process: EmulatorProcess) -> dict[str, str]:
     """A real order and attachment to put where the docs show template ids."""
-    admin = httpx.Client(base_url=emulator_process.base_url)
-    order_id = admin.post("/admin/orders", json={"count": 1}).json()["ids"][0]
+    admin_http = httpx.Client(base_url=emulator_process.base_url)
+    order_id = admin_http.post("/admin/orders", json={"count": 1}).json()["ids"][0]
     api = api_client(emulator_process)
     pdf = api.post(
         "attachment/create",

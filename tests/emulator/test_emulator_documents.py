@@ -26,10 +26,10 @@ from tests.emulator.api_calls import (
 @pytest.mark.parametrize("kind", KINDS, ids=KIND_IDS)
 def test_documents_are_created_in_the_documented_shape(
     api: httpx.Client,
-    admin: httpx.Client,
+    admin_http: httpx.Client,
     kind: Kind,
 ) -> None:
-    [order_id] = new_orders(admin)
+    [order_id] = new_orders(admin_http)
     [order] = api.get("rc/get", params={"id": bare(order_id)}).json()["result"]
     pdf, signature = upload(api, b"%PDF-1.4 conclusion"), upload(api, b"signature", "c.sig")
 
@@ -67,20 +67,20 @@ def test_documents_are_created_in_the_documented_shape(
         "med_spec_code": "26",
     }
     assert nested["expert_d"]["med_org_code"] == "661768"
-    assert admin.get("documents", params={"order_id": bare(order_id)}).json() == [document]
+    assert admin_http.get("documents", params={"order_id": bare(order_id)}).json() == [document]
 
 
 @pytest.mark.parametrize("key", ["name", "class"])
 @pytest.mark.parametrize("kind", KINDS, ids=KIND_IDS)
 def test_documents_with_unknown_codes_are_refused_with_name_or_as_configured_class(
     api: httpx.Client,
-    admin: httpx.Client,
+    admin_http: httpx.Client,
     kind: Kind,
     key: str,
 ) -> None:
     if key != "name":
-        admin.post("config", json={"document_error_key": key}).raise_for_status()
-    [order_id] = new_orders(admin)
+        admin_http.post("config", json={"document_error_key": key}).raise_for_status()
+    [order_id] = new_orders(admin_http)
     response = post_document(
         api,
         kind.method,
@@ -93,7 +93,7 @@ def test_documents_with_unknown_codes_are_refused_with_name_or_as_configured_cla
     message = assert_error(response, 422, "DirectoryEntryNotFoundException", key=key)
     assert ({"name", "class"} - {key}).isdisjoint(response.json()["error"])
     assert kind.code in message
-    assert admin.get("documents").json() == []
+    assert admin_http.get("documents").json() == []
 
 
 @pytest.mark.parametrize(
@@ -109,11 +109,11 @@ def test_documents_with_unknown_codes_are_refused_with_name_or_as_configured_cla
 )
 def test_documents_with_unknown_references_are_refused(
     api: httpx.Client,
-    admin: httpx.Client,
+    admin_http: httpx.Client,
     change: dict[str, Any],
     error: str,
 ) -> None:
-    [order_id] = new_orders(admin)
+    [order_id] = new_orders(admin_http)
     fields = {
         "order_id": order_id,
         "reason": {"code": "КАЧЕСТВО_СНИМКА"},
@@ -123,8 +123,8 @@ def test_documents_with_unknown_references_are_refused(
     assert_error(post_document(api, "addRcTm66OrderReject", fields), 422, error)
 
 
-def test_a_document_is_not_an_order(api: httpx.Client, admin: httpx.Client) -> None:
-    [order_id] = new_orders(admin)
+def test_a_document_is_not_an_order(api: httpx.Client, admin_http: httpx.Client) -> None:
+    [order_id] = new_orders(admin_http)
     reject = add_document(
         api,
         "addRcTm66OrderReject",
@@ -150,7 +150,7 @@ def test_a_document_is_not_an_order(api: httpx.Client, admin: httpx.Client) -> N
 @pytest.mark.parametrize("configured", [False, True])
 def test_documents_set_the_order_status_only_when_told_which(
     api: httpx.Client,
-    admin: httpx.Client,
+    admin_http: httpx.Client,
     method: str,
     fields: dict[str, Any],
     configured: bool,
@@ -160,8 +160,8 @@ def test_documents_set_the_order_status_only_when_told_which(
     class_name = method.removeprefix("add")
     if configured:
         statuses = {class_name: f"Документ {class_name}"}
-        admin.post("config", json={"document_statuses": statuses}).raise_for_status()
-    [order_id] = new_orders(admin)
+        admin_http.post("config", json={"document_statuses": statuses}).raise_for_status()
+    [order_id] = new_orders(admin_http)
     set_status(api, order_id, '{status: "Обработка началась"}')
 
     add_document(api, method, {"order_id": order_id, "expert": {"id": EXPERT_ID}, **fields})
@@ -169,14 +169,14 @@ def test_documents_set_the_order_status_only_when_told_which(
     [current] = api.get("rc/getInstanceStatus", params={"id": bare(order_id)}).json()["result"]
     expected = f"Документ {class_name}" if configured else "Обработка началась"
     assert json.loads(current["json"]) == {"status": expected}
-    assert admin.get(f"orders/{bare(order_id)}").json()["status_updates"] == 1
+    assert admin_http.get(f"orders/{bare(order_id)}").json()["status_updates"] == 1
 
 
 def test_documents_are_listed_in_their_documented_shape(
-    api: httpx.Client, admin: httpx.Client
+    api: httpx.Client, admin_http: httpx.Client
 ) -> None:
     """Searches and rc/getList show what the docs' search example shows: no expert."""
-    [order_id] = new_orders(admin)
+    [order_id] = new_orders(admin_http)
     fields = {"conclusion": {"code": "ДРУГОЕ"}, "description": "итог", "expert": {"id": EXPERT_ID}}
     created = add_document(api, "addRcTm66OrderConclusion", {"order_id": order_id, **fields})
     assert "expert" in created["rc_tm66_order_conclusion"]

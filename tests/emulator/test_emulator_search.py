@@ -22,10 +22,10 @@ from tests.emulator.api_calls import (
 
 def test_a_search_job_is_not_ready_first_then_answers_the_documented_page(
     api: httpx.Client,
-    admin: httpx.Client,
+    admin_http: httpx.Client,
 ) -> None:
-    admin.post("config", json={"job_ready_after": 0.3}).raise_for_status()
-    [order_id] = new_orders(admin)
+    admin_http.post("config", json={"job_ready_after": 0.3}).raise_for_status()
+    [order_id] = new_orders(admin_http)
     job_id = start_search(api, {"from_date": "2018-01-01", "status_is_null": True})
 
     assert records_page(api, job_id, 0, 5) == {
@@ -61,12 +61,12 @@ def test_a_search_job_is_not_ready_first_then_answers_the_documented_page(
 @pytest.mark.parametrize(("mode", "offsets"), [("page", [0, 1, 2]), ("record", [0, 2, 4])])
 def test_paging_returns_every_order_once_in_creation_order(
     api: httpx.Client,
-    admin: httpx.Client,
+    admin_http: httpx.Client,
     mode: str,
     offsets: list[int],
 ) -> None:
-    admin.post("config", json={"job_ready_after": 0, "page_offset_mode": mode})
-    created = new_orders(admin, 5)
+    admin_http.post("config", json={"job_ready_after": 0, "page_offset_mode": mode})
+    created = new_orders(admin_http, 5)
     job_id = start_search(api, {})
 
     pages = [records_page(api, job_id, offset, 2) for offset in offsets]
@@ -78,9 +78,9 @@ def test_paging_returns_every_order_once_in_creation_order(
     assert times == sorted(times)
 
 
-def test_a_search_that_finds_nothing_has_no_rc(api: httpx.Client, admin: httpx.Client) -> None:
-    admin.post("config", json={"job_ready_after": 0})
-    new_orders(admin)
+def test_a_search_that_finds_nothing_has_no_rc(api: httpx.Client, admin_http: httpx.Client) -> None:
+    admin_http.post("config", json={"job_ready_after": 0})
+    new_orders(admin_http)
     job_id = start_search(api, {"from_date": "2999-01-01"})
     assert records_page(api, job_id, 0, 1) == {
         "page": {"job": {"id": job_id, "ready": True}, "offset": 0, "size": 1},
@@ -88,10 +88,10 @@ def test_a_search_that_finds_nothing_has_no_rc(api: httpx.Client, admin: httpx.C
     }
 
 
-def test_searches_filter_on_creation_time(api: httpx.Client, admin: httpx.Client) -> None:
-    admin.post("config", json={"job_ready_after": 0})
-    [evening] = new_orders(admin, created_at="2020-05-18 20:13:06")
-    [morning] = new_orders(admin, created_at="2020-05-19 08:00:00")
+def test_searches_filter_on_creation_time(api: httpx.Client, admin_http: httpx.Client) -> None:
+    admin_http.post("config", json={"job_ready_after": 0})
+    [evening] = new_orders(admin_http, created_at="2020-05-18 20:13:06")
+    [morning] = new_orders(admin_http, created_at="2020-05-19 08:00:00")
 
     assert search_ids(api, {"from_date": "2020-05-18", "to_date": "2020-05-19"}) == [evening]
     assert search_ids(api, {"to_date": "2020-05-18 20:13:06"}) == [evening]
@@ -104,20 +104,20 @@ def test_searches_filter_on_creation_time(api: httpx.Client, admin: httpx.Client
 
 
 def test_a_bare_to_date_ends_where_its_day_starts_unless_configured_to_take_it_in(
-    api: httpx.Client, admin: httpx.Client
+    api: httpx.Client, admin_http: httpx.Client
 ) -> None:
-    admin.post("config", json={"job_ready_after": 0})
-    [evening] = new_orders(admin, created_at="2020-05-18 20:13:06")
+    admin_http.post("config", json={"job_ready_after": 0})
+    [evening] = new_orders(admin_http, created_at="2020-05-18 20:13:06")
     day = {"from_date": "2020-05-18", "to_date": "2020-05-18"}
 
     assert search_ids(api, day) == []
-    admin.post("config", json={"bare_to_date": "day_end"})
+    admin_http.post("config", json={"bare_to_date": "day_end"})
     assert search_ids(api, day) == [evening]
 
 
-def test_searches_filter_on_status(api: httpx.Client, admin: httpx.Client) -> None:
-    admin.post("config", json={"job_ready_after": 0})
-    started, associated, untouched = new_orders(admin, 3, created_at="2021-01-01 10:00:00")
+def test_searches_filter_on_status(api: httpx.Client, admin_http: httpx.Client) -> None:
+    admin_http.post("config", json={"job_ready_after": 0})
+    started, associated, untouched = new_orders(admin_http, 3, created_at="2021-01-01 10:00:00")
     set_status(api, started, '{status: "Обработка началась"}')
     set_status(api, associated, '{status: "Обработка началась"}')
     set_status(api, associated, '{status: "Ассоциация DICOM", ris_dicom: "https://ris/?id=1"}')
@@ -145,11 +145,11 @@ def test_an_unknown_search_job_is_refused(api: httpx.Client) -> None:
 @pytest.mark.parametrize("kind", KINDS, ids=KIND_IDS)
 def test_document_searches_find_created_documents(
     api: httpx.Client,
-    admin: httpx.Client,
+    admin_http: httpx.Client,
     kind: Kind,
 ) -> None:
-    admin.post("config", json={"job_ready_after": 0})
-    [order_id] = new_orders(admin)
+    admin_http.post("config", json={"job_ready_after": 0})
+    [order_id] = new_orders(admin_http)
     document = add_document(
         api,
         kind.method,

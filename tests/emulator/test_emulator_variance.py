@@ -28,10 +28,10 @@ def _served(api: httpx.Client, order_id: str) -> dict[str, Any]:
 
 
 def test_each_odd_order_differs_from_the_example_in_its_documented_way(
-    api: httpx.Client, admin: httpx.Client
+    api: httpx.Client, admin_http: httpx.Client
 ) -> None:
-    admin.post("config", json={"job_ready_after": 0})
-    odd = {oddity: new_orders(admin, oddity=oddity)[0] for oddity in ODDITIES}
+    admin_http.post("config", json={"job_ready_after": 0})
+    odd = {oddity: new_orders(admin_http, oddity=oddity)[0] for oddity in ODDITIES}
     served = {oddity: _served(api, order_id) for oddity, order_id in odd.items()}
 
     assert served["null_docs"]["rc_tm66_order"]["docs"] is None
@@ -47,23 +47,23 @@ def test_each_odd_order_differs_from_the_example_in_its_documented_way(
 
 
 def test_variance_leaves_out_the_optional_total_of_a_records_page(
-    api: httpx.Client, admin: httpx.Client
+    api: httpx.Client, admin_http: httpx.Client
 ) -> None:
-    admin.post("config", json={"job_ready_after": 0})
-    new_orders(admin, 3)
+    admin_http.post("config", json={"job_ready_after": 0})
+    new_orders(admin_http, 3)
     job_id = start_search(api, {"status_is_null": True})
     assert records_page(api, job_id, 0, 2)["size"] == 3
 
-    admin.post("config", json={"variance": True})
+    admin_http.post("config", json={"variance": True})
     page = records_page(api, job_id, 0, 2)
     assert "size" not in page and len(page["rc"]) == 2
 
 
 def test_variance_answers_statuses_in_the_documented_bare_key_form(
-    api: httpx.Client, admin: httpx.Client
+    api: httpx.Client, admin_http: httpx.Client
 ) -> None:
-    admin.post("config", json={"variance": True})
-    [order_id] = new_orders(admin)
+    admin_http.post("config", json={"variance": True})
+    [order_id] = new_orders(admin_http)
     set_status(api, order_id, '{"status": "Обработка началась"}').raise_for_status()
 
     answer = api.get("rc/getInstanceStatus", params={"id": bare(order_id)}).json()["result"][0]
@@ -71,15 +71,15 @@ def test_variance_answers_statuses_in_the_documented_bare_key_form(
 
 
 def test_variance_refuses_an_attachment_query_naming_a_stale_id(
-    api: httpx.Client, admin: httpx.Client
+    api: httpx.Client, admin_http: httpx.Client
 ) -> None:
-    [order_id] = new_orders(admin, oddity="stale_attachment")
-    known = admin.get(f"orders/{bare(order_id)}").raise_for_status()  # the order exists
+    [order_id] = new_orders(admin_http, oddity="stale_attachment")
+    known = admin_http.get(f"orders/{bare(order_id)}").raise_for_status()  # the order exists
     assert known.json()["id"] == order_id
     query = {"query": {"ids": [STALE_ATTACHMENT_ID]}}
     assert api.post("attachment/query", json=query).json() == {"result": []}
 
-    admin.post("config", json={"variance": True})
+    admin_http.post("config", json={"variance": True})
     assert_error(api.post("attachment/query", json=query), 422, "RecordNotFoundException")
 
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import signal
-import subprocess
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -25,9 +23,10 @@ from adapter.bus.topology import (
     partition_of,
     partition_queue_name,
 )
-from tests.consumer.conftest import command_body
-from tests.emulator_admin import EmulatorAdmin
-from tests.processes import dezo_adapter, process_env
+from tests.support.commands import command_body
+from tests.support.emulator_admin import EmulatorAdmin
+from tests.support.processes import AdapterProcess
+from tests.support.waiting import eventually
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS_PROBE_QUEUE = "test.health.events"
@@ -38,12 +37,11 @@ DICOM_LINK = "https://ris.example/viewer?study=1.2.840.113619.2"
 class Adapter:
     """One `dezo-adapter run` process and its operations port."""
 
-    process: asyncio.subprocess.Process
-    log_path: Path
+    process: AdapterProcess
     ops: httpx.AsyncClient
 
     def log_tail(self, lines: int = 30) -> str:
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        return "\n".join(self.process.log_text().splitlines()[-lines:])
 
     async def status(self, path: str) -> int | None:
         """The HTTP status of /healthz, /readyz or /metrics; None when the port does not answer."""
@@ -61,15 +59,16 @@ class Adapter:
     ) -> float:
         """Wait until `check()` holds, failing early if the process exits; returns the wait."""
         started = time.monotonic()
-        while not await check():
-            if self.process.returncode is not None:
-                raise AssertionError(
-                    f"the adapter exited ({self.process.returncode}) before {what}:\n"
-                    + self.log_tail()
-                )
-            if time.monotonic() - started > within:
-                raise AssertionError(f"not {what} within {within} s:\n{self.log_tail()}")
-            await asyncio.sleep(every)
+
+        async def holds() -> bool:
+            if (code := self.process.popen.poll()) is not None:
+                raise AssertionError(f"the adapter exited ({code}) before {what}")
+            return await check()
+
+        try:
+            await eventually(holds, within=within, every=every, what=what)
+        except AssertionError as failed:
+            raise AssertionError(f"{failed}:\n{self.log_tail()}") from None
         return time.monotonic() - started
 
     async def ready(self, within: float = 20.0) -> float:
@@ -85,36 +84,21 @@ class Adapter:
     async def terminate(self, within: float) -> tuple[int, float]:
         """SIGTERM, as Kubernetes stops a pod; returns the exit code and the seconds it took."""
         started = time.monotonic()
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            code = await asyncio.wait_for(self.process.wait(), within)
-        except TimeoutError:
-            raise AssertionError(
-                f"still running {within} s after SIGTERM:\n{self.log_tail()}"
-            ) from None
+        code = await asyncio.to_thread(self.process.stop, "terminate", within)
         return code, time.monotonic() - started
 
 
 @asynccontextmanager
 async def running_adapter(env: dict[str, str], log_path: Path) -> AsyncIterator[Adapter]:
     """`dezo-adapter run` with stdout and stderr in `log_path`; killed if still running after."""
-    with log_path.open("ab") as log:
-        process = await asyncio.create_subprocess_exec(
-            *dezo_adapter("run"),
-            env=process_env(env),
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    process = AdapterProcess(env, log_path).start()
     port = env["DEZO_HTTP_PORT"]
     ops = httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=5)
     try:
-        yield Adapter(process, log_path, ops)
+        yield Adapter(process, ops)
     finally:
         await ops.aclose()
-        if process.returncode is None:
-            process.kill()
-        await asyncio.wait_for(process.wait(), 10)
+        await asyncio.to_thread(process.stop, "kill")
 
 
 @dataclass

@@ -9,29 +9,21 @@ Other tests connect per test, so they are not affected once it has finished.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from adapter.emulator.process import EmulatorProcess
-from tests.conftest import Broker
 from tests.health.support import (
     BusProbe,
     EmulatorAdmin,
     commands_still_consumed,
     running_adapter,
 )
-from tests.processes import adapter_env
+from tests.support.broker import Broker
+from tests.support.processes import adapter_env
 
 PROCESSING_STARTED = {"status": "Обработка началась"}
-
-
-@pytest.fixture
-async def admin(emulator: EmulatorProcess) -> AsyncIterator[EmulatorAdmin]:
-    client = EmulatorAdmin(emulator)
-    yield client
-    await client.close()
 
 
 @pytest.mark.slow

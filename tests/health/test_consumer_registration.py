@@ -5,26 +5,18 @@ when its consumer goes missing on a channel that stays open, as aio-pika's resto
 from __future__ import annotations
 
 import asyncio
-import time
 
 import pytest
 
 from adapter.bus import subscription
 from adapter.bus.connection import Bus
 from adapter.config import load_settings
-from adapter.consumer.service import CommandConsumer
 from adapter.emulator.process import EmulatorProcess
 from adapter.observability import metrics
-from adapter.runner import build_oncor_client
-from tests.emulator_admin import EmulatorAdmin
+from adapter.runner import attachment_downloads, build_consumer, build_oncor_client
 from tests.health.support import BusProbe, commands_still_consumed
-
-
-async def until(what: str, check: object, within: float = 10.0) -> None:
-    deadline = time.monotonic() + within
-    while not check():  # type: ignore[operator]
-        assert time.monotonic() < deadline, f"not {what} within {within} s"
-        await asyncio.sleep(0.02)
+from tests.support.emulator_admin import EmulatorAdmin
+from tests.support.waiting import eventually
 
 
 @pytest.mark.timeout(30)
@@ -36,14 +28,17 @@ async def test_consumer_missing_from_its_open_channel_is_noticed_and_registered_
         oncor_url=emulator.api_url, oncor_token=emulator.token, amqp_url=amqp_url
     )
     admin, probe = EmulatorAdmin(emulator), BusProbe(amqp_url)
-    async with build_oncor_client(settings, metrics.observe_oncor_call) as oncor:
+    async with (
+        build_oncor_client(settings, metrics.observe_oncor_call) as oncor,
+        attachment_downloads(settings) as downloads,
+    ):
         bus = Bus(amqp_url, topology=settings.topology)
         await bus.connect()
-        consumer = CommandConsumer(settings, oncor, bus)
+        consumer = build_consumer(settings, oncor, bus, downloads)
         stop = asyncio.Event()
         running = asyncio.create_task(consumer.run(stop))
         try:
-            await until("consuming", lambda: consumer.consuming)
+            await eventually(lambda: consumer.consuming, within=10, every=0.02, what="consuming")
             await probe.bind_events()
 
             # Consumers disappear while their channels stay open and nothing is said about it:
@@ -56,7 +51,9 @@ async def test_consumer_missing_from_its_open_channel_is_noticed_and_registered_
                 missing[lost.queue_name] = tag
             assert not consumer.consuming
 
-            await until("consuming again", lambda: consumer.consuming, within=5)
+            await eventually(
+                lambda: consumer.consuming, within=5, every=0.02, what="consuming again"
+            )
             for lost in (consumer.subscriptions[0], consumer.subscriptions[-1]):
                 assert lost._tag != missing[lost.queue_name]
             await commands_still_consumed(probe, admin)

@@ -20,7 +20,7 @@ from tests.health.support import (
     EmulatorAdmin,
     running_adapter,
 )
-from tests.processes import adapter_env, free_port
+from tests.support.processes import adapter_env, free_port
 
 EXPERT = "39115-661768-26(20190905)"
 

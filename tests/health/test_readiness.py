@@ -12,7 +12,6 @@ from urllib.parse import unquote, urlsplit
 import pytest
 
 from adapter.emulator.process import EmulatorProcess
-from tests.conftest import Broker
 from tests.health.support import (
     Adapter,
     BusProbe,
@@ -20,7 +19,8 @@ from tests.health.support import (
     commands_still_consumed,
     running_adapter,
 )
-from tests.processes import adapter_env
+from tests.support.broker import Broker
+from tests.support.processes import adapter_env
 
 ALL_READY = {
     "broker_connected": True,
@@ -37,13 +37,6 @@ def vhost_of(amqp_url: str) -> str:
 def gauge(metrics_text: str, name: str) -> float | None:
     match = re.search(rf"^{name} (\S+)$", metrics_text, re.MULTILINE)
     return float(match.group(1)) if match else None
-
-
-@pytest.fixture
-async def admin(emulator: EmulatorProcess) -> AsyncIterator[EmulatorAdmin]:
-    client = EmulatorAdmin(emulator)
-    yield client
-    await client.close()
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ import pytest
 from adapter.bus.address import broker_address
 from adapter.bus.connection import Bus
 from adapter.observability.logs import fold_connection_errors
-from tests.processes import free_port
+from tests.support.processes import free_port
 
 RETRYING = "broker not reachable, retrying"
 

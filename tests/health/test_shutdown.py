@@ -4,7 +4,6 @@ promptly and with status 0 either way."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -17,17 +16,9 @@ from tests.health.support import (
     order_associated,
     running_adapter,
 )
-from tests.processes import adapter_env
+from tests.support.processes import adapter_env
 
 STATUS_UPDATE = "rc/updateInstanceStatus"
-
-
-@pytest.fixture
-async def admin(emulator: EmulatorProcess) -> AsyncIterator[EmulatorAdmin]:
-    client = EmulatorAdmin(emulator)
-    yield client
-    await client.clear_faults()
-    await client.close()
 
 
 async def command_in_flight(

@@ -34,42 +34,11 @@ from adapter.oncor.models import (
     RcTm66OrderReject,
 )
 from adapter.oncor.status import STATUS_DICOM_ASSOCIATED, STATUS_PROCESSING_STARTED
+from tests.support.commands import KIB, pdf_bytes
+from tests.support.emulator_admin import EmulatorAdmin
 
 EXPERT = "39115-661768-26(20190905)"
-PDF = b"%PDF-1.4\n" + bytes(range(256)) * 40
-
-
-class Admin:
-    """The emulator's admin API, for arranging and inspecting a test."""
-
-    def __init__(self, emulator: EmulatorProcess) -> None:
-        self._http = httpx.AsyncClient(base_url=emulator.base_url, timeout=30)
-
-    async def post(self, path: str, body: dict[str, Any] | None = None) -> Any:
-        response = await self._http.post(f"/admin/{path}", json=body or {})
-        response.raise_for_status()
-        return response.json()
-
-    async def get(self, path: str) -> Any:
-        response = await self._http.get(f"/admin/{path}")
-        response.raise_for_status()
-        return response.json()
-
-    async def clear_faults(self) -> None:
-        (await self._http.delete("/admin/faults")).raise_for_status()
-
-    async def calls(self, path: str) -> list[dict[str, Any]]:
-        return [call for call in await self.get("calls") if call["path"] == path]
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
-
-
-@pytest.fixture
-async def admin(emulator: EmulatorProcess) -> AsyncIterator[Admin]:
-    admin = Admin(emulator)
-    yield admin
-    await admin.aclose()
+PDF = pdf_bytes(10 * KIB)
 
 
 def make_client(emulator: EmulatorProcess, **options: Any) -> OncorClient:
@@ -84,8 +53,8 @@ async def client(emulator: EmulatorProcess) -> AsyncIterator[OncorClient]:
         yield client
 
 
-async def new_order(admin: Admin, **options: Any) -> str:
-    created = await admin.post("orders", {"count": 1, **options})
+async def new_order(admin: EmulatorAdmin, **options: Any) -> str:
+    created = await admin.add_orders(1, **options)
     return str(created["ids"][0])
 
 
@@ -102,11 +71,15 @@ async def all_records(client: OncorClient, job_id: str) -> list[str]:
     [("page", "auto"), ("record", "auto"), ("page", "page"), ("record", "record")],
 )
 async def test_iter_search_yields_every_order_once_whatever_offset_counts_with_or_without_total(
-    emulator: EmulatorProcess, admin: Admin, offset_mode: str, configured: str, with_total: bool
+    emulator: EmulatorProcess,
+    admin: EmulatorAdmin,
+    offset_mode: str,
+    configured: str,
+    with_total: bool,
 ) -> None:
     # variance: RecordsPage without its optional total, so a short page is the last
-    await admin.post("config", {"page_offset_mode": offset_mode, "variance": not with_total})
-    created = await admin.post("orders", {"count": 45, "patients": 10})
+    await admin.configure(**{"page_offset_mode": offset_mode, "variance": not with_total})
+    created = await admin.add_orders(45, patients=10)
     async with make_client(emulator, search=SearchPolicy(page_size=7, offset_mode=configured)) as c:  # type: ignore[arg-type]
         job = await c.start_order_search(RcTm66OrderQuery(status_is_null=True))
         found = await all_records(c, job.id)
@@ -114,8 +87,10 @@ async def test_iter_search_yields_every_order_once_whatever_offset_counts_with_o
     assert len(found) == len(set(found))
 
 
-async def test_search_waits_while_the_job_is_not_ready(client: OncorClient, admin: Admin) -> None:
-    await admin.post("config", {"job_ready_after": 0.6})
+async def test_search_waits_while_the_job_is_not_ready(
+    client: OncorClient, admin: EmulatorAdmin
+) -> None:
+    await admin.configure(**{"job_ready_after": 0.6})
     order_id = await new_order(admin)
     started = time.monotonic()
     job = await client.start_order_search(RcTm66OrderQuery(status_is_null=True))
@@ -125,9 +100,9 @@ async def test_search_waits_while_the_job_is_not_ready(client: OncorClient, admi
 
 
 async def test_search_gives_up_when_the_job_stays_not_ready(
-    emulator: EmulatorProcess, admin: Admin
+    emulator: EmulatorProcess, admin: EmulatorAdmin
 ) -> None:
-    await admin.post("config", {"job_ready_after": 30})
+    await admin.configure(**{"job_ready_after": 30})
     async with make_client(emulator, search=SearchPolicy(ready_timeout=0.5)) as client:
         job = await client.start_order_search(RcTm66OrderQuery(status_is_null=True))
         with pytest.raises(OncorSearchTimeout):
@@ -135,10 +110,10 @@ async def test_search_gives_up_when_the_job_stays_not_ready(
 
 
 async def test_get_records_page_reports_not_ready_then_the_total(
-    client: OncorClient, admin: Admin
+    client: OncorClient, admin: EmulatorAdmin
 ) -> None:
-    await admin.post("config", {"job_ready_after": 0.3})
-    await admin.post("orders", {"count": 3})
+    await admin.configure(**{"job_ready_after": 0.3})
+    await admin.add_orders(3)
     job = await client.start_order_search(RcTm66OrderQuery(status_is_null=True))
     early = await client.get_records_page(job.id, 0, 2)
     assert not early.page.job.ready
@@ -147,7 +122,9 @@ async def test_get_records_page_reports_not_ready_then_the_total(
     assert page.page.job.ready and page.size == 3 and len(page.rc) == 2
 
 
-async def test_status_filters_of_the_order_search(client: OncorClient, admin: Admin) -> None:
+async def test_status_filters_of_the_order_search(
+    client: OncorClient, admin: EmulatorAdmin
+) -> None:
     started, fresh = await new_order(admin), await new_order(admin)
     await client.update_instance_status(started, STATUS_PROCESSING_STARTED)
 
@@ -171,7 +148,7 @@ async def test_status_filters_of_the_order_search(client: OncorClient, admin: Ad
     ],
 )
 async def test_document_searches_find_the_documents_added(
-    client: OncorClient, admin: Admin, kind: str, add: str
+    client: OncorClient, admin: EmulatorAdmin, kind: str, add: str
 ) -> None:
     order_id = await new_order(admin)
     added = await add_document(client, add, order_id)
@@ -185,8 +162,10 @@ async def test_document_searches_find_the_documents_added(
 # --- patients, records, statuses ----------------------------------------------------------------
 
 
-async def test_get_patient_accepts_an_orid_with_hash(client: OncorClient, admin: Admin) -> None:
-    created = await admin.post("orders", {"count": 1})
+async def test_get_patient_accepts_an_orid_with_hash(
+    client: OncorClient, admin: EmulatorAdmin
+) -> None:
+    created = await admin.add_orders(1)
     patient_id = created["patient_ids"][0]
     assert patient_id.startswith("#")
     patient = await client.get_patient(patient_id)
@@ -196,7 +175,7 @@ async def test_get_patient_accepts_an_orid_with_hash(client: OncorClient, admin:
 
 
 async def test_unknown_patient_is_rejected_with_oncors_error(
-    client: OncorClient, admin: Admin
+    client: OncorClient, admin: EmulatorAdmin
 ) -> None:
     with pytest.raises(OncorRejected) as caught:
         await client.get_patient("#69:999999")
@@ -204,14 +183,14 @@ async def test_unknown_patient_is_rejected_with_oncors_error(
     assert caught.value.uuid
 
 
-async def test_get_record_returns_the_order(client: OncorClient, admin: Admin) -> None:
+async def test_get_record_returns_the_order(client: OncorClient, admin: EmulatorAdmin) -> None:
     order_id = await new_order(admin)
     record = await client.get_record(order_id)
     assert record.id == order_id and record.class_name == "RcTm66Order"
     assert record.rc_tm66_order is not None and record.rc_tm66_order.purpose is not None
 
 
-async def test_status_updates_build_a_history(client: OncorClient, admin: Admin) -> None:
+async def test_status_updates_build_a_history(client: OncorClient, admin: EmulatorAdmin) -> None:
     order_id = await new_order(admin)
     assert (await client.get_instance_status(order_id)).status is None
     first = await client.update_instance_status(order_id, STATUS_PROCESSING_STARTED)
@@ -227,7 +206,7 @@ async def test_status_updates_build_a_history(client: OncorClient, admin: Admin)
 # --- attachments --------------------------------------------------------------------------------
 
 
-async def test_attachment_round_trip_from_bytes(client: OncorClient, admin: Admin) -> None:
+async def test_attachment_round_trip_from_bytes(client: OncorClient, admin: EmulatorAdmin) -> None:
     meta = await client.create_attachment("заключение.pdf", "application/pdf", PDF)
     assert meta.id and meta.digest == hashlib.sha1(PDF).hexdigest() and meta.size == len(PDF)
     fetched = await client.get_attachment(meta.id)
@@ -281,7 +260,7 @@ async def add_document(
     ],
 )
 async def test_each_document_is_created_for_its_order_and_listed_in_its_ehr(
-    client: OncorClient, admin: Admin, kind: str, class_name: str
+    client: OncorClient, admin: EmulatorAdmin, kind: str, class_name: str
 ) -> None:
     order_id = await new_order(admin)
     record = await add_document(client, kind, order_id)
@@ -289,7 +268,7 @@ async def test_each_document_is_created_for_its_order_and_listed_in_its_ehr(
     document = record.document()
     assert document is not None and document.order_id == order_id
     assert document.expert is not None and document.expert.name  # ONCOR fills the expert in
-    documents = await admin.get(f"documents?order_id={order_id[1:]}")
+    documents = await admin.documents(order_id)
     assert [doc["id"] for doc in documents] == [record.id]
     assert record.ehr_id
     listed = await client.list_records(record.ehr_id)
@@ -299,15 +278,15 @@ async def test_each_document_is_created_for_its_order_and_listed_in_its_ehr(
 @pytest.mark.parametrize("kind", ["reject", "conclusion", "expertise_dicom", "expertise_protocol"])
 @pytest.mark.parametrize("error_key", ["name", "class"])
 async def test_unknown_code_is_rejected_with_oncors_error_name_in_either_form(
-    client: OncorClient, admin: Admin, kind: str, error_key: str
+    client: OncorClient, admin: EmulatorAdmin, kind: str, error_key: str
 ) -> None:
-    await admin.post("config", {"document_error_key": error_key})
+    await admin.configure(**{"document_error_key": error_key})
     order_id = await new_order(admin)
     with pytest.raises(OncorRejected) as caught:
         await add_document(client, kind, order_id, code="НЕТ_ТАКОГО_КОДА")
     assert caught.value.name == "DirectoryEntryNotFoundException"
     assert caught.value.uuid
-    assert await admin.get("documents") == []
+    assert await admin.documents() == []
 
 
 # --- dictionaries -------------------------------------------------------------------------------
@@ -353,7 +332,7 @@ async def test_wrong_token_is_a_configuration_error_without_the_token_in_it(
     assert secret not in str(caught.value) and secret not in repr(client)
 
 
-async def failed_calls_seen(admin: Admin, path: str, count: int) -> None:
+async def failed_calls_seen(admin: EmulatorAdmin, path: str, count: int) -> None:
     """Wait until the emulator answered `count` calls to `path` with a 5xx."""
     # Polling: the state lives in another process, no event can tell us.
     while len([c for c in await admin.calls(path) if (c["status"] or 0) >= 500]) < count:  # noqa: ASYNC110
@@ -361,9 +340,9 @@ async def failed_calls_seen(admin: Admin, path: str, count: int) -> None:
 
 
 async def test_server_errors_are_retried_until_oncor_answers(
-    emulator: EmulatorProcess, admin: Admin
+    emulator: EmulatorProcess, admin: EmulatorAdmin
 ) -> None:
-    await admin.post("faults", {"error_rate": 1.0})
+    await admin.faults(**{"error_rate": 1.0})
     retry = RetryPolicy(attempts=50, max_seconds=20, initial_backoff=0.01, max_backoff=0.05)
     async with make_client(emulator, retry=retry) as client:
         call = asyncio.create_task(client.get_dictionary("Tm66ConclusionType"))
@@ -375,9 +354,9 @@ async def test_server_errors_are_retried_until_oncor_answers(
 
 
 async def test_timeouts_are_retried_until_oncor_answers(
-    emulator: EmulatorProcess, admin: Admin
+    emulator: EmulatorProcess, admin: EmulatorAdmin
 ) -> None:
-    await admin.post("faults", {"timeout_rate": 1.0, "timeout_seconds": 3})
+    await admin.faults(**{"timeout_rate": 1.0, "timeout_seconds": 3})
     retry = RetryPolicy(attempts=5, max_seconds=20, initial_backoff=0.05, max_backoff=0.2)
     async with make_client(emulator, read_timeout=0.3, retry=retry) as client:
         call = asyncio.create_task(client.get_dictionary("Tm66ConclusionType"))
@@ -387,9 +366,9 @@ async def test_timeouts_are_retried_until_oncor_answers(
 
 
 async def test_retry_budget_exhausted_raises_unavailable(
-    emulator: EmulatorProcess, admin: Admin
+    emulator: EmulatorProcess, admin: EmulatorAdmin
 ) -> None:
-    await admin.post("faults", {"error_rate": 1.0})
+    await admin.faults(**{"error_rate": 1.0})
     retry = RetryPolicy(attempts=3, max_seconds=30, initial_backoff=0.01, max_backoff=0.02)
     async with make_client(emulator, retry=retry) as client:
         with pytest.raises(OncorUnavailable):
@@ -397,8 +376,8 @@ async def test_retry_budget_exhausted_raises_unavailable(
     assert len(await admin.calls("directory/get/MedResource")) == 3
 
 
-async def test_retry_after_is_honoured(emulator: EmulatorProcess, admin: Admin) -> None:
-    await admin.post("faults", {"error_rate": 1.0, "error_statuses": [503], "retry_after": 1})
+async def test_retry_after_is_honoured(emulator: EmulatorProcess, admin: EmulatorAdmin) -> None:
+    await admin.faults(**{"error_rate": 1.0, "error_statuses": [503], "retry_after": 1})
     retry = RetryPolicy(attempts=2, max_seconds=30, initial_backoff=0.01, max_backoff=0.02)
     async with make_client(emulator, retry=retry) as client:
         started = time.monotonic()
@@ -409,10 +388,10 @@ async def test_retry_after_is_honoured(emulator: EmulatorProcess, admin: Admin) 
 
 
 async def test_a_write_that_may_have_applied_is_not_repeated(
-    emulator: EmulatorProcess, admin: Admin
+    emulator: EmulatorProcess, admin: EmulatorAdmin
 ) -> None:
     order_id = await new_order(admin)
-    await admin.post("faults", {"timeout_rate": 1.0, "timeout_seconds": 2, "paths": ["rc/update"]})
+    await admin.faults(**{"timeout_rate": 1.0, "timeout_seconds": 2, "paths": ["rc/update"]})
     async with make_client(emulator, read_timeout=0.3) as client:
         with pytest.raises(OncorUnavailable) as caught:
             await client.update_instance_status(order_id, STATUS_PROCESSING_STARTED)
@@ -439,7 +418,7 @@ async def test_a_write_that_never_left_is_retried() -> None:
 
 
 async def test_client_logs_no_token(
-    emulator: EmulatorProcess, admin: Admin, caplog: pytest.LogCaptureFixture
+    emulator: EmulatorProcess, admin: EmulatorAdmin, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
     async with make_client(emulator) as client:

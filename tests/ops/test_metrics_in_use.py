@@ -4,16 +4,9 @@ the metrics module's registry, then against /metrics of a real `dezo-adapter run
 from __future__ import annotations
 
 import asyncio
-import os
 import re
-import signal
-import subprocess
-import sys
-import tempfile
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from typing import IO
+from collections.abc import Callable
+from pathlib import Path
 
 import aio_pika
 import httpx
@@ -21,8 +14,9 @@ import pytest
 
 from adapter.bus.topology import EVENTS_EXCHANGE, ORDER_RECEIVED
 from adapter.emulator.process import EmulatorProcess
-from tests.ops.layout import ALERT_RULES, DASHBOARD, REPO_ROOT
-from tests.processes import free_port
+from tests.ops.layout import ALERT_RULES, DASHBOARD
+from tests.support.processes import AdapterProcess, adapter_env, adapter_process, free_port
+from tests.support.waiting import wait_until
 
 # Every adapter metric is called dezo_*; nothing else in these files is.
 METRIC_NAME = re.compile(r"\bdezo_[a-z0-9_]+\b")
@@ -81,51 +75,22 @@ def test_dashboard_and_alerts_use_only_metrics_the_adapter_defines() -> None:
 # --- against a running adapter ------------------------------------------------------------------
 
 
-def tail(log: IO[str], lines: int = 40) -> str:
-    log.seek(0)
-    return "".join(log.readlines()[-lines:])
+def wait_for(failure: str, check: Callable[[], bool], process: AdapterProcess) -> None:
+    """Until `check()` holds (refused connections count as not yet); fails if the adapter
+    exits first, with the end of its log."""
 
-
-@contextmanager
-def adapter_process(env: dict[str, str], log: IO[str]) -> Iterator[subprocess.Popen[str]]:
-    """`dezo-adapter run` in a child process, stopped with SIGTERM as Kubernetes would."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "adapter.cli", "run"],
-        env=env,
-        cwd=REPO_ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        yield process
-    finally:
-        process.send_signal(signal.SIGTERM)
+    def holds() -> bool:
+        if (code := process.popen.poll()) is not None:
+            pytest.fail(f"the adapter exited with {code}:\n{process.log_text()[-4000:]}")
         try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def wait_for(
-    failure: str,
-    check: Callable[[], bool],
-    process: subprocess.Popen[str],
-    log: IO[str],
-    timeout: float,
-) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"the adapter exited with {process.returncode}:\n{tail(log)}")
-        try:
-            if check():
-                return
+            return check()
         except httpx.TransportError:
-            pass  # not listening yet
-        time.sleep(0.2)
-    pytest.fail(f"{failure} within {timeout} s; the adapter's log ends:\n{tail(log)}")
+            return False  # not listening yet
+
+    try:
+        wait_until(holds, within=30, every=0.2, what=failure)
+    except AssertionError as failed:
+        pytest.fail(f"{failed}; the adapter's log ends:\n{process.log_text()[-4000:]}")
 
 
 LAST_POLL = "dezo_poll_last_success_timestamp_seconds"
@@ -149,42 +114,24 @@ def sample(exposition: str, name: str) -> float | None:
 @pytest.mark.slow
 @pytest.mark.timeout(120)
 def test_running_adapter_exports_every_metric_the_dashboard_and_alerts_use(
-    emulator: EmulatorProcess, amqp_url: str
+    emulator: EmulatorProcess, amqp_url: str, tmp_path: Path
 ) -> None:
     port = free_port()
     ops = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5)
     admin = httpx.Client(base_url=emulator.base_url, timeout=5)
-    env = {name: value for name, value in os.environ.items() if not name.startswith("DEZO_")}
-    env.update(
-        PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")])),
-        DEZO_ONCOR_URL=emulator.api_url,
-        DEZO_ONCOR_TOKEN=emulator.token,
-        DEZO_AMQP_URL=amqp_url,
-        DEZO_HTTP_PORT=str(port),
-        DEZO_POLL_INTERVAL="1",
-        DEZO_SHUTDOWN_GRACE="5",
-    )
+    env = adapter_env(emulator, amqp_url, http_port=port, poll_interval=1, shutdown_grace=5)
     with (
-        tempfile.TemporaryFile("w+") as log,
-        adapter_process(env, log) as process,
+        adapter_process(env, tmp_path / "adapter.log", stop="terminate") as process,
         ops,
         admin,
     ):
-        wait_for(
-            "/readyz never answered 200",
-            lambda: ops.get("/readyz").status_code == 200,
-            process,
-            log,
-            timeout=30,
-        )
+        wait_for("/readyz answering 200", lambda: ops.get("/readyz").status_code == 200, process)
         asyncio.run(subscribe_to_orders(amqp_url))
         admin.post("/admin/orders", json={"count": 3}).raise_for_status()
         wait_for(
-            "no polling cycle succeeded",
+            "a polling cycle succeeding",
             lambda: (sample(ops.get("/metrics").text, LAST_POLL) or 0) > 0,
             process,
-            log,
-            timeout=30,
         )
         assert_all_exported(ops.get("/metrics").text)
 

@@ -15,11 +15,10 @@ from pathlib import Path
 import pytest
 
 from adapter.emulator.process import EmulatorProcess
-from tests.consumer.conftest import document_data
-from tests.emulator_admin import EmulatorAdmin
 from tests.health.support import BusProbe, running_adapter
-from tests.outage.conftest import refused_calls
-from tests.processes import adapter_env
+from tests.support.commands import document_data
+from tests.support.emulator_admin import EmulatorAdmin
+from tests.support.processes import adapter_env
 
 CONCLUSIONS = 40
 OUTAGE = 12.0  # seconds; the retry schedule, in process and through the queues, ends before
@@ -68,7 +67,7 @@ async def test_conclusions_arriving_during_a_long_outage_all_succeed_once_oncor_
         await adapter.ready(within=5)
         assert circuit_state((await adapter.ops.get("/metrics")).text) == "closed"
 
-    refused = await refused_calls(admin)
+    refused = await admin.refused_calls()
     assert refused[-1]["time"] - down_at <= OUTAGE + 0.5
     assert len(refused) <= 2 * OUTAGE, [call["path"] for call in refused]
     messages = [json.loads(line)["message"] for line in log_path.read_text().splitlines()]

@@ -14,8 +14,7 @@ from adapter.emulator.process import EmulatorProcess
 from adapter.oncor import OncorCircuitOpen, OncorClient, OncorUnavailable, RetryPolicy
 from adapter.oncor.breaker import BreakerPolicy
 from adapter.oncor.client import PROBE_METHOD, FlowPolicy
-from tests.emulator_admin import EmulatorAdmin
-from tests.outage.conftest import refused_calls
+from tests.support.emulator_admin import EmulatorAdmin
 
 #: Spent within a second, as a command's in-process retries would be.
 SHORT_RETRIES = RetryPolicy(attempts=2, max_seconds=0.5, initial_backoff=0.05, max_backoff=0.1)
@@ -39,7 +38,7 @@ async def test_calls_outlasting_their_retry_budget_wait_for_oncor_and_succeed(
         waited = time.monotonic() - started
 
     assert all(answers) and waited > 2.5
-    refused = await refused_calls(admin)
+    refused = await admin.refused_calls()
     # The ten first attempts, then nothing but the probe, one at a time, at most 2 a second.
     assert all(call["path"] == PROBE_METHOD for call in refused[10:]), refused
     assert len(refused) - 10 <= 2 * 3
@@ -53,7 +52,7 @@ async def test_calls_queued_behind_the_concurrency_limit_stay_home_once_the_circ
     async with make_client(emulator, **options) as client:
         await asyncio.gather(*(client.get_med_departments() for _ in range(10)))
 
-    refused = await refused_calls(admin)
+    refused = await admin.refused_calls()
     calls = [call["path"] for call in refused if call["path"] != PROBE_METHOD]
     # The two in flight fail and open the circuit; a third may slip into the slot the first
     # failure freed before the second failure lands. The seven others never leave.
@@ -114,7 +113,7 @@ async def test_a_flapping_oncor_up_2s_down_2s_loses_no_call(
     # Per down phase: what was in flight and the run that opened the circuit, then probes.
     down_phases, down_seconds = 2, 4
     burst = workers + QUICK_BREAKER.failures
-    assert len(await refused_calls(admin)) <= down_phases * burst + 2 * down_seconds
+    assert len(await admin.refused_calls()) <= down_phases * burst + 2 * down_seconds
 
 
 @pytest.mark.parametrize("status", [429, 503])

@@ -8,7 +8,9 @@ from __future__ import annotations
 import asyncio
 
 from adapter.emulator.process import EmulatorProcess
-from tests.consumer.conftest import RunningConsumer, document_data, metric, running_consumer
+from tests.support.commands import document_data
+from tests.support.metrics import metric
+from tests.support.running_consumer import RunningConsumer, running_consumer
 
 SUCCEEDED = "command.succeeded.order.conclusion"
 

@@ -6,16 +6,15 @@ from __future__ import annotations
 
 from adapter.emulator.process import EmulatorProcess
 from adapter.oncor.client import PROBE_METHOD
-from tests.emulator_admin import EmulatorAdmin
-from tests.outage.conftest import refused_calls
-from tests.publisher.conftest import (
+from tests.support.emulator_admin import EmulatorAdmin
+from tests.support.metrics import metric
+from tests.support.running_publisher import (
     all_marked,
     collecting_events,
-    eventually,
-    metric,
     publisher_settings,
     running_publisher,
 )
+from tests.support.waiting import eventually
 
 
 async def test_the_poller_skips_its_cycles_while_oncor_is_down_and_polls_when_it_is_back(
@@ -30,7 +29,7 @@ async def test_the_poller_skips_its_cycles_while_oncor_is_down_and_polls_when_it
             lambda: _more_than(skipped_before + 3, "dezo_poll_cycles_total", outcome="oncor_down"),
             within=20,
         )
-        refused = await refused_calls(admin)
+        refused = await admin.refused_calls()
         # Until it opened: one search and its in-process retries; since then, only the probe.
         searches = [call for call in refused if call["path"] != PROBE_METHOD]
         assert {call["path"] for call in searches} == {"search/start/RcTm66OrderQuery"}
@@ -57,7 +56,7 @@ async def test_an_outage_during_a_poll_cycle_delays_its_orders_and_loses_none(
         assert set(collector.ids_by_order()) == set(order_ids)
         assert all(order["status_updates"] == 1 for order in await admin.orders())
 
-    refused = await refused_calls(admin)
+    refused = await admin.refused_calls()
     # What was in flight when ONCOR went failed; from a second later on, only the probe called.
     later = [call for call in refused if call["time"] > refused[0]["time"] + 1]
     assert {call["path"] for call in later} == {PROBE_METHOD}

@@ -6,14 +6,14 @@ from collections import Counter
 
 from adapter.emulator.process import EmulatorProcess
 from adapter.messages.orders import ORDER_RECEIVED_TYPE, order_event_id
-from tests.publisher.conftest import (
-    EmulatorAdmin,
+from tests.support.emulator_admin import EmulatorAdmin
+from tests.support.running_publisher import (
     all_marked,
     collecting_events,
-    eventually,
     publisher_settings,
     running_publisher,
 )
+from tests.support.waiting import eventually
 
 
 async def test_backlog_of_500_orders_is_announced_once_and_marked_once(

@@ -13,14 +13,10 @@ import pytest
 from adapter.emulator.process import EmulatorProcess
 from adapter.emulator.variance import ODDITIES, STALE_ATTACHMENT_ID
 from adapter.oncor import OncorClient, SearchPolicy
-from tests.publisher.conftest import (
-    EmulatorAdmin,
-    collecting_events,
-    eventually,
-    metric,
-    publisher_settings,
-    running_publisher,
-)
+from tests.support.emulator_admin import EmulatorAdmin
+from tests.support.metrics import metric
+from tests.support.running_publisher import collecting_events, publisher_settings, running_publisher
+from tests.support.waiting import eventually
 
 SEARCH = SearchPolicy(ready_timeout=5, page_size=3)
 

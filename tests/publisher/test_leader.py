@@ -12,8 +12,8 @@ import pytest
 
 from adapter.bus.connection import Bus
 from adapter.publisher.leader import Leadership
-from tests.conftest import Broker
-from tests.publisher.conftest import eventually
+from tests.support.broker import Broker
+from tests.support.waiting import eventually
 
 
 @pytest.fixture

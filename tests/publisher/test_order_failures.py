@@ -10,15 +10,15 @@ import pytest
 from adapter.emulator.process import EmulatorProcess
 from adapter.messages.orders import order_event_id
 from adapter.observability.logs import JsonFormatter
-from tests.publisher.conftest import (
-    EmulatorAdmin,
+from tests.support.emulator_admin import EmulatorAdmin
+from tests.support.metrics import metric
+from tests.support.running_publisher import (
     all_marked,
     collecting_events,
-    eventually,
-    metric,
     publisher_settings,
     running_publisher,
 )
+from tests.support.waiting import eventually
 
 
 async def _at_least(name: str, value: float, **labels: str) -> bool:

@@ -12,16 +12,16 @@ import pytest
 from adapter.emulator.process import EmulatorProcess
 from adapter.messages.orders import order_event_id
 from adapter.observability.logs import JsonFormatter
-from tests.conftest import Broker
-from tests.publisher.conftest import (
-    EmulatorAdmin,
+from tests.support.broker import Broker
+from tests.support.emulator_admin import EmulatorAdmin
+from tests.support.running_publisher import (
     EventCollector,
     all_marked,
     collecting_events,
-    eventually,
     publisher_settings,
     running_publisher,
 )
+from tests.support.waiting import eventually
 
 
 async def test_cut_broker_connections_and_flaky_oncor_lose_no_order_and_mark_none_unannounced(

@@ -5,41 +5,16 @@ host still works."""
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 import pytest
 
 from adapter.emulator.process import EmulatorProcess
-from tests.consumer.conftest import by_url, document_data, inline, pdf_bytes, running_consumer
-from tests.consumer.support import FileServer
+from tests.support.commands import by_url, document_data, inline, pdf_bytes
+from tests.support.files import FileServer
+from tests.support.running_consumer import running_consumer
 
 SECRET = b"%PDF-1.7\n internal secret that must never reach ONCOR"
-
-
-class Redirector:
-    """Answers every GET with a 302 to `target`: a host that sends the adapter inward."""
-
-    def __init__(self, target: str) -> None:
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                return None
-
-            def do_GET(self) -> None:
-                self.send_response(302)
-                self.send_header("Location", target)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.authority = f"127.0.0.1:{self._server.server_address[1]}"
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
 
 @pytest.fixture
@@ -50,11 +25,22 @@ def internal() -> Iterator[FileServer]:
         yield server
 
 
+@pytest.fixture
+def redirector(internal: FileServer) -> Iterator[FileServer]:
+    """An allowed host that sends the adapter inward, to the secret."""
+    with FileServer() as server:
+        server.redirect("x.pdf", f"{internal.base_url}/files/secret.pdf")
+        yield server
+
+
 async def test_every_inward_url_is_refused_and_an_allowed_host_still_works(
-    emulator: EmulatorProcess, amqp_url: str, file_server: FileServer, internal: FileServer
+    emulator: EmulatorProcess,
+    amqp_url: str,
+    file_server: FileServer,
+    internal: FileServer,
+    redirector: FileServer,
 ) -> None:
     port = internal.authority.rpartition(":")[2]
-    redirector = Redirector(f"{internal.base_url}/files/secret.pdf")
     inward = {
         "loopback address": (f"http://127.0.0.1:{port}/files/secret.pdf", "url_not_allowed"),
         "localhost": (f"http://localhost:{port}/files/secret.pdf", "url_not_allowed"),
@@ -65,40 +51,37 @@ async def test_every_inward_url_is_refused_and_an_allowed_host_still_works(
             "url_not_allowed",
         ),
         "cloud metadata": ("http://169.254.169.254/latest/meta-data/", "url_not_allowed"),
-        "allowed host redirecting inward": (f"http://{redirector.authority}/x.pdf", "url_failed"),
+        "allowed host redirecting inward": (f"{redirector.base_url}/redirect/x.pdf", "url_failed"),
     }
     allowed = [file_server.authority, redirector.authority]
-    try:
-        async with running_consumer(
-            emulator, amqp_url, attachment_url_allowed_hosts=allowed
-        ) as consumer:
-            order_ids = await consumer.admin.new_orders(len(inward) + 1)
-            await consumer.admin.clear_calls()
-            sent = {}
-            for (case, (url, problem)), order_id in zip(inward.items(), order_ids, strict=False):
-                data = document_data("order.conclusion", order_id, pdf=by_url(url))
-                sent[case] = (await consumer.bus.send("order.conclusion", data), problem)
-            good = file_server.url("good.pdf", pdf_bytes(8 * 1024))
-            valid = await consumer.bus.send(
-                "order.conclusion",
-                document_data("order.conclusion", order_ids[-1], pdf=by_url(good)),
-            )
+    async with running_consumer(
+        emulator, amqp_url, attachment_url_allowed_hosts=allowed
+    ) as consumer:
+        order_ids = await consumer.admin.new_orders(len(inward) + 1)
+        await consumer.admin.clear_calls()
+        sent = {}
+        for (case, (url, problem)), order_id in zip(inward.items(), order_ids, strict=False):
+            data = document_data("order.conclusion", order_id, pdf=by_url(url))
+            sent[case] = (await consumer.bus.send("order.conclusion", data), problem)
+        good = file_server.url("good.pdf", pdf_bytes(8 * 1024))
+        valid = await consumer.bus.send(
+            "order.conclusion",
+            document_data("order.conclusion", order_ids[-1], pdf=by_url(good)),
+        )
 
-            assert (await consumer.bus.outcome(valid)).routing_key.startswith("command.succeeded")
-            for case, (command_id, problem) in sent.items():
-                failed = (await consumer.bus.outcome(command_id)).event["data"]
-                assert failed["problem"] == problem, (case, failed)
-                message = failed["message"]
-                assert "not allowed" in message or "redirects are not followed" in message, case
-                assert port not in message, (case, message)  # no port scanner
-                assert not re.search(r"[A-Z][a-z]+(Error|Exception)", message), (case, message)
+        assert (await consumer.bus.outcome(valid)).routing_key.startswith("command.succeeded")
+        for case, (command_id, problem) in sent.items():
+            failed = (await consumer.bus.outcome(command_id)).event["data"]
+            assert failed["problem"] == problem, (case, failed)
+            message = failed["message"]
+            assert "not allowed" in message or "redirects are not followed" in message, case
+            assert port not in message, (case, message)  # no port scanner
+            assert not re.search(r"[A-Z][a-z]+(Error|Exception)", message), (case, message)
 
-            calls = [call["path"] for call in await consumer.admin.calls()]
-            assert calls.count("attachment/create") == 1  # the allowed file only
-            assert len(await consumer.admin.documents()) == 1
-            assert len(await consumer.admin.documents(order_ids[-1])) == 1
-    finally:
-        redirector.close()
+        calls = [call["path"] for call in await consumer.admin.calls()]
+        assert calls.count("attachment/create") == 1  # the allowed file only
+        assert len(await consumer.admin.documents()) == 1
+        assert len(await consumer.admin.documents(order_ids[-1])) == 1
 
 
 async def test_a_signature_that_is_no_signature_is_refused(

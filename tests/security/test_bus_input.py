@@ -10,7 +10,8 @@ import aio_pika
 
 from adapter.bus.topology import COMMANDS_EXCHANGE, COMMANDS_QUEUE, EVENTS_EXCHANGE
 from adapter.emulator.process import EmulatorProcess
-from tests.consumer.conftest import BusObserver, command_body, document_data, running_consumer
+from tests.support.commands import command_body, document_data
+from tests.support.running_consumer import BusObserver, running_consumer
 
 
 async def publish(

@@ -3,9 +3,7 @@ in the ONCOR URL, and a broker address that accepts connections but speaks no AM
 
 from __future__ import annotations
 
-import signal
 import socket
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -14,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from adapter.config import ConfigError, load_settings
-from tests.processes import adapter_process, free_port
+from tests.support.processes import adapter_process, free_port
 
 GRACE = 2.0
 
@@ -36,9 +34,9 @@ def test_credentials_in_the_oncor_url_are_refused_and_never_echoed(field: str) -
 
 def test_the_adapter_stops_at_start_on_an_empty_token(tmp_path: Path) -> None:
     env = {"DEZO_ONCOR_TOKEN": "", "DEZO_HTTP_PORT": str(free_port())}
-    with (tmp_path / "adapter.log").open("wb") as log, adapter_process(env, log) as process:
-        assert process.wait(30) != 0
-    assert "DEZO_ONCOR_TOKEN" in (tmp_path / "adapter.log").read_text()
+    with adapter_process(env, tmp_path / "adapter.log") as process:
+        assert process.popen.wait(30) != 0
+        assert "DEZO_ONCOR_TOKEN" in process.log_text()
 
 
 @pytest.fixture
@@ -76,13 +74,9 @@ def test_sigterm_ends_the_process_in_time_while_the_broker_speaks_no_amqp(
         "DEZO_HTTP_PORT": str(free_port()),
         "DEZO_SHUTDOWN_GRACE": str(GRACE),
     }
-    with (tmp_path / "adapter.log").open("wb") as log, adapter_process(env, log) as process:
+    with adapter_process(env, tmp_path / "adapter.log") as process:
         time.sleep(after)  # starting, or stuck in the AMQP handshake
-        assert process.poll() is None, (tmp_path / "adapter.log").read_text()
-        process.send_signal(signal.SIGTERM)
+        assert process.popen.poll() is None, process.log_text()
         sent = time.monotonic()
-        try:
-            process.wait(GRACE + 5)
-        except subprocess.TimeoutExpired:
-            pytest.fail("still running after DEZO_SHUTDOWN_GRACE + 5 s")
+        process.stop("terminate", within=GRACE + 5)
         assert time.monotonic() - sent <= GRACE + 5

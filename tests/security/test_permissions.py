@@ -22,9 +22,10 @@ from aio_pika.exceptions import AMQPChannelError
 
 from adapter.bus.topology import COMMANDS_EXCHANGE, EVENTS_EXCHANGE
 from adapter.emulator.process import EmulatorProcess
-from tests.conftest import Broker
-from tests.consumer.conftest import EmulatorAdmin, command_body
-from tests.processes import adapter_env, adapter_process, dezo_adapter, wait_until_ready
+from tests.support.broker import Broker
+from tests.support.commands import command_body
+from tests.support.emulator_admin import EmulatorAdmin
+from tests.support.processes import adapter_env, adapter_process, dezo_adapter, wait_until_ready
 
 VALUES = Path(__file__).resolve().parents[2] / "helm" / "dezo-adapter" / "values.yaml"
 
@@ -110,8 +111,7 @@ async def test_each_broker_user_may_do_its_job_and_an_integrator_cannot_forge_ev
     [order_id] = await admin.new_orders(1)
     env = adapter_env(emulator, adapter.url)
     with (
-        (tmp_path / "adapter.log").open("wb") as log,
-        adapter_process(env, log, "run", "--role", "consumer"),
+        adapter_process(env, tmp_path / "adapter.log", "run", "--role", "consumer"),
     ):
         await asyncio.to_thread(wait_until_ready, env)
 

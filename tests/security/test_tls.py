@@ -18,8 +18,9 @@ import pytest
 
 from adapter.config import load_settings
 from adapter.emulator.process import EmulatorProcess
-from tests.consumer.conftest import EmulatorAdmin, observing
-from tests.processes import adapter_env, adapter_process, wait_until_ready
+from tests.support.emulator_admin import EmulatorAdmin
+from tests.support.processes import adapter_env, adapter_process, wait_until_ready
+from tests.support.running_consumer import observing
 
 
 def make_ca_and_server_cert(into: Path) -> tuple[Path, Path, Path]:
@@ -98,11 +99,10 @@ async def test_amqps_and_https_with_a_custom_ca(
         env["SSL_CERT_FILE"] = str(ca if trusted else other_ca)
         [order_id] = await admin.new_orders(1)
         with (
-            (tmp_path / "adapter.log").open("wb") as log,
-            adapter_process(env, log, "run", "--role", "consumer"),
+            adapter_process(env, tmp_path / "adapter.log", "run", "--role", "consumer"),
         ):
             if not trusted:
-                with pytest.raises(TimeoutError):
+                with pytest.raises(AssertionError, match="not met"):
                     await asyncio.to_thread(wait_until_ready, env, 8)
                 assert "CERTIFICATE_VERIFY_FAILED" in (tmp_path / "adapter.log").read_text()
                 return

@@ -12,7 +12,7 @@ from adapter.consumer import url_policy
 from adapter.consumer.attachments import AttachmentFetcher, AttachmentLimits, pinned_request
 from adapter.consumer.url_policy import AllowedHosts, UrlNotAllowed, checked_addresses, is_internal
 from adapter.messages.commands import UrlAttachment
-from tests.consumer.support import FileServer
+from tests.support.files import FileServer
 
 
 def test_entries_match_host_any_port_host_and_port_or_subdomains_only() -> None:

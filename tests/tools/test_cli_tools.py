@@ -6,20 +6,20 @@ import hashlib
 import json
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any
 
 import httpx
 import pytest
 
 from adapter.emulator.process import EmulatorProcess
-from tests.processes import adapter_env, adapter_process, dezo_adapter, wait_until_ready
+from tests.support.commands import KIB, SIGNATURE, pdf_bytes
+from tests.support.processes import adapter_env, adapter_process, dezo_adapter, wait_until_ready
+from tests.support.waiting import wait_until
 
 EXPERT = "39115-661768-26(20190905)"
-PDF = b"%PDF-1.4\n% a conclusion\n" + bytes(range(256)) * 8 + b"\n%%EOF\n"
-SIGNATURE = b"-----BEGIN PKCS7-----\nMIIB\n-----END PKCS7-----\n"
+PDF = pdf_bytes(2 * KIB)
 
 
 def cli(amqp_url: str, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
@@ -32,29 +32,14 @@ def cli(amqp_url: str, *args: str, timeout: float = 60) -> subprocess.CompletedP
     )
 
 
-def wait_for(condition: Callable[[], Any], seconds: float = 30) -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if result := condition():
-            return result
-        time.sleep(0.1)
-    raise AssertionError(f"not within {seconds}s")
-
-
 @pytest.fixture
-def admin(emulator: EmulatorProcess) -> Iterator[httpx.Client]:
+def admin_http(emulator: EmulatorProcess) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=emulator.base_url + "/admin/", timeout=30) as client:
         yield client
 
 
-@pytest.fixture
-def log(tmp_path: Path) -> Iterator[IO[bytes]]:
-    with (tmp_path / "adapter.log").open("wb") as file:
-        yield file
-
-
 @contextmanager
-def consumer(emulator: EmulatorProcess, amqp_url: str, log: IO[bytes]) -> Iterator[None]:
+def consumer(emulator: EmulatorProcess, amqp_url: str, log: Path) -> Iterator[None]:
     """`dezo-adapter run --role consumer`, ready (topology declared, consuming) on entry."""
     env = adapter_env(emulator, amqp_url)
     with adapter_process(env, log, "run", "--role", "consumer"):
@@ -62,17 +47,17 @@ def consumer(emulator: EmulatorProcess, amqp_url: str, log: IO[bytes]) -> Iterat
         yield
 
 
-def new_order(admin: httpx.Client) -> str:
-    return str(admin.post("orders", json={"count": 1}).json()["ids"][0])
+def new_order(admin_http: httpx.Client) -> str:
+    return str(admin_http.post("orders", json={"count": 1}).json()["ids"][0])
 
 
 def test_send_conclusion_with_files_and_wait_prints_the_success(
-    emulator: EmulatorProcess, amqp_url: str, admin: httpx.Client, tmp_path: Path, log: IO[bytes]
+    emulator: EmulatorProcess, amqp_url: str, admin_http: httpx.Client, tmp_path: Path
 ) -> None:
-    order_id = new_order(admin)
+    order_id = new_order(admin_http)
     (tmp_path / "conclusion.pdf").write_bytes(PDF)
     (tmp_path / "conclusion.sig").write_bytes(SIGNATURE)
-    with consumer(emulator, amqp_url, log):
+    with consumer(emulator, amqp_url, tmp_path / "adapter.log"):
         result = cli(
             amqp_url,
             "send",
@@ -96,55 +81,31 @@ def test_send_conclusion_with_files_and_wait_prints_the_success(
     assert sent_line.startswith("sent order.conclusion id=")
     outcome = json.loads(outcome_text)
     assert outcome["type"] == "ru.oncor.dezo.command.succeeded.v1"
-    (document,) = admin.get("documents", params={"order_id": order_id[1:]}).json()
+    (document,) = admin_http.get("documents", params={"order_id": order_id[1:]}).json()
     conclusion = document["rc_tm66_order_conclusion"]
     assert document["id"] == outcome["data"]["record_id"]
-    pdf = admin.get(f"attachments/{conclusion['pdf_id'][1:]}").json()
-    signature = admin.get(f"attachments/{conclusion['pdf_ds_id'][1:]}").json()
+    pdf = admin_http.get(f"attachments/{conclusion['pdf_id'][1:]}").json()
+    signature = admin_http.get(f"attachments/{conclusion['pdf_ds_id'][1:]}").json()
     assert pdf["sha1"] == hashlib.sha1(PDF).hexdigest()
     assert signature["sha1"] == hashlib.sha1(SIGNATURE).hexdigest()
 
 
 def test_send_refuses_an_invalid_command_before_publishing(amqp_url: str, tmp_path: Path) -> None:
-    result = cli(
-        amqp_url,
-        "send",
-        "reject",
-        "--order",
-        "1930",
-        "--reason",
-        "ДАННЫЕ_ПАЦИЕНТА",
-        "--description",
-        "x",
-        "--expert",
-        EXPERT,
-        "--pdf",
-        str(tmp_path / "missing.pdf"),
-    )
+    reject = ("send", "reject", "--order", "1930", "--reason", "ДАННЫЕ_ПАЦИЕНТА")
+    reject += ("--description", "x", "--expert", EXPERT)
+    result = cli(amqp_url, *reject, "--pdf", str(tmp_path / "missing.pdf"))
     assert result.returncode == 2
     assert "missing.pdf: no such file" in result.stderr
-    result = cli(
-        amqp_url,
-        "send",
-        "reject",
-        "--order",
-        "1930",
-        "--reason",
-        "ДАННЫЕ_ПАЦИЕНТА",
-        "--description",
-        "x",
-        "--expert",
-        EXPERT,
-    )
+    result = cli(amqp_url, *reject)
     assert result.returncode == 2
     assert "order_id" in result.stderr and "'#1930:0'" in result.stderr
 
 
 def test_send_wait_reports_a_failure_with_a_nonzero_exit(
-    emulator: EmulatorProcess, amqp_url: str, admin: httpx.Client, log: IO[bytes]
+    emulator: EmulatorProcess, amqp_url: str, admin_http: httpx.Client, tmp_path: Path
 ) -> None:
-    order_id = new_order(admin)
-    with consumer(emulator, amqp_url, log):
+    order_id = new_order(admin_http)
+    with consumer(emulator, amqp_url, tmp_path / "adapter.log"):
         result = cli(
             amqp_url,
             "send",
@@ -166,11 +127,11 @@ def test_send_wait_reports_a_failure_with_a_nonzero_exit(
 
 
 def test_dead_letters_are_listed_shown_kept_and_replayed_after_the_cause_is_fixed(
-    emulator: EmulatorProcess, amqp_url: str, admin: httpx.Client, log: IO[bytes]
+    emulator: EmulatorProcess, amqp_url: str, admin_http: httpx.Client, tmp_path: Path
 ) -> None:
-    order_id = new_order(admin)
-    admin.post("faults", json={"error_rate": 1.0, "paths": ["tm66/"]})
-    with consumer(emulator, amqp_url, log):
+    order_id = new_order(admin_http)
+    admin_http.post("faults", json={"error_rate": 1.0, "paths": ["tm66/"]})
+    with consumer(emulator, amqp_url, tmp_path / "adapter.log"):
         sent = cli(
             amqp_url,
             "send",
@@ -192,28 +153,29 @@ def test_dead_letters_are_listed_shown_kept_and_replayed_after_the_cause_is_fixe
             out = cli(amqp_url, "dead", "list").stdout
             return out if "1 dead letter(s)" in out else None
 
-        listing = wait_for(listed)
+        listing = wait_until(listed, within=30)
         assert "reject-1" in listing and "oncor_unavailable" in listing
         shown = json.loads(cli(amqp_url, "dead", "show", "reject-1").stdout)
         assert shown["reason"] == "oncor_unavailable" and shown["routing_key"] == "order.reject"
         assert "1 dead letter(s)" in cli(amqp_url, "dead", "list").stdout  # reading kept it
 
-        admin.delete("faults")
+        admin_http.delete("faults")
         replayed = cli(amqp_url, "dead", "replay", "--all")
         assert "1 replayed" in replayed.stdout, replayed.stderr
-        wait_for(lambda: admin.get("documents", params={"order_id": order_id[1:]}).json())
+        wait_until(
+            lambda: admin_http.get("documents", params={"order_id": order_id[1:]}).json(), within=30
+        )
     assert "0 dead letter(s)" in cli(amqp_url, "dead", "list").stdout
-    assert len(admin.get("documents", params={"order_id": order_id[1:]}).json()) == 1
+    assert len(admin_http.get("documents", params={"order_id": order_id[1:]}).json()) == 1
 
 
 def test_watch_prints_a_line_per_event(
-    emulator: EmulatorProcess, amqp_url: str, admin: httpx.Client, log: IO[bytes], tmp_path: Path
+    emulator: EmulatorProcess, amqp_url: str, admin_http: httpx.Client, tmp_path: Path
 ) -> None:
-    order_id = new_order(admin)
+    order_id = new_order(admin_http)
     with (
-        consumer(emulator, amqp_url, log),
-        (tmp_path / "watch.out").open("wb") as watch_out,
-        adapter_process({"DEZO_AMQP_URL": amqp_url}, watch_out, "watch"),
+        consumer(emulator, amqp_url, tmp_path / "adapter.log"),
+        adapter_process({"DEZO_AMQP_URL": amqp_url}, tmp_path / "watch.out", "watch"),
     ):
         time.sleep(1.5)  # let `watch` bind its queue before the event is published
         sent = cli(
@@ -228,7 +190,7 @@ def test_watch_prints_a_line_per_event(
             "dicom-1",
         )
         assert sent.returncode == 0, sent.stderr
-        line = wait_for(
+        line = wait_until(
             lambda: next(
                 (
                     text
@@ -236,6 +198,7 @@ def test_watch_prints_a_line_per_event(
                     if "command.succeeded.order.associate-dicom" in text
                 ),
                 None,
-            )
+            ),
+            within=30,
         )
     assert order_id in line

@@ -49,10 +49,14 @@ class EmulatorAdmin:
         meta: dict[str, Any] = await self._json("GET", f"attachments/{attachment_id.lstrip('#')}")
         return meta
 
-    async def calls(self) -> list[dict[str, Any]]:
-        """Every ONCOR call the emulator answered, in arrival order."""
+    async def calls(self, path: str | None = None) -> list[dict[str, Any]]:
+        """Every ONCOR call the emulator answered (to `path`, if given), in arrival order."""
         calls: list[dict[str, Any]] = await self._json("GET", "calls")
-        return calls
+        return [call for call in calls if path in (None, call["path"])]
+
+    async def refused_calls(self) -> list[dict[str, Any]]:
+        """The calls the emulator answered 503 (faults, outages), in arrival order."""
+        return [call for call in await self.calls() if call["status"] == 503]
 
     async def cycles(self) -> list[list[dict[str, Any]]]:
         """The call log split at each order search: one list of calls per polling cycle."""

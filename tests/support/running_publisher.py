@@ -1,55 +1,43 @@
-"""Helpers for publisher tests: settings, the emulator's admin API, an event collector, a running
-publisher, metric readings."""
+"""The publisher in this process against the emulator, and a collector of its events."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import aio_pika
-import pytest
 from aio_pika.abc import AbstractIncomingMessage
-from prometheus_client import REGISTRY
 
 from adapter.bus.connection import Bus
 from adapter.bus.topology import EVENTS_EXCHANGE, ORDER_RECEIVED, declare_topology
-from adapter.config import Settings, load_settings
+from adapter.config import Settings
 from adapter.emulator.process import EmulatorProcess
 from adapter.observability import metrics
 from adapter.oncor.client import OncorClient
 from adapter.publisher.service import OrderPublisher
-from adapter.runner import build_oncor_client
-from tests.emulator_admin import EmulatorAdmin
+from adapter.runner import build_oncor_client, build_publisher
+from tests.support.emulator_admin import EmulatorAdmin
+from tests.support.settings import settings_for
 
 COLLECTOR_QUEUE = "test.order-received"
 
 
+#: A fast test: short interval, small timeouts, quick retries.
+PUBLISHER_DEFAULTS: dict[str, Any] = {
+    "poll_interval": 0.5,
+    "oncor_read_timeout": 2.0,
+    "oncor_retry_max_seconds": 3.0,
+    "oncor_search_ready_timeout": 5.0,
+    "shutdown_grace": 5.0,
+}
+
+
 def publisher_settings(emulator: EmulatorProcess, amqp_url: str, **overrides: Any) -> Settings:
-    """Settings for a fast test: short interval, small timeouts, quick retries."""
-    values: dict[str, Any] = {
-        "oncor_url": emulator.api_url,
-        "oncor_token": emulator.token,
-        "amqp_url": amqp_url,
-        "poll_interval": 0.5,
-        "oncor_read_timeout": 2.0,
-        "oncor_retry_max_seconds": 3.0,
-        "oncor_search_ready_timeout": 5.0,
-        "shutdown_grace": 5.0,
-        **overrides,
-    }
-    return load_settings(**values)
-
-
-@pytest.fixture
-async def admin(emulator: EmulatorProcess) -> AsyncIterator[EmulatorAdmin]:
-    client = EmulatorAdmin(emulator)
-    yield client
-    await client.close()
+    return settings_for(emulator, amqp_url, PUBLISHER_DEFAULTS, **overrides)
 
 
 @dataclass
@@ -113,7 +101,7 @@ async def running_publisher(
             settings.amqp_url.get_secret_value(), topology=settings.topology, reconnect_interval=0.5
         )
         await bus.connect()
-        publisher = OrderPublisher(settings, oncor, bus)
+        publisher = build_publisher(settings, oncor, bus)
         stop = asyncio.Event()
         run = asyncio.create_task(publisher.run(stop))
         try:
@@ -122,22 +110,6 @@ async def running_publisher(
             stop.set()
             await asyncio.wait_for(run, settings.shutdown_grace + 5)
             await bus.close()
-
-
-async def eventually(
-    check: Callable[[], Awaitable[bool]], *, within: float, every: float = 0.2
-) -> None:
-    """Wait until `check()` holds; fail after `within` seconds."""
-    deadline = time.monotonic() + within
-    while not await check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {within}s")
-        await asyncio.sleep(every)
-
-
-def metric(name: str, **labels: str) -> float:
-    """The current value of a sample in the process's Prometheus registry (0 when absent)."""
-    return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
 async def all_marked(admin: EmulatorAdmin) -> bool:

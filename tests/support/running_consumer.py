@@ -1,23 +1,16 @@
-"""Helpers for consumer tests: settings, commands, the emulator's admin API, a bus observer and
-the consumer running in this process."""
+"""The consumer in this process against the emulator, and an observer of the bus around it."""
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
-import os
-import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import aio_pika
-import pytest
 from aio_pika.abc import AbstractIncomingMessage
-from prometheus_client import REGISTRY
 
 from adapter.bus.connection import Bus
 from adapter.bus.topology import (
@@ -27,101 +20,34 @@ from adapter.bus.topology import (
     TopologySettings,
     declare_topology,
 )
-from adapter.config import Settings, load_settings
-from adapter.consumer.service import CommandConsumer
+from adapter.config import Settings
 from adapter.emulator.process import EmulatorProcess
 from adapter.observability import metrics
-from adapter.runner import build_oncor_client
-from tests.consumer.support import FileServer
-from tests.emulator_admin import EmulatorAdmin
+from adapter.runner import attachment_downloads, build_consumer, build_oncor_client
+from tests.support.commands import KIB, MIB, command_body
+from tests.support.emulator_admin import EmulatorAdmin
+from tests.support.settings import settings_for
 
-EXPERT = "39115-661768-26(20190905)"
-DEPARTMENT = "10000-661768(20190823)"
-KIB = 1024
-MIB = 1024 * KIB
-
-
-def pdf_bytes(size: int) -> bytes:
-    """A 'PDF' of exactly `size` bytes: the magic, then random bytes."""
-    head = b"%PDF-1.7\n"
-    return head + os.urandom(size - len(head))
-
-
-def inline(
-    content: bytes, name: str = "conclusion.pdf", media_type: str = "application/pdf"
-) -> dict[str, str]:
-    return {
-        "name": name,
-        "media_type": media_type,
-        "content_base64": base64.b64encode(content).decode(),
-    }
-
-
-def by_url(
-    url: str, name: str = "conclusion.pdf", media_type: str = "application/pdf"
-) -> dict[str, str]:
-    return {"name": name, "media_type": media_type, "url": url}
-
-
-def document_data(command: str, order_id: str, **fields: Any) -> dict[str, Any]:
-    """Valid `data` of a document command; `fields` override or add (None removes)."""
-    code_field, code = {
-        "order.reject": ("reason_code", "КАЧЕСТВО_СНИМКА"),
-        "order.conclusion": ("conclusion_code", "ДИАГНОЗ_ПОДТВЕРЖДЕН"),
-        "order.expertise-dicom": ("result_code", "НЕЗНАЧИТЕЛЬНЫЕ_НАРУШЕНИЯ"),
-        "order.expertise-protocol": ("result_code", "НАРУШЕНИЙ_НЕТ"),
-    }[command]
-    data: dict[str, Any] = {
-        "order_id": order_id,
-        code_field: code,
-        "description": f"{command} for {order_id}",
-        "expert_id": EXPERT,
-    }
-    if command == "order.conclusion":
-        data["pdf"] = inline(pdf_bytes(4 * KIB))
-    data.update(fields)
-    return {key: value for key, value in data.items() if value is not None}
-
-
-def command_body(command: str, data: Any, command_id: str | None = None) -> tuple[str, bytes]:
-    command_id = command_id or str(uuid.uuid4())
-    event = {
-        "specversion": "1.0",
-        "id": command_id,
-        "source": "urn:test",
-        "type": f"ru.oncor.dezo.{command}.v1",
-        "time": datetime.now(UTC).isoformat(),
-        "data": data,
-    }
-    return command_id, json.dumps(event, ensure_ascii=False).encode()
+#: Small limits and quick retries, so that every failure shows within a second or two.
+CONSUMER_DEFAULTS: dict[str, Any] = {
+    # After a write whose answer was lost, the next attempt waits connect + read timeout.
+    "oncor_connect_timeout": 0.5,
+    "oncor_read_timeout": 3.0,
+    "oncor_retry_attempts": 2,
+    "oncor_retry_max_seconds": 1.0,
+    "oncor_search_ready_timeout": 5.0,
+    "command_retry_delays": (0.2, 0.5, 1.0),
+    "command_prefetch": 16,
+    "command_max_bytes": 1 * MIB,
+    "attachment_inline_max_bytes": 256 * KIB,
+    "attachment_url_max_bytes": 1 * MIB,
+    "attachment_url_timeout": 1.0,
+    "shutdown_grace": 5.0,
+}
 
 
 def consumer_settings(emulator: EmulatorProcess, amqp_url: str, **overrides: Any) -> Settings:
-    """Small limits and quick retries, so that every failure shows within a second or two."""
-    values: dict[str, Any] = {
-        "oncor_url": emulator.api_url,
-        "oncor_token": emulator.token,
-        "amqp_url": amqp_url,
-        # After a write whose answer was lost, the next attempt waits connect + read timeout.
-        "oncor_connect_timeout": 0.5,
-        "oncor_read_timeout": 3.0,
-        "oncor_retry_attempts": 2,
-        "oncor_retry_max_seconds": 1.0,
-        "oncor_search_ready_timeout": 5.0,
-        "command_retry_delays": (0.2, 0.5, 1.0),
-        "command_prefetch": 16,
-        "command_max_bytes": 1 * MIB,
-        "attachment_inline_max_bytes": 256 * KIB,
-        "attachment_url_max_bytes": 1 * MIB,
-        "attachment_url_timeout": 1.0,
-        "shutdown_grace": 5.0,
-        **overrides,
-    }
-    return load_settings(**values)
-
-
-def metric(name: str, **labels: str) -> float:
-    return REGISTRY.get_sample_value(name, labels) or 0.0
+    return settings_for(emulator, amqp_url, CONSUMER_DEFAULTS, **overrides)
 
 
 @dataclass
@@ -258,12 +184,14 @@ async def running_consumer(
     admin = EmulatorAdmin(emulator)
     async with (
         build_oncor_client(settings, metrics.observe_oncor_call) as oncor,
+        attachment_downloads(settings) as downloads,
         observing(amqp_url, settings.topology) as bus,
     ):
         broker = Bus(amqp_url, name="consumer-under-test", topology=settings.topology)
         await broker.connect()
         stop = asyncio.Event()
-        task = asyncio.create_task(CommandConsumer(settings, oncor, broker).run(stop))
+        consumer = build_consumer(settings, oncor, broker, downloads)
+        task = asyncio.create_task(consumer.run(stop))
         try:
             yield RunningConsumer(settings, bus, admin, stop, task)
         finally:
@@ -271,9 +199,3 @@ async def running_consumer(
             await asyncio.wait_for(task, 30)
             await broker.close()
             await admin.close()
-
-
-@pytest.fixture(scope="session")
-def file_server() -> Iterator[FileServer]:
-    with FileServer() as server:
-        yield server

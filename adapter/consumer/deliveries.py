@@ -1,0 +1,165 @@
+"""What happens to one delivery: read it, then forward it, defer it, or carry it out; settle.
+
+    intake     read + validate --valid--> a copy to the order's partition queue
+                                --unreadable--> dead letter (+ command.failed if it has an id)
+    partition  read --redelivered--> the hand-over queue (earlier writes land meanwhile)
+                    --first delivery--> dispatcher -> decision -> outcome, dead letter, retry
+
+Every path ends in `_settled`: the ack, only after every publish was confirmed. No AMQP channel
+is touched here, only the message and the bus's publishes, so the paths run in memory in tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable
+
+from aio_pika.abc import AbstractIncomingMessage
+
+from adapter.bus.topology import partition_of, partition_queue_name
+from adapter.consumer.dispatcher import Decision, Dispatcher, RetryLater, WaitForOncor
+from adapter.consumer.intake import ReceivedCommand, UnreadableCommand, read_command
+from adapter.consumer.settlement import Settlement
+from adapter.failures import reason_of
+from adapter.messages.outcomes import CommandFailed, CommandSucceeded
+from adapter.observability import metrics
+
+log = logging.getLogger(__name__)
+
+
+class CommandDeliveries:
+    def __init__(
+        self, settlement: Settlement, dispatcher: Dispatcher, *, max_bytes: int, partitions: int
+    ) -> None:
+        self._settlement = settlement
+        self._dispatcher = dispatcher
+        self._max_bytes = max_bytes
+        self._partitions = partitions
+
+    # --- intake: read, then hand to the order's partition --------------------------------------
+
+    async def on_intake(self, message: AbstractIncomingMessage) -> None:
+        try:
+            received = read_command(message, self._max_bytes)
+        except UnreadableCommand as exc:
+            await self._settled(message, self._settle_unreadable(message, exc))
+            return
+        partition = partition_of(received.command.order_id, self._partitions)
+        await self._settled(
+            message, self._settlement.forward(message, partition_queue_name(partition))
+        )
+
+    # --- a partition: one order at a time -----------------------------------------------------
+
+    async def on_command(self, message: AbstractIncomingMessage) -> None:
+        started = time.perf_counter()
+        try:
+            received = read_command(message, self._max_bytes)
+        except UnreadableCommand as exc:  # only if it was forwarded by an older release
+            await self._settled(message, self._settle_unreadable(message, exc))
+            return
+        if message.redelivered:
+            await self._settled(message, self._settlement.defer(message))
+            log.info(
+                "redelivered command deferred until earlier writes have landed",
+                extra={"command_id": received.command_id, "order_id": received.command.order_id},
+            )
+            return
+        await self._settled(message, self._settle(message, received))
+        metrics.command_duration.labels(received.name).observe(time.perf_counter() - started)
+
+    async def _settle(self, message: AbstractIncomingMessage, received: ReceivedCommand) -> None:
+        decision = await self._dispatcher.dispatch(received)
+        settlement = self._settlement
+        if isinstance(decision, RetryLater):
+            await settlement.retry_later(message, decision.step)
+            metrics.command_retries.labels(received.name).inc()
+        elif isinstance(decision, WaitForOncor):
+            await settlement.retry_later(message, 1, attempt=received.attempt)
+        elif isinstance(decision, CommandFailed):
+            await asyncio.gather(
+                settlement.dead_letter(
+                    message, decision.problem, decision.message, decision.command_id
+                ),
+                settlement.announce(decision, received.reply_to),
+            )
+        else:
+            await settlement.announce(decision, received.reply_to)
+        _log_decision(received.command_id, received.command.order_id, decision)
+        if isinstance(decision, CommandSucceeded | CommandFailed):
+            _count(decision)
+
+    async def _settle_unreadable(
+        self, message: AbstractIncomingMessage, exc: UnreadableCommand
+    ) -> None:
+        """Dead-letter it; announce `command.failed` only if there is a command id to name."""
+        publishes = [
+            self._settlement.dead_letter(message, exc.problem, exc.message, exc.command_id)
+        ]
+        failed = None
+        if exc.command_id:
+            failed = CommandFailed(
+                command=exc.command,
+                command_id=exc.command_id,
+                order_id=exc.order_id,
+                reason=reason_of(exc.problem),
+                problem=exc.problem,
+                message=exc.message,
+            )
+            publishes.append(self._settlement.announce(failed, message.reply_to))
+        await asyncio.gather(*publishes)
+        log.warning(
+            "unreadable command dead-lettered",
+            extra={"command_id": exc.command_id, "problem": exc.problem, "error": exc.message},
+        )
+        if failed is not None:
+            _count(failed)
+        else:
+            metrics.dead_letters.labels(exc.problem).inc()
+
+    async def _settled(self, message: AbstractIncomingMessage, publishes: Awaitable[None]) -> None:
+        """Ack once `publishes` are confirmed. If settling fails (the broker refused a publish,
+        or the channel is gone) the command goes back to the broker, which delivers it again;
+        reconciliation makes that safe."""
+        try:
+            await publishes
+            await message.ack()
+        except Exception:
+            log.exception("could not settle a command", extra={"message_id": message.message_id})
+            await _give_back(message)
+
+
+def _count(outcome: CommandSucceeded | CommandFailed) -> None:
+    if isinstance(outcome, CommandSucceeded):
+        metrics.commands.labels(outcome.command, "succeeded").inc()
+        return
+    metrics.commands.labels(outcome.command, outcome.reason).inc()
+    metrics.dead_letters.labels(outcome.problem).inc()
+
+
+def _log_decision(command_id: str, order_id: str, decision: Decision) -> None:
+    ids = {"command_id": command_id, "order_id": order_id}
+    if isinstance(decision, CommandSucceeded):
+        log.info("command succeeded", extra={**ids, "record_id": decision.record_id})
+    elif isinstance(decision, CommandFailed):
+        log.warning(
+            "command failed",
+            extra={
+                **ids,
+                "reason": decision.reason,
+                "problem": decision.problem,
+                "error": decision.message,
+            },
+        )
+
+
+async def _give_back(message: AbstractIncomingMessage) -> None:
+    try:
+        await message.nack(requeue=True)
+    except Exception:
+        log.warning(
+            "could not return the command; the broker will when the channel closes",
+            extra={"message_id": message.message_id},
+        )

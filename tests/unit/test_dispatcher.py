@@ -1,0 +1,172 @@
+"""The dispatcher: each command to its handler under its order's lock, and back as a decision."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from adapter.consumer import dispatcher as dispatcher_module
+from adapter.consumer.dispatcher import RetryLater, WaitForOncor
+from adapter.messages.outcomes import CommandFailed, CommandSucceeded
+from adapter.oncor.errors import (
+    OncorAuthError,
+    OncorCircuitOpen,
+    OncorProtocolError,
+    OncorRejected,
+    OncorUnavailable,
+)
+from tests.support.commands import document_data
+from tests.support.consumer_parts import RETRY_BUDGET, dispatcher, received
+from tests.support.memory_oncor import MemoryOncor
+
+ADD = "tm66/order/addRcTm66OrderConclusion"
+
+
+def conclusion(order_id: str, attempt: int = 0, **changes: object):  # type: ignore[no-untyped-def]
+    data = document_data("order.conclusion", order_id, **changes)
+    return received("order.conclusion", data, attempt=attempt)
+
+
+async def dispatch_with_fault(error: Exception, attempt: int = 0):  # type: ignore[no-untyped-def]
+    oncor = MemoryOncor()
+    order_id = oncor.add_order().id or ""
+    oncor.fail("add_conclusion", error)  # type: ignore[arg-type]
+    return await (await dispatcher(oncor)).dispatch(conclusion(order_id, attempt))
+
+
+async def test_command_carried_out_is_a_success_naming_the_new_document() -> None:
+    oncor = MemoryOncor()
+    order_id = oncor.add_order().id or ""
+    decision = await (await dispatcher(oncor)).dispatch(conclusion(order_id))
+    assert isinstance(decision, CommandSucceeded)
+    assert decision.record_id == oncor.documents(order_id)[0].id
+    assert decision.command_id == "cmd-1"
+
+
+async def test_invalid_command_fails_as_invalid_with_its_problem() -> None:
+    oncor = MemoryOncor()
+    order_id = oncor.add_order().id or ""
+    decision = await (await dispatcher(oncor)).dispatch(conclusion(order_id, conclusion_code="9"))
+    assert isinstance(decision, CommandFailed)
+    assert (decision.reason, decision.problem) == ("invalid", "unknown_code")
+
+
+async def test_oncor_refusal_fails_with_oncors_own_account() -> None:
+    decision = await dispatch_with_fault(
+        OncorRejected(ADD, "InvalidArgumentsException", "bad expert", "u-1")
+    )
+    assert isinstance(decision, CommandFailed)
+    assert (decision.reason, decision.problem) == ("rejected_by_oncor", "rejected_by_oncor")
+    assert decision.oncor_error is not None
+    assert (decision.oncor_error.name, decision.oncor_error.uuid) == (
+        "InvalidArgumentsException",
+        "u-1",
+    )
+    assert "dezo.commands.dead" in decision.message
+
+
+async def test_unknown_order_is_rejected_by_oncor() -> None:
+    oncor = MemoryOncor()
+    decision = await (await dispatcher(oncor)).dispatch(conclusion("#30:12345"))
+    assert isinstance(decision, CommandFailed)
+    assert decision.reason == "rejected_by_oncor"
+
+
+async def test_unavailable_oncor_means_the_next_retry_step() -> None:
+    decision = await dispatch_with_fault(
+        OncorUnavailable(ADD, "HTTP 503", maybe_applied=False), attempt=1
+    )
+    assert decision == RetryLater(2, decision.error)  # type: ignore[union-attr]
+
+
+async def test_auth_error_is_retried_like_an_outage() -> None:
+    decision = await dispatch_with_fault(OncorAuthError(ADD, 401))
+    assert isinstance(decision, RetryLater) and decision.step == 1
+
+
+async def test_retry_budget_spent_fails_as_oncor_unavailable() -> None:
+    decision = await dispatch_with_fault(OncorUnavailable(ADD, "HTTP 503"), attempt=RETRY_BUDGET)
+    assert isinstance(decision, CommandFailed)
+    assert (decision.reason, decision.problem) == ("oncor_unavailable", "oncor_unavailable")
+
+
+async def test_open_circuit_parks_the_command_without_spending_budget() -> None:
+    decision = await dispatch_with_fault(OncorCircuitOpen(ADD), attempt=RETRY_BUDGET)
+    assert isinstance(decision, WaitForOncor)
+
+
+async def test_unreadable_oncor_answer_is_an_internal_error() -> None:
+    decision = await dispatch_with_fault(OncorProtocolError(ADD, "not JSON"))
+    assert isinstance(decision, CommandFailed)
+    assert (decision.reason, decision.problem) == ("internal_error", "oncor_protocol_error")
+
+
+async def test_unexpected_error_is_an_internal_error_that_names_no_detail() -> None:
+    decision = await dispatch_with_fault(KeyError("secret detail"))
+    assert isinstance(decision, CommandFailed)
+    assert (decision.reason, decision.problem) == ("internal_error", "internal_error")
+    assert "secret detail" not in decision.message and "KeyError" in decision.message
+
+
+async def test_maybe_applied_failure_holds_the_order_for_the_write_horizon(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    waited: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waited.append(seconds)
+
+    monkeypatch.setattr(dispatcher_module.asyncio, "sleep", sleep)
+    oncor = MemoryOncor()
+    order_id = oncor.add_order().id or ""
+    oncor.fail("add_conclusion", OncorUnavailable(ADD, "read timeout", maybe_applied=True))
+    await (await dispatcher(oncor, write_horizon=7.0)).dispatch(conclusion(order_id))
+    assert waited == [7.0]
+
+
+async def test_commands_of_one_order_run_one_after_the_other_in_arrival_order() -> None:
+    oncor = MemoryOncor()
+    order_id = oncor.add_order().id or ""
+    bus_dispatcher = await dispatcher(oncor)
+    first_started, release = asyncio.Event(), asyncio.Event()
+    seen: list[str] = []
+    original = oncor.get_record
+
+    async def held_get_record(record_id: str):  # type: ignore[no-untyped-def]
+        seen.append("get")
+        if len(seen) == 1:
+            first_started.set()
+            await release.wait()
+        return await original(record_id)
+
+    oncor.get_record = held_get_record  # type: ignore[method-assign]
+    first = asyncio.create_task(bus_dispatcher.dispatch(conclusion(order_id)))
+    await first_started.wait()
+    second = asyncio.create_task(bus_dispatcher.dispatch(conclusion(order_id)))
+    await asyncio.sleep(0)
+    assert seen == ["get"]  # the second waits for the order's lock
+    release.set()
+    decisions = await asyncio.gather(first, second)
+    assert decisions[0] == decisions[1]  # the second found the first's document
+    assert len(oncor.documents(order_id)) == 1
+
+
+async def test_commands_of_different_orders_do_not_wait_for_each_other() -> None:
+    oncor = MemoryOncor()
+    held_order, free_order = oncor.add_order().id or "", oncor.add_order().id or ""
+    bus_dispatcher = await dispatcher(oncor)
+    release = asyncio.Event()
+    original = oncor.get_record
+
+    async def held_get_record(record_id: str):  # type: ignore[no-untyped-def]
+        if record_id == held_order:
+            await release.wait()
+        return await original(record_id)
+
+    oncor.get_record = held_get_record  # type: ignore[method-assign]
+    held = asyncio.create_task(bus_dispatcher.dispatch(conclusion(held_order)))
+    free = await bus_dispatcher.dispatch(conclusion(free_order))
+    assert isinstance(free, CommandSucceeded) and not held.done()
+    release.set()
+    assert isinstance(await held, CommandSucceeded)
