@@ -1,0 +1,73 @@
+"""Several broker addresses: the bus connects to whichever answers, and when the node it is on
+goes away it reconnects to the next one instead of waiting for that node to come back."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+
+import aio_pika
+import pytest
+
+from adapter.bus.connection import Bus
+from tests.gate import Gate
+from tests.processes import free_port
+
+
+@pytest.fixture
+async def gates(amqp_url: str) -> AsyncIterator[list[Gate]]:
+    """Two relays to the test broker, standing in for two nodes of a cluster."""
+    opened = [Gate(amqp_url), Gate(amqp_url)]
+    for gate in opened:
+        await gate.open()
+    yield opened
+    for gate in opened:
+        await gate.shut()
+
+
+def port_of(bus: Bus) -> int | None:
+    return bus.connection.url.port
+
+
+async def ready_within(bus: Bus, seconds: float) -> float:
+    started = time.monotonic()
+    await asyncio.wait_for(bus.wait_ready(), seconds)
+    return time.monotonic() - started
+
+
+async def test_connects_to_a_node_that_answers(gates: list[Gate]) -> None:
+    dead = f"127.0.0.1:{free_port()}"
+    # whatever the shuffle puts first, the bus ends up on the one address that answers
+    for _ in range(3):
+        bus = Bus(f"{gates[0].url},{dead}", reconnect_interval=0.1)
+        await asyncio.wait_for(bus.connect(), 10)
+        assert port_of(bus) == gates[0].port
+        await bus.close()
+
+
+async def test_moves_to_the_next_node_when_its_node_goes_away(gates: list[Gate]) -> None:
+    bus = Bus(f"{gates[0].url},127.0.0.1:{gates[1].port}", reconnect_interval=0.2)
+    await bus.connect()
+    try:
+        first = next(gate for gate in gates if gate.port == port_of(bus))
+        other = next(gate for gate in gates if gate is not first)
+        await first.shut()  # and it stays shut: only the other node can take the bus back
+        await asyncio.sleep(0.3)
+        assert await ready_within(bus, 10) < 10
+        assert port_of(bus) == other.port
+        await bus.publish("dezo.events", "test", aio_pika.Message(b"confirmed"), mandatory=False)
+    finally:
+        await bus.close()
+
+
+async def test_replicas_start_on_different_nodes(gates: list[Gate]) -> None:
+    """The order is shuffled per process, so replicas do not all pile onto the first node."""
+    urls = f"{gates[0].url},127.0.0.1:{gates[1].port}"
+    seen = set()
+    for _ in range(20):
+        bus = Bus(urls)
+        await bus.connect()
+        seen.add(port_of(bus))
+        await bus.close()
+    assert seen == {gates[0].port, gates[1].port}
