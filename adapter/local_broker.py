@@ -20,6 +20,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -261,3 +262,53 @@ def _wait_until_gone(group: int, within: float = 5.0) -> None:
         except ProcessLookupError:
             return
         time.sleep(0.05)
+
+
+class LocalCluster:
+    """Nodes of one RabbitMQ cluster on this machine: started together, each joined to the
+    first, stopped and removed together; a context manager like `LocalNode`."""
+
+    def __init__(self, install: RabbitMQInstall, size: int = 3, *, erl_args: str = "") -> None:
+        cookie = secrets.token_hex(20)  # one cookie: Erlang nodes only talk to their own kind
+        self.nodes = [LocalNode(install, cookie=cookie, erl_args=erl_args) for _ in range(size)]
+
+    @property
+    def amqp_url(self) -> str:
+        """Every node, as DEZO_AMQP_URL lists them: the first a full URL, then host:port."""
+        first, *others = self.nodes
+        return ",".join([first.amqp_url, *(f"{LOOPBACK}:{node.amqp_port}" for node in others)])
+
+    def node_on(self, amqp_port: int) -> LocalNode:
+        return next(node for node in self.nodes if node.amqp_port == amqp_port)
+
+    def ctl(self, *args: str, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
+        """`rabbitmqctl` on the first running node."""
+        node = next(node for node in self.nodes if node.running)
+        return node.ctl(*args, timeout=timeout)
+
+    def start(self, timeout: float = 90.0) -> None:
+        try:
+            # In parallel: a node takes seconds of mostly waiting to boot.
+            with ThreadPoolExecutor(len(self.nodes)) as pool:
+                list(pool.map(lambda node: node.start(timeout), self.nodes))
+            for node in self.nodes[1:]:
+                node.join_cluster(self.nodes[0])
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        with ThreadPoolExecutor(len(self.nodes)) as pool:
+            list(pool.map(lambda node: node.stop(), self.nodes))
+
+    def __enter__(self) -> LocalCluster:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()

@@ -71,3 +71,29 @@ async def test_replicas_start_on_different_nodes(gates: list[Gate]) -> None:
         seen.add(port_of(bus))
         await bus.close()
     assert seen == {gates[0].port, gates[1].port}
+
+
+async def test_a_name_resolving_to_several_nodes_is_tried_address_by_address(
+    gates: list[Gate], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One DNS name for the cluster (a headless Service, round-robin records): the connect
+    goes on to the next address when the first refuses, as asyncio's create_connection does."""
+    loop = asyncio.get_running_loop()
+    resolve = loop.getaddrinfo
+    dead = ("127.0.0.2", gates[0].port)  # loopback too, but nothing listens there
+
+    async def nodes(host: object, port: object, *args: object, **kwargs: object) -> object:
+        if host != "rabbitmq-nodes.test":
+            return await resolve(host, port, *args, **kwargs)  # type: ignore[arg-type]
+        found = await resolve("127.0.0.1", port, *args, **kwargs)  # type: ignore[arg-type]
+        family, kind, protocol, name, _ = found[0]
+        return [(family, kind, protocol, name, dead), *found]
+
+    monkeypatch.setattr(loop, "getaddrinfo", nodes)
+    path = gates[0].url.partition("@")[2].partition("/")[2]
+    bus = Bus(f"amqp://guest:guest@rabbitmq-nodes.test:{gates[0].port}/{path}")
+    await asyncio.wait_for(bus.connect(), 10)
+    try:
+        assert bus.ready
+    finally:
+        await bus.close()

@@ -18,6 +18,8 @@ from urllib.parse import unquote, urlsplit
 import aio_pika
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
 
+from adapter.bus.address import broker_urls
+from adapter.bus.connection import FailoverConnection
 from adapter.bus.topology import (
     COMMANDS_EXCHANGE,
     DEAD_QUEUE,
@@ -53,14 +55,21 @@ class Replica:
         self._process: subprocess.Popen[bytes] | None = None
         self._log: Path | None = None
         self.starts = 0
+        self.http_port = 0
+
+    @property
+    def pid(self) -> int:
+        assert self._process is not None
+        return self._process.pid
 
     def start(self) -> None:
         self.starts += 1
         self._log = self._log_dir / f"{self.name}-{self.starts}.log"
+        self.http_port = free_port()
         with self._log.open("ab") as log:
             self._process = subprocess.Popen(
                 dezo_adapter("run"),
-                env=process_env({**self._env, "DEZO_HTTP_PORT": str(free_port())}),
+                env=process_env({**self._env, "DEZO_HTTP_PORT": str(self.http_port)}),
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 cwd=ROOT,
@@ -231,8 +240,9 @@ class Seen:
 
 
 class ChaosBus:
-    """The test's own robust connection: durable queues, acked after recording, so that
-    connection closes and a broker restart lose none of what the adapter announced."""
+    """The test's own robust connection (to any node of `amqp_url`'s list): quorum queues,
+    acked after recording, so that connection closes, a broker restart and the loss of a
+    cluster node lose none of what the adapter announced."""
 
     def __init__(self, connection: AbstractRobustConnection, seen: Seen) -> None:
         self._connection = connection
@@ -241,13 +251,15 @@ class ChaosBus:
 
     @classmethod
     async def connect(cls, amqp_url: str, topology: TopologySettings) -> ChaosBus:
-        connection = await aio_pika.connect_robust(amqp_url, reconnect_interval=0.5)
+        connection = FailoverConnection(broker_urls(amqp_url), reconnect_interval=0.5)
+        await connection.connect()
         bus = cls(connection, Seen())
         setup = await connection.channel()
         await declare_topology(setup, topology)
-        orders = await setup.declare_queue("chaos.orders", durable=True)
+        quorum = {"x-queue-type": "quorum"}
+        orders = await setup.declare_queue("chaos.orders", durable=True, arguments=quorum)
         await orders.bind(EVENTS_EXCHANGE, ORDER_RECEIVED)
-        outcomes = await setup.declare_queue("chaos.outcomes", durable=True)
+        outcomes = await setup.declare_queue("chaos.outcomes", durable=True, arguments=quorum)
         await outcomes.bind(EVENTS_EXCHANGE, "command.#")
         await orders.consume(bus.seen.on_order)
         await outcomes.consume(bus.seen.on_outcome)
