@@ -2,7 +2,7 @@
 
 aio-pika's robust connection reconnects with backoff and restores channels; after every
 (re)connect we declare the topology again, and `ready` says whether both have happened.
-It reconnects to the URL it was made with, so `FailoverConnection` moves each attempt to the
+aio-pika reconnects to the URL it was given, so `FailoverConnection` moves each attempt to the
 next broker address: a cluster's nodes in an order shuffled per process, so that replicas
 spread over the nodes and a dead node is left after one failed attempt.
 Consumers that must not go missing take a `consumer_channel` instead, which aio-pika leaves
@@ -72,8 +72,8 @@ class Bus:
 
         `declare=False` is for tools that only use what the adapter declared: their
         defaults must not clash with the arguments the adapter's settings gave the queues."""
-        self._urls = broker_urls(url)
-        self._order = random.sample(self._urls, len(self._urls))
+        urls = broker_urls(url)
+        self._order = random.sample(urls, len(urls))
         self._name = name
         self._topology_settings = topology or TopologySettings()
         self._reconnect_interval = reconnect_interval

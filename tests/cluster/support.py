@@ -25,6 +25,18 @@ def queue_leader(cluster: LocalCluster, queue: str) -> LocalNode | None:
     return next((node for node in cluster.nodes if node.name == leader), None)
 
 
+def busy_queues(cluster: LocalCluster) -> dict[str, tuple[int, int]]:
+    """Queues holding messages: (ready, unacknowledged)."""
+    listing = cluster.ctl(
+        "list_queues", "name", "messages_ready", "messages_unacknowledged", "--formatter", "json"
+    ).stdout
+    depths = {
+        row["name"]: (int(row["messages_ready"]), int(row["messages_unacknowledged"]))
+        for row in json.loads(listing)
+    }
+    return {name: depth for name, depth in depths.items() if any(depth)}
+
+
 def remote_ports(pid: int) -> set[int]:
     """The remote ports of the process's established TCP connections (from /proc)."""
     inodes = set()

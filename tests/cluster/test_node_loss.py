@@ -32,7 +32,7 @@ from tests.chaos.support import (
     started_marks,
 )
 from tests.chaos.test_chaos import Sender
-from tests.cluster.support import Watch, queue_leader
+from tests.cluster.support import Watch, busy_queues, queue_leader
 from tests.emulator_admin import EmulatorAdmin
 from tests.processes import adapter_env
 
@@ -112,7 +112,9 @@ class Script:
         unready = {r.name: len(self.watch.not_ready(r, killed, restarted)) for r in self.replicas}
         await asyncio.gather(*(self._restart(node) for node in lost))
         while not await all_marked(admin, created):
-            assert time.monotonic() < restarted + RECOVERY_WITHIN * 2, "orders stayed unmarked"
+            assert time.monotonic() < restarted + RECOVERY_WITHIN * 2, (
+                f"orders found during the loss still unmarked; queues {busy_queues(self.cluster)}"
+            )
             await asyncio.sleep(0.25)
         self.figures.append(
             f"killed a majority ({len(lost)} nodes) for {restarted - killed:.1f} s: 0 of"
@@ -208,8 +210,9 @@ async def test_node_losses_lose_nothing_and_do_nothing_twice(
                 break
             assert time.monotonic() < deadline, (
                 f"not quiet {QUIET_WITHIN:.0f} s after the node losses: {len(unannounced)} orders"
-                f" unannounced, {len(unmarked)} unmarked, {len(unanswered)} commands without"
-                f" outcome; logs in {tmp_path}"
+                f" unannounced, {len(unmarked)} unmarked, commands without outcome {unanswered}"
+                f" (unconfirmed: {sorted(set(unanswered) & set(sender.unconfirmed))}); queues"
+                f" {busy_queues(cluster)}; logs in {tmp_path}"
             )
             await asyncio.sleep(0.5)
         quiet = time.monotonic()

@@ -10,12 +10,19 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
 
 from adapter.emulator.process import EmulatorProcess
-from tests.processes import adapter_env, adapter_process, dezo_adapter, wait_until_ready
+from tests.processes import (
+    adapter_env,
+    adapter_process,
+    dezo_adapter,
+    free_port,
+    wait_until_ready,
+)
 
 EXPERT = "39115-661768-26(20190905)"
 PDF = b"%PDF-1.4\n% a conclusion\n" + bytes(range(256)) * 8 + b"\n%%EOF\n"
@@ -239,3 +246,25 @@ def test_watch_prints_a_line_per_event(
             )
         )
     assert order_id in line
+
+
+def test_the_tools_take_a_list_of_nodes_and_use_one_that_answers(amqp_url: str) -> None:
+    parts = urlsplit(amqp_url)
+    dead = parts._replace(netloc=f"{parts.username}:{parts.password}@127.0.0.1:{free_port()}")
+    # the dead node first or second, whatever each run's shuffle makes of it
+    result = cli(f"{urlunsplit(dead)},{parts.hostname}:{parts.port}", "dead", "list")
+    assert result.returncode == 0, result.stderr
+    assert "0 dead letter(s)" in result.stdout
+
+
+SEND = ("send", "associate-dicom", "--order", "1930", "--ris-dicom", "https://ris.example/1")
+
+
+@pytest.mark.parametrize(
+    "tool", [SEND, ("watch",), ("dead", "list")], ids=["send", "watch", "dead"]
+)
+def test_the_tools_name_a_bad_node_entry_without_its_secret(tool: tuple[str, ...]) -> None:
+    result = cli("amqp://dezo:s3cret@rabbit-0:5672/,dezo:s3cret@rabbit-1", *tool, timeout=20)
+    assert result.returncode == 2
+    assert "DEZO_AMQP_URL: entry 2 (rabbit-1): must be host[:port] or a full URL" in result.stderr
+    assert "s3cret" not in result.stderr
