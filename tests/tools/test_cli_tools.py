@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import subprocess
@@ -15,6 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 import pytest
 
+from adapter.bus.connection import Bus
 from adapter.emulator.process import EmulatorProcess
 from tests.processes import (
     adapter_env,
@@ -248,11 +250,15 @@ def test_watch_prints_a_line_per_event(
     assert order_id in line
 
 
-def test_the_tools_take_a_list_of_nodes_and_use_one_that_answers(amqp_url: str) -> None:
+async def test_the_tools_take_a_list_of_nodes_and_use_one_that_answers(amqp_url: str) -> None:
+    adapter = Bus(amqp_url)  # declares the topology, as the adapter would have
+    await adapter.connect()
+    await adapter.close()
     parts = urlsplit(amqp_url)
     dead = parts._replace(netloc=f"{parts.username}:{parts.password}@127.0.0.1:{free_port()}")
     # the dead node first or second, whatever each run's shuffle makes of it
-    result = cli(f"{urlunsplit(dead)},{parts.hostname}:{parts.port}", "dead", "list")
+    nodes = f"{urlunsplit(dead)},{parts.hostname}:{parts.port}"
+    result = await asyncio.to_thread(cli, nodes, "dead", "list")
     assert result.returncode == 0, result.stderr
     assert "0 dead letter(s)" in result.stdout
 
