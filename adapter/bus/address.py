@@ -30,7 +30,7 @@ def broker_urls(value: str) -> tuple[str, ...]:
         if "://" in entry:
             parts = urlsplit(entry)
         elif set(entry) & set("/?#@"):
-            raise _checked_error(position, entry, "must be host[:port] or a full URL")
+            raise _bad_entry(position, entry, "must be host[:port] or a full URL")
         else:
             credentials = first.netloc.rpartition("@")[0]
             parts = first._replace(netloc=f"{credentials}@{entry}" if credentials else entry)
@@ -38,25 +38,22 @@ def broker_urls(value: str) -> tuple[str, ...]:
     return tuple(urls)
 
 
-def _checked_error(position: int, entry: str, reason: str) -> ValueError:
+def _bad_entry(position: int, entry: str, reason: str) -> ValueError:
     shown = broker_address(entry) if "://" in entry else entry.rpartition("@")[2]
     return ValueError(f"entry {position} ({shown or 'empty'}): {reason}")
 
 
 def _checked(position: int, entry: str, parts: SplitResult) -> SplitResult:
-    def bad(reason: str) -> ValueError:
-        return _checked_error(position, entry, reason)
-
+    """`parts`, once it is an AMQP URL with a host and a usable port."""
     if parts.scheme not in SCHEMES:
-        if position == 1:
-            raise bad("must start with amqp:// or amqps://")
-        raise bad("must be host[:port] or a full amqp:// or amqps:// URL")
+        reason = "must be an" if position == 1 else "must be host[:port] or a full"
+        raise _bad_entry(position, entry, f"{reason} amqp:// or amqps:// URL")
     if not parts.hostname:
-        raise bad("has no host")
+        raise _bad_entry(position, entry, "has no host")
     try:
         port = parts.port
     except ValueError:
-        raise bad("port is not a number from 0 to 65535") from None
+        raise _bad_entry(position, entry, "port is not a number from 0 to 65535") from None
     if port == 0:
-        raise bad("port 0 is not a port")
+        raise _bad_entry(position, entry, "port 0 is not a port")
     return parts

@@ -27,8 +27,8 @@ def test_one_url_is_a_list_of_one() -> None:
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        ("http://u:s3cret@a/", "entry 1 (http://a/): must start with amqp:// or amqps://"),
-        ("b:5672,amqp://u:s3cret@a/", "entry 1 (b:5672): must start with amqp:// or amqps://"),
+        ("http://u:s3cret@a/", "entry 1 (http://a/): must be an amqp:// or amqps:// URL"),
+        ("b:5672,amqp://u:s3cret@a/", "entry 1 (b:5672): must be an amqp:// or amqps:// URL"),
         ("amqp://u:s3cret@a/,b:99999", "entry 2 (b:99999): port is not a number"),
         ("amqp://u:s3cret@a/,u:s3cret@b", "entry 2 (b): must be host[:port] or a full URL"),
         ("amqp://u:s3cret@a/,b/vhost", "entry 2 (b/vhost): must be host[:port] or a full URL"),
