@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from adapter.bus.address import broker_urls
 from adapter.config import DEFAULT_AMQP_URL, ConfigError, load_settings
 from adapter.emulator.arguments import add_arguments as add_emulator_arguments
 from adapter.tools import ToolError
@@ -58,8 +59,14 @@ def _schemas_export(args: argparse.Namespace) -> int:
 
 
 def _amqp_url() -> str:
-    """The broker the tools talk to: DEZO_AMQP_URL, like the adapter itself."""
-    return os.environ.get("DEZO_AMQP_URL", DEFAULT_AMQP_URL)
+    """The broker the tools talk to: DEZO_AMQP_URL, like the adapter itself (one URL or a
+    list of nodes, checked the same way)."""
+    value = os.environ.get("DEZO_AMQP_URL", DEFAULT_AMQP_URL)
+    try:
+        broker_urls(value)
+    except ValueError as exc:
+        raise ConfigError(f"DEZO_AMQP_URL: {exc}") from None
+    return value
 
 
 def _send(args: argparse.Namespace) -> int:

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from adapter.bus.address import broker_urls
 from adapter.bus.topology import TopologySettings
 from adapter.consumer.budget import prefetch_within
 from adapter.consumer.url_policy import AllowedHosts
@@ -66,7 +67,11 @@ class Settings(BaseSettings):
     )
 
     # RabbitMQ
-    amqp_url: SecretStr = Field(SecretStr(DEFAULT_AMQP_URL), description="AMQP URL of the broker")
+    amqp_url: SecretStr = Field(
+        SecretStr(DEFAULT_AMQP_URL),
+        description="AMQP URL of the broker, or comma-separated nodes of a cluster: full URLs, "
+        "or host[:port] taking the rest from the first",
+    )
 
     # order publisher
     poll_interval: float = Field(30.0, gt=0, description="Seconds between order searches")
@@ -162,10 +167,14 @@ class Settings(BaseSettings):
 
     @field_validator("amqp_url")
     @classmethod
-    def _amqp_scheme(cls, value: SecretStr) -> SecretStr:
-        if urlsplit(value.get_secret_value()).scheme not in ("amqp", "amqps"):
-            raise ValueError("must start with amqp:// or amqps://")
+    def _amqp_urls(cls, value: SecretStr) -> SecretStr:
+        broker_urls(value.get_secret_value())  # raises ValueError naming the bad entry
         return value
+
+    @property
+    def amqp_urls(self) -> tuple[str, ...]:
+        """Every broker address of DEZO_AMQP_URL, as a full URL."""
+        return broker_urls(self.amqp_url.get_secret_value())
 
     @field_validator("attachment_url_allowed_hosts")
     @classmethod
@@ -180,14 +189,14 @@ class Settings(BaseSettings):
     @property
     def plaintext_endpoints(self) -> list[str]:
         """The settings that reach another machine without TLS (warned about at start)."""
-        endpoints = {
-            "DEZO_ONCOR_URL": str(self.oncor_url),
-            "DEZO_AMQP_URL": self.amqp_url.get_secret_value(),
-        }
+        endpoints = {"DEZO_ONCOR_URL": (str(self.oncor_url),), "DEZO_AMQP_URL": self.amqp_urls}
         return [
             name
-            for name, url in endpoints.items()
-            if urlsplit(url).scheme in ("http", "amqp") and not _is_local(urlsplit(url).hostname)
+            for name, urls in endpoints.items()
+            if any(
+                urlsplit(url).scheme in ("http", "amqp") and not _is_local(urlsplit(url).hostname)
+                for url in urls
+            )
         ]
 
     @property

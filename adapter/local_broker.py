@@ -1,5 +1,6 @@
 """A private RabbitMQ node from the installed server binaries: for the demo, and for tests that
-need brokers of their own (give several nodes one `cookie` and they can form a cluster).
+need brokers of their own (give several nodes one `cookie` and `join_cluster` makes a cluster;
+`kill` and `start` again crash and restart one, its data kept).
 
 Everything a node owns lives under one temporary directory: its Erlang cookie (as `$HOME`),
 data, logs, `rabbitmq.conf`, `enabled_plugins` and `rabbitmq-env.conf`. Pointing every one of
@@ -19,6 +20,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -64,10 +66,13 @@ class LocalNode:
         *,
         name: str | None = None,
         cookie: str | None = None,
+        erl_args: str = "",
     ) -> None:
+        """`erl_args` go to the Erlang VM, e.g. `+S 1:1` to keep several nodes on few cores."""
         self.install = install
         self.name = name or f"dezo-{os.getpid()}-{secrets.token_hex(3)}@localhost"
         self.cookie = cookie or secrets.token_hex(20)
+        self.erl_args = erl_args
         self.amqp_port = 0
         self.dist_port = 0
         self.directory: Path | None = None
@@ -83,13 +88,19 @@ class LocalNode:
         """The server script's pid, which is also the process group of the Erlang VM."""
         return self._process.pid if self._process is not None else None
 
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
     def start(self, timeout: float = 60.0) -> None:
-        """Start the node and return once it accepts AMQP connections."""
-        self.directory = Path(tempfile.mkdtemp(prefix="dezo-rabbitmq-"))
+        """Start the node and return once it accepts AMQP connections. After `kill` it starts
+        again with its data, name and ports, so it rejoins its cluster."""
         try:
-            self.amqp_port, self.dist_port = _free_ports(2)
-            self._env = self._prepare(self.directory)
-            with (self.directory / "server.out").open("wb") as output:
+            if self.directory is None:
+                self.directory = Path(tempfile.mkdtemp(prefix="dezo-rabbitmq-"))
+                self.amqp_port, self.dist_port = _free_ports(2)
+                self._env = self._prepare(self.directory)
+            with (self.directory / "server.out").open("ab") as output:
                 self._process = subprocess.Popen(
                     [str(self.install.server)],
                     env=self._env,
@@ -116,6 +127,24 @@ class LocalNode:
             timeout=timeout,
             check=True,
         )
+
+    def join_cluster(self, seed: LocalNode) -> None:
+        """Make this running node a member of `seed`'s cluster (both must share the cookie);
+        whatever this node held is reset."""
+        self.ctl("stop_app")
+        self.ctl("reset")
+        self.ctl("join_cluster", seed.name)
+        self.ctl("start_app")
+
+    def kill(self) -> None:
+        """SIGKILL the VM, as a machine dying would: nothing is flushed or handed over. The
+        node's files stay, for `start` to bring it back."""
+        process, self._process = self._process, None
+        if process is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+            _wait_until_gone(process.pid)
 
     def stop(self, timeout: float = 30.0) -> None:
         """Stop the node (SIGTERM: the server script stops the VM cleanly and waits for it),
@@ -172,7 +201,9 @@ class LocalNode:
             "RABBITMQ_NODE_IP_ADDRESS": LOOPBACK,
             "RABBITMQ_NODE_PORT": str(self.amqp_port),
             "RABBITMQ_DIST_PORT": str(self.dist_port),
-            "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": "-kernel inet_dist_use_interface {127,0,0,1}",
+            "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": (
+                f"-kernel inet_dist_use_interface {{127,0,0,1}} {self.erl_args}".strip()
+            ),
             "RABBITMQ_MNESIA_BASE": str(directory / "data"),
             "RABBITMQ_LOG_BASE": str(directory / "log"),
             "RABBITMQ_CONFIG_FILE": str(config),
@@ -231,3 +262,53 @@ def _wait_until_gone(group: int, within: float = 5.0) -> None:
         except ProcessLookupError:
             return
         time.sleep(0.05)
+
+
+class LocalCluster:
+    """Nodes of one RabbitMQ cluster on this machine: started together, each joined to the
+    first, stopped and removed together; a context manager like `LocalNode`."""
+
+    def __init__(self, install: RabbitMQInstall, size: int = 3, *, erl_args: str = "") -> None:
+        cookie = secrets.token_hex(20)  # one cookie: Erlang nodes only talk to their own kind
+        self.nodes = [LocalNode(install, cookie=cookie, erl_args=erl_args) for _ in range(size)]
+
+    @property
+    def amqp_url(self) -> str:
+        """Every node, as DEZO_AMQP_URL lists them: the first a full URL, then host:port."""
+        first, *others = self.nodes
+        return ",".join([first.amqp_url, *(f"{LOOPBACK}:{node.amqp_port}" for node in others)])
+
+    def node_on(self, amqp_port: int) -> LocalNode:
+        return next(node for node in self.nodes if node.amqp_port == amqp_port)
+
+    def ctl(self, *args: str, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
+        """`rabbitmqctl` on the first running node."""
+        node = next(node for node in self.nodes if node.running)
+        return node.ctl(*args, timeout=timeout)
+
+    def start(self, timeout: float = 90.0) -> None:
+        try:
+            # In parallel: a node takes seconds of mostly waiting to boot.
+            with ThreadPoolExecutor(len(self.nodes)) as pool:
+                list(pool.map(lambda node: node.start(timeout), self.nodes))
+            for node in self.nodes[1:]:
+                node.join_cluster(self.nodes[0])
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        with ThreadPoolExecutor(len(self.nodes)) as pool:
+            list(pool.map(lambda node: node.stop(), self.nodes))
+
+    def __enter__(self) -> LocalCluster:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()

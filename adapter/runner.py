@@ -138,9 +138,9 @@ def _attachment_limits(settings: Settings) -> AttachmentLimits:
 
 
 def secrets_of(settings: Settings) -> list[str]:
-    """What must never appear in a log line: the ONCOR token and the broker password."""
-    password = urlsplit(settings.amqp_url.get_secret_value()).password
-    return [settings.oncor_token.get_secret_value(), *([password] if password else [])]
+    """What must never appear in a log line: the ONCOR token and the broker passwords."""
+    passwords = {urlsplit(url).password or "" for url in settings.amqp_urls} - {""}
+    return [settings.oncor_token.get_secret_value(), *sorted(passwords)]
 
 
 async def run(settings: Settings, roles: Sequence[Role] = ALL_ROLES) -> None:

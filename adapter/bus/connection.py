@@ -2,6 +2,9 @@
 
 aio-pika's robust connection reconnects with backoff and restores channels; after every
 (re)connect we declare the topology again, and `ready` says whether both have happened.
+aio-pika reconnects to the URL it was given, so `FailoverConnection` moves each attempt to the
+next broker address: a cluster's nodes in an order shuffled per process, so that replicas
+spread over the nodes and a dead node is left after one failed attempt.
 Consumers that must not go missing take a `consumer_channel` instead, which aio-pika leaves
 alone: their owner opens a fresh one and consumes again itself after every loss.
 """
@@ -9,16 +12,20 @@ alone: their owner opens a fresh one and consumes again itself after every loss.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
+import random
+from collections.abc import Sequence
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 import aio_pika
-from aio_pika.abc import AbstractChannel, AbstractRobustChannel, AbstractRobustConnection
+from aio_pika.abc import AbstractChannel, AbstractRobustChannel
 from aio_pika.exceptions import AMQPConnectionError
+from aio_pika.robust_connection import RobustConnection
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_random_exponential
+from yarl import URL
 
-from adapter.bus.address import broker_address
+from adapter.bus.address import broker_address, broker_urls
 from adapter.bus.topology import TopologySettings, declare_topology, retry_queue_name
 from adapter.observability import metrics
 
@@ -29,6 +36,24 @@ _reconnect_log = logging.getLogger("aio_pika.robust_connection")
 CONNECT_TIMEOUT = 30.0
 #: How often `wait_ready` looks again while the connection is back but not yet declared.
 READY_POLL = 0.1
+
+
+class FailoverConnection(RobustConnection):
+    """A robust connection that makes each connection attempt to the next of several URLs."""
+
+    def __init__(self, urls: Sequence[str], **kwargs: Any) -> None:
+        self._urls = itertools.cycle(urls)
+        super().__init__(URL(next(self._urls)), **kwargs)
+        self._attempted = False
+
+    async def _RobustConnection__connect_transport(self) -> None:
+        # The one step of aio-pika's reconnect loop that opens a transport (to `self.url`):
+        # every attempt but the very first goes to the next address. Guarded by the tests of
+        # failover (tests/bus/test_failover.py), which fail if aio-pika renames it.
+        if self._attempted:
+            self.url = URL(next(self._urls))
+        self._attempted = True
+        await super()._RobustConnection__connect_transport()  # type: ignore[misc]
 
 
 class Bus:
@@ -43,16 +68,17 @@ class Bus:
         reconnect_interval: float = 2.0,
         declare: bool = True,
     ) -> None:
-        """`declare=False` is for tools that only use what the adapter declared: their
+        """`url` is one broker URL or a comma-separated list (see `address.broker_urls`).
+
+        `declare=False` is for tools that only use what the adapter declared: their
         defaults must not clash with the arguments the adapter's settings gave the queues."""
-        self._url = url
-        # Stamped on everything published: the broker refuses a user_id that is not the login.
-        self._user_id = unquote(urlsplit(url).username or "") or None
+        urls = broker_urls(url)
+        self._order = random.sample(urls, len(urls))
         self._name = name
         self._topology_settings = topology or TopologySettings()
         self._reconnect_interval = reconnect_interval
         self._declares = declare
-        self._connection: AbstractRobustConnection | None = None
+        self._connection: FailoverConnection | None = None
         self._publish_channel: AbstractRobustChannel | None = None
         self._declared = asyncio.Event()
         self._redeclaring: asyncio.Task[None] | None = None
@@ -60,7 +86,7 @@ class Bus:
         self._reconnect_attempt = 0
 
     @property
-    def connection(self) -> AbstractRobustConnection:
+    def connection(self) -> FailoverConnection:
         if self._connection is None:
             raise RuntimeError("Bus.connect() has not been called")
         return self._connection
@@ -91,9 +117,16 @@ class Bus:
         self._publish_channel = await self.channel(publisher_confirms=True)
         await self._declare()
 
-    async def _open(self) -> AbstractRobustConnection:
-        """Connect, waiting with backoff while the broker is not there yet (a pod may start
-        before RabbitMQ does); after this first connection aio-pika reconnects by itself."""
+    @property
+    def broker(self) -> str:
+        """The address connected to (or being tried), without credentials."""
+        url = self._connection.url if self._connection is not None else self._order[0]
+        return broker_address(str(url))
+
+    async def _open(self) -> FailoverConnection:
+        """Connect, waiting with backoff while no broker answers yet (a pod may start before
+        RabbitMQ does), each try on the next address; after this first connection aio-pika
+        reconnects by itself, through `FailoverConnection`."""
         retrying = AsyncRetrying(
             retry=retry_if_exception_type((AMQPConnectionError, OSError, asyncio.TimeoutError)),
             wait=wait_random_exponential(multiplier=0.5, max=30),
@@ -101,12 +134,15 @@ class Bus:
         )
         async for attempt in retrying:
             with attempt:
-                return await aio_pika.connect_robust(
-                    self._url,
+                self._connection = connection = FailoverConnection(
+                    self._order,
                     client_properties={"connection_name": self._name},
                     reconnect_interval=self._reconnect_interval,
-                    timeout=CONNECT_TIMEOUT,
                 )
+                # a failed try starts the next one at the next address
+                self._order = [*self._order[1:], self._order[0]]
+                await connection.connect(timeout=CONNECT_TIMEOUT)
+                return connection
         raise AssertionError("retries forever")  # pragma: no cover
 
     async def channel(
@@ -153,7 +189,8 @@ class Bus:
         """
         if self._publish_channel is None:
             raise RuntimeError("Bus.connect() has not been called")
-        message.user_id = self._user_id
+        # The broker refuses a user_id that is not the login of the connection.
+        message.user_id = self.connection.url.user
         target = (
             self._publish_channel.default_exchange
             if exchange == ""
@@ -191,7 +228,7 @@ class Bus:
                 "broker connection lost",
                 extra={
                     "connection": self._name,
-                    "broker": broker_address(self._url),
+                    "broker": self.broker,
                     "error": _describe(_first_error(args)),
                 },
             )
@@ -217,7 +254,7 @@ class Bus:
             "broker not reachable, retrying",
             extra={
                 "connection": self._name,
-                "broker": broker_address(self._url),
+                "broker": self.broker,
                 "attempt": attempt,
                 "retry_in": round(delay, 1),
                 "error": _describe(error),

@@ -10,7 +10,16 @@ dezo.dead (fanout) ----------------> [dezo.commands.dead]
 (default exchange) --> [dezo.commands.retry.<TTL>ms] --dead-letter--> [dezo.commands]
                        one per retry delay, and one for the hand-over delay
 dezo.events (topic): order.received, command.succeeded.<command>, command.failed.<command>
-[dezo.poller.leader] (single active consumer): whoever holds its token message polls ONCOR
+[dezo.poller.leadership] (quorum, single active consumer): whoever holds its token polls ONCOR
+
+Every queue is a quorum queue, replicated on `quorum_replicas` nodes (RabbitMQ takes every node
+when the cluster has fewer), so that the loss of any one node of three loses no message and
+stops no queue: a new leader is elected among the replicas left, in seconds, and consumers and
+publishers carry on through their connections to the surviving nodes. With a majority of a
+queue's replicas gone it has no leader: publishes to it are not confirmed (the adapter waits,
+its order stays unmarked), nothing is delivered, and acknowledgements wait (a command already
+handled is redelivered and recognised by its id); all of it resumes once a majority is back.
+Nothing is lost either way: a quorum queue confirms a message once a majority has it on disk.
 """
 
 from __future__ import annotations
@@ -33,7 +42,9 @@ COMMANDS_QUEUE = "dezo.commands"
 DEAD_QUEUE = "dezo.commands.dead"
 RETRY_QUEUE_PREFIX = "dezo.commands.retry."
 PARTITION_QUEUE_PREFIX = "dezo.commands.partition."
-LEADER_QUEUE = "dezo.poller.leader"
+# Quorum since the cluster work: a classic queue lives on one node and stops with it, which would
+# stop the polling. A new name, since a queue cannot change its type (README, Deployment).
+LEADER_QUEUE = "dezo.poller.leadership"
 
 ORDER_RECEIVED = "order.received"
 COMMAND_TYPES = (
@@ -73,6 +84,10 @@ class TopologySettings:
     """Knobs of the topology; the names themselves are fixed by the bus contract."""
 
     delivery_limit: int = 5
+    # Replicas of each quorum queue (`x-quorum-initial-group-size`): 3 survives one node lost.
+    # More replicas survive more losses but slow every confirm; RabbitMQ uses every node when
+    # the cluster has fewer (a single broker: one replica, no fault tolerance).
+    quorum_replicas: int = 3
     retry_delays: tuple[float, ...] = (1.0, 5.0, 30.0, 120.0, 600.0)
     partitions: int = 8
     # A redelivered command waits this long in a retry queue before its partition handles it
@@ -101,8 +116,12 @@ async def declare_topology(
     commands = await channel.declare_exchange(COMMANDS_EXCHANGE, ExchangeType.TOPIC, durable=True)
     dead = await channel.declare_exchange(DEAD_EXCHANGE, ExchangeType.FANOUT, durable=True)
 
-    command_arguments: FieldTable = {
+    quorum: FieldTable = {
         "x-queue-type": "quorum",
+        "x-quorum-initial-group-size": settings.quorum_replicas,
+    }
+    command_arguments: FieldTable = {
+        **quorum,
         # A message that keeps crashing consumers stops after this many deliveries.
         "x-delivery-limit": settings.delivery_limit,
         "x-dead-letter-exchange": DEAD_EXCHANGE,
@@ -125,9 +144,9 @@ async def declare_topology(
         for index in range(settings.partitions)
     ]
 
-    dead_queue = await channel.declare_queue(
-        DEAD_QUEUE, durable=True, arguments={"x-queue-type": "quorum"}
-    )
+    # No delivery limit where messages are meant to come back: `dead list` returns what it
+    # shows, and the leader requeues its token every renewal.
+    dead_queue = await channel.declare_queue(DEAD_QUEUE, durable=True, arguments=quorum)
     await dead_queue.bind(dead)
 
     retry_queues = []
@@ -137,7 +156,7 @@ async def declare_topology(
                 retry_queue_name(delay),
                 durable=True,
                 arguments={
-                    "x-queue-type": "quorum",
+                    **quorum,
                     "x-message-ttl": int(delay * 1000),
                     "x-dead-letter-exchange": "",
                     "x-dead-letter-routing-key": COMMANDS_QUEUE,
@@ -150,7 +169,7 @@ async def declare_topology(
     leader_queue = await channel.declare_queue(
         LEADER_QUEUE,
         durable=True,
-        arguments={"x-single-active-consumer": True, "x-max-length": 1},
+        arguments={**quorum, "x-single-active-consumer": True, "x-max-length": 1},
     )
     return DeclaredTopology(
         events=events,

@@ -1,4 +1,4 @@
-"""Leader election over the `dezo.poller.leader` queue: the replica holding its token polls ONCOR.
+"""Leader election over `dezo.poller.leadership`: the replica holding its token polls ONCOR.
 
 The queue has a single active consumer. Every replica consumes it (a bus Subscription, prefetch
 1) and never acknowledges: the broker delivers the token to the active consumer, which keeps it

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-import aio_pika
 from aio_pika.abc import AbstractConnection, AbstractIncomingMessage
 
+from adapter.bus.connection import Bus
 from adapter.bus.envelope import parse_json
 from adapter.bus.topology import EVENTS_EXCHANGE
 
@@ -30,10 +30,13 @@ def describe(message: AbstractIncomingMessage) -> str:
 async def watch_events(
     amqp_url: str, stop: asyncio.Event, show: Callable[[str], None] = print
 ) -> None:
-    """Show each event on `dezo.events` until `stop` is set."""
-    connection = await aio_pika.connect_robust(amqp_url)
-    async with connection:
-        await watch_on(connection, stop, show)
+    """Show each event on `dezo.events` until `stop` is set; `amqp_url` may list several nodes."""
+    bus = Bus(amqp_url, name="dezo-adapter-watch", declare=False)
+    await bus.connect()
+    try:
+        await watch_on(bus.connection, stop, show)
+    finally:
+        await bus.close()
 
 
 async def watch_on(

@@ -14,6 +14,8 @@ from urllib.parse import unquote, urlsplit
 import aio_pika
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
 
+from adapter.bus.address import broker_urls
+from adapter.bus.connection import FailoverConnection
 from adapter.bus.topology import (
     COMMANDS_EXCHANGE,
     DEAD_QUEUE,
@@ -48,10 +50,17 @@ class Replica:
         self._log_dir = log_dir
         self._process: AdapterProcess | None = None
         self.starts = 0
+        self.http_port = 0
+
+    @property
+    def pid(self) -> int:
+        assert self._process is not None
+        return self._process.popen.pid
 
     def start(self) -> None:
         self.starts += 1
-        env = {**self._env, "DEZO_HTTP_PORT": str(free_port())}
+        self.http_port = free_port()
+        env = {**self._env, "DEZO_HTTP_PORT": str(self.http_port)}
         log = self._log_dir / f"{self.name}-{self.starts}.log"
         self._process = AdapterProcess(env, log).start()
 
@@ -193,8 +202,9 @@ class Seen:
 
 
 class ChaosBus:
-    """The test's own robust connection: durable queues, acked after recording, so that
-    connection closes and a broker restart lose none of what the adapter announced."""
+    """The test's own robust connection (to any node of `amqp_url`'s list): quorum queues,
+    acked after recording, so that connection closes, a broker restart and the loss of a
+    cluster node lose none of what the adapter announced."""
 
     def __init__(self, connection: AbstractRobustConnection, seen: Seen) -> None:
         self._connection = connection
@@ -203,13 +213,15 @@ class ChaosBus:
 
     @classmethod
     async def connect(cls, amqp_url: str, topology: TopologySettings) -> ChaosBus:
-        connection = await aio_pika.connect_robust(amqp_url, reconnect_interval=0.5)
+        connection = FailoverConnection(broker_urls(amqp_url), reconnect_interval=0.5)
+        await connection.connect()
         bus = cls(connection, Seen())
         setup = await connection.channel()
         await declare_topology(setup, topology)
-        orders = await setup.declare_queue("chaos.orders", durable=True)
+        quorum = {"x-queue-type": "quorum"}
+        orders = await setup.declare_queue("chaos.orders", durable=True, arguments=quorum)
         await orders.bind(EVENTS_EXCHANGE, ORDER_RECEIVED)
-        outcomes = await setup.declare_queue("chaos.outcomes", durable=True)
+        outcomes = await setup.declare_queue("chaos.outcomes", durable=True, arguments=quorum)
         await outcomes.bind(EVENTS_EXCHANGE, "command.#")
         await orders.consume(bus.seen.on_order)
         await outcomes.consume(bus.seen.on_outcome)

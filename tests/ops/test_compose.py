@@ -10,6 +10,7 @@ import jsonschema
 import pytest
 import yaml
 
+from adapter.bus.address import broker_urls
 from adapter.config import Settings
 from tests.ops.layout import ALERT_RULES, COMPOSE_FILE, COMPOSE_SPEC, DASHBOARD, REPO_ROOT
 
@@ -78,5 +79,51 @@ def test_compose_adapter_starts_after_a_healthy_broker_and_emulator(
     assert compose["services"]["adapter"]["depends_on"] == {
         "rabbitmq": {"condition": "service_healthy"},
         "oncor-emulator": {"condition": "service_healthy"},
+        "rabbitmq-1": {"condition": "service_healthy", "required": False},
     }
     assert "rabbitmq-diagnostics" in compose["services"]["rabbitmq"]["healthcheck"]["test"]
+
+
+CLUSTER_URL = "amqp://dezo:dezo@rabbitmq-1:5672/,rabbitmq-2:5672,rabbitmq-3:5672"
+
+
+def test_compose_cluster_profile_makes_three_nodes_of_one_cluster(compose: dict[str, Any]) -> None:
+    nodes = {
+        name: service
+        for name, service in compose["services"].items()
+        if "cluster" in service.get("profiles", [])
+    }
+    assert set(nodes) == {"rabbitmq-1", "rabbitmq-2", "rabbitmq-3"}
+    assert {node["hostname"] for node in nodes.values()} == set(nodes)
+    # one cookie, for server and CLI alike
+    cookies = set()
+    for node in nodes.values():
+        for variable in ("RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS", "RABBITMQ_CTL_ERL_ARGS"):
+            args = node["environment"][variable].split()
+            cookies.add(args[args.index("-setcookie") + 1])
+    assert len(cookies) == 1
+    # each node its own data, so a restarted node is the node it was
+    volumes = [node["volumes"][0].split(":")[0] for node in nodes.values()]
+    assert len(set(volumes)) == 3 and set(volumes) <= set(compose["volumes"])
+    config = compose["configs"]["rabbitmq-cluster"]["content"]
+    listed = {
+        line.split("=")[1].strip() for line in config.splitlines() if "classic_config.nodes" in line
+    }
+    assert listed == {f"rabbit@{name}" for name in nodes}
+    assert all("rabbitmq-diagnostics" in node["healthcheck"]["test"] for node in nodes.values())
+
+
+def test_compose_cluster_url_names_every_node(compose: dict[str, Any]) -> None:
+    """The URL the README and the file's header give the adapter reaches all three nodes, as
+    the user the nodes create."""
+    assert CLUSTER_URL in COMPOSE_FILE.read_text().replace("\\\n", "")
+    assert CLUSTER_URL in (REPO_ROOT / "README.md").read_text()
+    nodes = [name for name, s in compose["services"].items() if "cluster" in s.get("profiles", [])]
+    assert [url.split("@")[1].split(":")[0] for url in broker_urls(CLUSTER_URL)] == nodes
+    user = compose["services"]["rabbitmq-1"]["environment"]["RABBITMQ_DEFAULT_USER"]
+    password = compose["services"]["rabbitmq-1"]["environment"]["RABBITMQ_DEFAULT_PASS"]
+    assert all(url.startswith(f"amqp://{user}:{password}@") for url in broker_urls(CLUSTER_URL))
+    assert (
+        "${DEZO_COMPOSE_AMQP_URL:-"
+        in compose["services"]["adapter"]["environment"]["DEZO_AMQP_URL"]
+    )

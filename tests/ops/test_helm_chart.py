@@ -12,6 +12,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from adapter.bus.address import broker_urls
 from adapter.config import Settings, load_settings
 from tests.ops.layout import (
     ALERT_RULES,
@@ -20,6 +21,8 @@ from tests.ops.layout import (
     DOCKERFILE,
     INVALID_VALUES,
     PRODUCTION_VALUES,
+    RABBITMQ_CLUSTER,
+    RABBITMQ_CLUSTER_VALUES,
 )
 
 KUBERNETES_VERSION = "1.30"
@@ -37,7 +40,15 @@ def production_values() -> dict[str, Any]:
     return dict(yaml.safe_load(PRODUCTION_VALUES.read_text()))
 
 
-VALUE_SETS = {"defaults": CREDENTIALS, "production": production_values()}
+def cluster_values() -> dict[str, Any]:
+    return dict(yaml.safe_load(RABBITMQ_CLUSTER_VALUES.read_text()))
+
+
+VALUE_SETS = {
+    "defaults": CREDENTIALS,
+    "production": production_values(),
+    "rabbitmq-cluster": cluster_values(),
+}
 
 
 @pytest.fixture(scope="module")
@@ -234,6 +245,57 @@ def test_existing_secret_replaces_the_charts_secret(chart: helm.Chart) -> None:
     }
     config = the(manifests, "ConfigMap", RELEASE)["data"]
     assert not {"DEZO_ONCOR_TOKEN", "DEZO_AMQP_URL"} & set(config)
+
+
+def test_a_rabbitmq_cluster_is_reached_through_each_node_with_the_operators_secret(
+    chart: helm.Chart, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    values = {
+        "secret": {"oncorToken": "t"},
+        "rabbitmqCluster": {"name": "rmq", "tls": {"enabled": True, "caSecret": "rmq-ca"}},
+    }
+    manifests = render(chart, values)
+    assert "DEZO_AMQP_URL" not in the(manifests, "Secret")["stringData"]
+    pod = the(manifests, "Deployment")["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    env = {entry["name"]: entry for entry in container["env"]}
+    for variable, key in (("RABBITMQ_USERNAME", "username"), ("RABBITMQ_PASSWORD", "password")):
+        assert env[variable]["valueFrom"]["secretKeyRef"] == {
+            "name": "rmq-default-user",
+            "key": key,
+        }
+    # Kubernetes puts the two variables, defined before it, into the URL
+    url = env["DEZO_AMQP_URL"]["value"]
+    url = url.replace("$(RABBITMQ_USERNAME)", "default_user_x").replace(
+        "$(RABBITMQ_PASSWORD)", "pw"
+    )
+    mount = next(m for m in container["volumeMounts"] if m["name"] == "rabbitmq-ca")
+    cafile = f"{mount['mountPath']}/ca.crt"
+    assert broker_urls(url) == tuple(
+        f"amqps://default_user_x:pw@rmq-server-{node}.rmq-nodes.{NAMESPACE}.svc:5671/?cafile={cafile}"
+        for node in range(3)
+    )
+    volume = next(v for v in pod["volumes"] if v["name"] == "rabbitmq-ca")
+    assert volume["secret"]["secretName"] == "rmq-ca"
+    monkeypatch.setenv("DEZO_ONCOR_TOKEN", "t")
+    monkeypatch.setenv("DEZO_AMQP_URL", url)
+    assert load_settings().plaintext_endpoints == []
+
+
+def test_a_broker_is_named_once(chart: helm.Chart) -> None:
+    with pytest.raises(helm.HelmRenderError, match=r"either secret\.amqpUrl or rabbitmqCluster"):
+        render(chart, {**CREDENTIALS, "rabbitmqCluster": {"name": "rmq"}})
+
+
+def test_the_example_cluster_is_the_one_the_example_values_point_at() -> None:
+    cluster = yaml.safe_load(RABBITMQ_CLUSTER.read_text())
+    pointed = cluster_values()["rabbitmqCluster"]
+    assert cluster["kind"] == "RabbitmqCluster"
+    assert cluster["metadata"]["name"] == pointed["name"]
+    assert cluster["spec"]["replicas"] == pointed["replicas"]
+    # TLS on, and the CA that signed its certificate handed to the adapter
+    assert pointed["tls"]["enabled"] and cluster["spec"]["tls"]["disableNonTLSListeners"]
+    assert cluster["spec"]["tls"]["secretName"] == pointed["tls"]["caSecret"]
 
 
 def test_network_policy_admits_only_monitoring_and_lets_out_dns_broker_and_oncor(

@@ -1,4 +1,4 @@
-"""Leader election on the `dezo.poller.leader` queue, with two replicas in one process."""
+"""Leader election on the `dezo.poller.leadership` queue, with two replicas in one process."""
 
 from __future__ import annotations
 

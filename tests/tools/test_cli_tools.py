@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import subprocess
@@ -9,13 +10,21 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
 
+from adapter.bus.connection import Bus
 from adapter.emulator.process import EmulatorProcess
 from tests.support.commands import KIB, SIGNATURE, pdf_bytes
-from tests.support.processes import adapter_env, adapter_process, dezo_adapter, wait_until_ready
+from tests.support.processes import (
+    adapter_env,
+    adapter_process,
+    dezo_adapter,
+    free_port,
+    wait_until_ready,
+)
 from tests.support.waiting import wait_until
 
 EXPERT = "39115-661768-26(20190905)"
@@ -202,3 +211,29 @@ def test_watch_prints_a_line_per_event(
             within=30,
         )
     assert order_id in line
+
+
+async def test_the_tools_take_a_list_of_nodes_and_use_one_that_answers(amqp_url: str) -> None:
+    adapter = Bus(amqp_url)  # declares the topology, as the adapter would have
+    await adapter.connect()
+    await adapter.close()
+    parts = urlsplit(amqp_url)
+    dead = parts._replace(netloc=f"{parts.username}:{parts.password}@127.0.0.1:{free_port()}")
+    # the dead node first or second, whatever each run's shuffle makes of it
+    nodes = f"{urlunsplit(dead)},{parts.hostname}:{parts.port}"
+    result = await asyncio.to_thread(cli, nodes, "dead", "list")
+    assert result.returncode == 0, result.stderr
+    assert "0 dead letter(s)" in result.stdout
+
+
+SEND = ("send", "associate-dicom", "--order", "1930", "--ris-dicom", "https://ris.example/1")
+
+
+@pytest.mark.parametrize(
+    "tool", [SEND, ("watch",), ("dead", "list")], ids=["send", "watch", "dead"]
+)
+def test_the_tools_name_a_bad_node_entry_without_its_secret(tool: tuple[str, ...]) -> None:
+    result = cli("amqp://dezo:s3cret@rabbit-0:5672/,dezo:s3cret@rabbit-1", *tool, timeout=20)
+    assert result.returncode == 2
+    assert "DEZO_AMQP_URL: entry 2 (rabbit-1): must be host[:port] or a full URL" in result.stderr
+    assert "s3cret" not in result.stderr

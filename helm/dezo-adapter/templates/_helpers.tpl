@@ -44,6 +44,31 @@ app.kubernetes.io/part-of: dezo
 {{- default (include "dezo-adapter.fullname" .) .Values.existingSecret -}}
 {{- end -}}
 
+{{/*
+DEZO_AMQP_URL for a RabbitmqCluster of the Cluster Operator: every node's own address, the
+credentials from the environment variables RABBITMQ_USERNAME and RABBITMQ_PASSWORD (Kubernetes
+expands $(NAME) in a value), TLS on 5671 with the CA file mounted by the Deployment.
+*/}}
+{{- define "dezo-adapter.clusterAmqpUrl" -}}
+{{- $cluster := .Values.rabbitmqCluster -}}
+{{- $namespace := default .Release.Namespace $cluster.namespace -}}
+{{- $scheme := ternary "amqps" "amqp" $cluster.tls.enabled -}}
+{{- $port := ternary 5671 5672 $cluster.tls.enabled -}}
+{{- $vhost := ternary "" (urlquery $cluster.vhost) (eq $cluster.vhost "/") -}}
+{{- $query := "" -}}
+{{- if and $cluster.tls.enabled $cluster.tls.caSecret -}}
+{{- $query = printf "?cafile=%s/%s" (include "dezo-adapter.brokerCaDir" .) $cluster.tls.caKey -}}
+{{- end -}}
+{{- $nodes := list -}}
+{{- range $index := until (int $cluster.replicas) -}}
+{{- $nodes = append $nodes (printf "%s-server-%d.%s-nodes.%s.svc:%v" $cluster.name $index $cluster.name $namespace $port) -}}
+{{- end -}}
+{{- printf "%s://$(RABBITMQ_USERNAME):$(RABBITMQ_PASSWORD)@%s/%s%s" $scheme (first $nodes) $vhost $query -}}
+{{- range rest $nodes }},{{ . }}{{ end -}}
+{{- end -}}
+
+{{- define "dezo-adapter.brokerCaDir" -}}/etc/dezo/rabbitmq-ca{{- end -}}
+
 {{- define "dezo-adapter.image" -}}
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
 {{- end -}}
