@@ -5,8 +5,12 @@
     partition  read --redelivered--> the hand-over queue (earlier writes land meanwhile)
                     --first delivery--> dispatcher -> decision -> outcome, dead letter, retry
 
-Every path ends in `_settled`: the ack, only after every publish was confirmed. No AMQP channel
-is touched here, only the message and the bus's publishes, so the paths run in memory in tests.
+Every path ends in `_settled`: the ack, only after every publish was confirmed. A publish the
+broker refuses (a queue without a quorum of nodes) is tried again with the delivery held:
+giving it back would spend one of its delivery attempts each time, and a queue that stays
+without quorum for a few seconds would see the broker dead-letter the command unanswered. No
+AMQP channel is touched here, only the message and the bus's publishes, so the paths run in
+memory in tests.
 """
 
 from __future__ import annotations
@@ -14,9 +18,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
+from functools import partial
 
 from aio_pika.abc import AbstractIncomingMessage
+from aio_pika.exceptions import DeliveryError
 
 from adapter.bus.topology import partition_of, partition_queue_name
 from adapter.consumer.dispatcher import Decision, Dispatcher, RetryLater, WaitForOncor
@@ -27,6 +33,10 @@ from adapter.messages.outcomes import CommandFailed, CommandSucceeded
 from adapter.observability import metrics
 
 log = logging.getLogger(__name__)
+
+#: Seconds before a publish the broker refused is tried again: doubling, up to the cap.
+REFUSED_PUBLISH_RETRY = 0.5
+REFUSED_PUBLISH_RETRY_MAX = 10.0
 
 
 class CommandDeliveries:
@@ -44,12 +54,10 @@ class CommandDeliveries:
         try:
             received = read_command(message, self._max_bytes)
         except UnreadableCommand as exc:
-            await self._settled(message, self._settle_unreadable(message, exc))
+            await self._settle_unreadable(message, exc)
             return
-        partition = partition_of(received.command.order_id, self._partitions)
-        await self._settled(
-            message, self._settlement.forward(message, partition_queue_name(partition))
-        )
+        queue = partition_queue_name(partition_of(received.command.order_id, self._partitions))
+        await self._settled(message, partial(self._settlement.forward, message, queue))
 
     # --- a partition: one order at a time -----------------------------------------------------
 
@@ -58,24 +66,34 @@ class CommandDeliveries:
         try:
             received = read_command(message, self._max_bytes)
         except UnreadableCommand as exc:  # only if it was forwarded by an older release
-            await self._settled(message, self._settle_unreadable(message, exc))
+            await self._settle_unreadable(message, exc)
             return
         if message.redelivered:
-            await self._settled(message, self._settlement.defer(message))
+            await self._settled(message, partial(self._settlement.defer, message))
             log.info(
                 "redelivered command deferred until earlier writes have landed",
                 extra={"command_id": received.command_id, "order_id": received.command.order_id},
             )
             return
-        await self._settled(message, self._settle(message, received))
+        await self._settle(message, received)
         metrics.command_duration.labels(received.name).observe(time.perf_counter() - started)
 
     async def _settle(self, message: AbstractIncomingMessage, received: ReceivedCommand) -> None:
         decision = await self._dispatcher.dispatch(received)
+        if not await self._settled(message, partial(self._publish, message, received, decision)):
+            return
+        if isinstance(decision, RetryLater):
+            metrics.command_retries.labels(received.name).inc()
+        _log_decision(received.command_id, received.command.order_id, decision)
+        if isinstance(decision, CommandSucceeded | CommandFailed):
+            _count(decision)
+
+    async def _publish(
+        self, message: AbstractIncomingMessage, received: ReceivedCommand, decision: Decision
+    ) -> None:
         settlement = self._settlement
         if isinstance(decision, RetryLater):
             await settlement.retry_later(message, decision.step)
-            metrics.command_retries.labels(received.name).inc()
         elif isinstance(decision, WaitForOncor):
             await settlement.retry_later(message, 1, attempt=received.attempt)
         elif isinstance(decision, CommandFailed):
@@ -87,17 +105,11 @@ class CommandDeliveries:
             )
         else:
             await settlement.announce(decision, received.reply_to)
-        _log_decision(received.command_id, received.command.order_id, decision)
-        if isinstance(decision, CommandSucceeded | CommandFailed):
-            _count(decision)
 
     async def _settle_unreadable(
         self, message: AbstractIncomingMessage, exc: UnreadableCommand
     ) -> None:
         """Dead-letter it; announce `command.failed` only if there is a command id to name."""
-        publishes = [
-            self._settlement.dead_letter(message, exc.problem, exc.message, exc.command_id)
-        ]
         failed = None
         if exc.command_id:
             failed = CommandFailed(
@@ -108,8 +120,17 @@ class CommandDeliveries:
                 problem=exc.problem,
                 message=exc.message,
             )
-            publishes.append(self._settlement.announce(failed, message.reply_to))
-        await asyncio.gather(*publishes)
+
+        async def publish() -> None:
+            publishes = [
+                self._settlement.dead_letter(message, exc.problem, exc.message, exc.command_id)
+            ]
+            if failed is not None:
+                publishes.append(self._settlement.announce(failed, message.reply_to))
+            await asyncio.gather(*publishes)
+
+        if not await self._settled(message, publish):
+            return
         log.warning(
             "unreadable command dead-lettered",
             extra={"command_id": exc.command_id, "problem": exc.problem, "error": exc.message},
@@ -119,16 +140,31 @@ class CommandDeliveries:
         else:
             metrics.dead_letters.labels(exc.problem).inc()
 
-    async def _settled(self, message: AbstractIncomingMessage, publishes: Awaitable[None]) -> None:
-        """Ack once `publishes` are confirmed. If settling fails (the broker refused a publish,
-        or the channel is gone) the command goes back to the broker, which delivers it again;
-        reconciliation makes that safe."""
-        try:
-            await publishes
-            await message.ack()
-        except Exception:
-            log.exception("could not settle a command", extra={"message_id": message.message_id})
-            await _give_back(message)
+    async def _settled(
+        self, message: AbstractIncomingMessage, publish: Callable[[], Awaitable[None]]
+    ) -> bool:
+        """Ack once `publish()` is confirmed; True if it was. If the channel is gone, or anything
+        but a refused publish goes wrong, the command goes back to the broker, which delivers
+        it again; reconciliation makes that safe."""
+        delay = REFUSED_PUBLISH_RETRY
+        while True:
+            try:
+                await publish()
+                await message.ack()
+                return True
+            except DeliveryError as exc:
+                log.warning(
+                    "the broker refused a publish, trying again",
+                    extra={"message_id": message.message_id, "error": repr(exc), "in_s": delay},
+                )
+                await asyncio.sleep(delay)
+                delay = min(2 * delay, REFUSED_PUBLISH_RETRY_MAX)
+            except Exception:
+                log.exception(
+                    "could not settle a command", extra={"message_id": message.message_id}
+                )
+                await _give_back(message)
+                return False
 
 
 def _count(outcome: CommandSucceeded | CommandFailed) -> None:

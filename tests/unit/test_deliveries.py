@@ -3,7 +3,13 @@ acked only after every publish was confirmed."""
 
 from __future__ import annotations
 
+import aio_pika
+import pytest
+from aio_pika.exceptions import DeliveryError
+from pamqp.commands import Basic
+
 from adapter.bus.topology import DEAD_EXCHANGE, EVENTS_EXCHANGE, partition_of, partition_queue_name
+from adapter.consumer import deliveries as deliveries_module
 from adapter.consumer.deliveries import CommandDeliveries
 from adapter.oncor.errors import OncorCircuitOpen, OncorUnavailable
 from tests.support.commands import document_data
@@ -160,6 +166,40 @@ async def test_command_is_given_back_unacked_when_a_publish_is_not_confirmed() -
     fake = on_partition(conclusion(order_id))
     await desk.on_command(delivery(fake))
     assert fake.settled == "requeue"
+
+
+class RefusingBus(MemoryBus):
+    """The broker nacks the first `refusals` publishes, as a queue without quorum makes it."""
+
+    def __init__(self, refusals: int) -> None:
+        super().__init__()
+        self.refusals = refusals
+
+    async def publish(
+        self, exchange: str, routing_key: str, message: aio_pika.Message, *, mandatory: bool = True
+    ) -> None:
+        if self.refusals:
+            self.refusals -= 1
+            raise DeliveryError(None, Basic.Nack(delivery_tag=1))
+        await super().publish(exchange, routing_key, message, mandatory=mandatory)
+
+
+async def test_a_publish_the_broker_refuses_is_tried_again_with_the_delivery_held(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Giving the command back would spend one of its delivery attempts per refusal."""
+    monkeypatch.setattr(deliveries_module, "REFUSED_PUBLISH_RETRY", 0.0)
+    oncor, bus = MemoryOncor(), RefusingBus(refusals=7)
+    order_id = oncor.add_order().id or ""
+    desk = await deliveries(oncor, bus, PARTITIONS)
+    fake = on_partition(conclusion(order_id), attempt=0)
+    fake.redelivered = True  # a hand-over: only the publish to the hand-over queue is at stake
+
+    await desk.on_command(delivery(fake))
+
+    assert fake.settled == "ack"
+    assert bus.refusals == 0
+    assert [p.routing_key for p in bus.published] == [bus.handover_queue]
 
 
 async def test_outcome_event_id_differs_between_success_and_failure_of_one_command() -> None:
