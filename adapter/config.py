@@ -122,7 +122,11 @@ class Settings(BaseSettings):
         "or *.domain; empty: none",
     )
     attachment_url_concurrency: int = Field(
-        8, ge=1, le=256, description="Attachments downloaded by URL at once"
+        4,
+        ge=1,
+        le=256,
+        description="Attachments downloaded by URL at once; each holds its partition's "
+        "delivery meanwhile, so keep it below DEZO_COMMAND_PARTITIONS",
     )
     attachment_spool_max_bytes: int = Field(
         1024 * 2**20, ge=2**20, description="Disk for downloaded attachments at once, bytes"

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from adapter.consumer.errors import InvalidCommand
+from adapter.consumer.errors import DownloadsBusy, InvalidCommand
 from adapter.consumer.spool import Spool, SpooledFile, SpoolFull
 from adapter.consumer.url_policy import (
     AllowedHosts,
@@ -93,25 +93,24 @@ class AttachmentFetcher:
             yield ReadyAttachment(ref.name, ref.media_type, spooled.path, spooled.size)
 
     async def _stream_into(self, spooled: SpooledFile, ref: UrlAttachment, what: str) -> None:
-        """Download into the spool; waiting for a download slot counts against the deadline."""
+        """Download into the spool, in a free download slot or not at all (DownloadsBusy)."""
         limit, timeout = self._limits.url_max_bytes, self._limits.url_timeout
         try:
-            async with asyncio.timeout(timeout), self._spool.downloading:
-                response = await self._connect(ref)
-                try:
-                    await _save(response, spooled, ref, what, limit)
-                finally:
-                    await response.aclose()
+            with self._spool.download_slot():
+                async with asyncio.timeout(timeout):
+                    response = await self._connect(ref)
+                    try:
+                        await _save(response, spooled, ref, what, limit)
+                    finally:
+                        await response.aclose()
         except (UrlNotAllowed, UrlUnresolvable) as exc:
             problem: CommandProblem = (
                 "url_not_allowed" if isinstance(exc, UrlNotAllowed) else "url_failed"
             )
             raise InvalidCommand(problem, f"{what}: {_shown(ref)}: {exc}") from None
-        except SpoolFull:
-            raise InvalidCommand(
-                "spool_full",
-                f"{what}: no room left to download {_shown(ref)}: the adapter is busy with other "
-                "large files (DEZO_ATTACHMENT_SPOOL_MAX_BYTES); publish the command again later",
+        except SpoolFull as exc:
+            raise DownloadsBusy(
+                f"{what}: no room to download {_shown(ref)} now: {exc}, taken by other commands"
             ) from None
         except (TimeoutError, httpx.TimeoutException):
             raise InvalidCommand(

@@ -1,4 +1,9 @@
-"""The message bus: one command at a time per order, to its handler, and back as a decision.
+"""The message bus: each command to its handler, and back as a decision.
+
+A handler takes its order to itself (`OrderTurn`) for what must not interleave with the order's
+other commands: looking for an earlier copy's document and writing. Checks and downloads come
+before it, so a slow download holds only its own command; a command still downloading lets the
+order's later commands go first.
 
 The decision says how the delivery ends; the service carries it out (see settlement):
 
@@ -6,6 +11,7 @@ The decision says how the delivery ends; the service carries it out (see settlem
     RetryLater                         ONCOR is unavailable: to retry queue `step`
     WaitForOncor                       ONCOR is down (the circuit breaker is open): parked in
                                        the first retry queue, no retry budget spent
+    (RetryLater also when every download slot is taken: see attachments)
 
 A command that an earlier copy already carried out succeeds again from what ONCOR holds (see
 idempotency), with the same outcome event id.
@@ -19,9 +25,10 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from functools import partial
 
 from adapter.consumer.dependencies import Dependencies
-from adapter.consumer.errors import InvalidCommand
+from adapter.consumer.errors import DownloadsBusy, InvalidCommand
 from adapter.consumer.handlers import HANDLERS
 from adapter.consumer.intake import ReceivedCommand
 from adapter.failures import Problem, oncor_problem, reason_of
@@ -29,7 +36,6 @@ from adapter.messages.outcomes import CommandFailed, CommandSucceeded, OncorErro
 from adapter.oncor.errors import (
     OncorAuthError,
     OncorCircuitOpen,
-    OncorError,
     OncorProtocolError,
     OncorRejected,
     OncorUnavailable,
@@ -81,14 +87,10 @@ class Dispatcher:
 
     async def dispatch(self, received: ReceivedCommand) -> Decision:
         """Carry out one command; never raises except on cancellation."""
-        # The lock is the first await after the message arrived: arrival order is kept.
-        async with self._locks.hold(received.command.order_id):
-            return await self._run(received)
-
-    async def _run(self, received: ReceivedCommand) -> Decision:
         ids = _log_ids(received)
+        turn = partial(self._order_turn, received.command.order_id)
         try:
-            return await HANDLERS[received.name](received, self._deps)
+            return await HANDLERS[received.name](received, self._deps, turn)
         except InvalidCommand as exc:
             return _failed(received, exc.problem, exc.message)
         except OncorRejected as exc:
@@ -100,13 +102,23 @@ class Dispatcher:
                 OncorErrorInfo(name=exc.name, message=exc.oncor_message, uuid=exc.uuid),
             )
         except (OncorUnavailable, OncorAuthError) as exc:
-            if isinstance(exc, OncorUnavailable) and exc.maybe_applied:
-                # The write may still land: the next attempt looks for it only after it would
-                # have. Holding the order meanwhile keeps its other commands behind it.
-                await asyncio.sleep(self._write_horizon)
             if isinstance(exc, OncorCircuitOpen):  # an outage is no failure of this command
                 return WaitForOncor(str(exc))
-            return self._retry_or_give_up(received, exc)
+            return self._retry_or_give_up(
+                received,
+                str(exc),
+                "oncor_unavailable",  # an auth error too: waiting was all a command could do
+                f"ONCOR stayed unavailable through {self._retry_budget} delayed retries ({exc}); "
+                "the command waits in dezo.commands.dead for a replay",
+            )
+        except DownloadsBusy as exc:
+            return self._retry_or_give_up(
+                received,
+                str(exc),
+                "spool_full",
+                f"{exc} through {self._retry_budget} delayed retries; publish the command "
+                "again later",
+            )
         except OncorProtocolError as exc:
             log.exception("unreadable answer from ONCOR", extra=ids)
             return _failed(received, oncor_problem(exc), str(exc))
@@ -118,20 +130,31 @@ class Dispatcher:
                 f"the adapter failed unexpectedly ({type(exc).__name__}); see its logs",
             )
 
-    def _retry_or_give_up(self, received: ReceivedCommand, exc: OncorError) -> Decision:
+    @asynccontextmanager
+    async def _order_turn(self, order_id: str) -> AsyncIterator[None]:
+        """The order to this command alone; waiters get it in the order they asked."""
+        async with self._locks.hold(order_id):
+            try:
+                yield
+            except OncorUnavailable as exc:
+                if exc.maybe_applied:
+                    # The write may still land: the next attempt looks for it only after it
+                    # would have. Holding the order meanwhile keeps any other copy of this
+                    # command (and the order's other commands) from looking too early.
+                    await asyncio.sleep(self._write_horizon)
+                raise
+
+    def _retry_or_give_up(
+        self, received: ReceivedCommand, error: str, problem: Problem, given_up: str
+    ) -> Decision:
         step = received.attempt + 1
         if step <= self._retry_budget:
             log.warning(
-                "ONCOR unavailable, retrying later",
-                extra={**_log_ids(received), "step": step, "error": str(exc)},
+                "cannot carry out the command now, retrying later",
+                extra={**_log_ids(received), "step": step, "error": error},
             )
-            return RetryLater(step, str(exc))
-        return _failed(
-            received,
-            "oncor_unavailable",  # an auth error too: for a command, waiting was all it could do
-            f"ONCOR stayed unavailable through {self._retry_budget} delayed retries ({exc}); "
-            "the command waits in dezo.commands.dead for a replay",
-        )
+            return RetryLater(step, error)
+        return _failed(received, problem, given_up)
 
 
 def _failed(

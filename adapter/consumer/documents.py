@@ -1,8 +1,9 @@
 """Where a reject, a conclusion or an expertise is delivered to ONCOR.
 
 The four DEZO documents take one path — check the code and the inline files, check the order,
-look for the document an earlier copy of the command wrote, download the files given by URL,
-upload the PDF, upload its signature, create the document, announce it — and differ only in a
+download the files given by URL, then with the order to themselves look for the document an
+earlier copy of the command wrote, upload the PDF, upload its signature, create the document,
+announce it — and differ only in a
 small specification: which ONCOR method, which dictionary, which record field holds the code,
 and whether it ends the order (for the turnaround metric).
 """
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from adapter.consumer.attachments import ReadyAttachment, upload
-from adapter.consumer.dependencies import Dependencies
+from adapter.consumer.dependencies import Dependencies, OrderTurn
 from adapter.consumer.idempotency import ExistingDocument, attachment_name, find_own_document
 from adapter.consumer.intake import ReceivedCommand
 from adapter.messages.commands import (
@@ -27,6 +28,7 @@ from adapter.messages.commands import (
     DocumentCommand,
     InlineAttachment,
     RejectOrder,
+    UrlAttachment,
 )
 from adapter.messages.outcomes import CommandSucceeded
 from adapter.observability import metrics
@@ -103,10 +105,10 @@ DOCUMENTS: dict[str, DocumentSpec[Any]] = {
 
 
 async def deliver_document(
-    spec: DocumentSpec[RecordT], received: ReceivedCommand, deps: Dependencies
+    spec: DocumentSpec[RecordT], received: ReceivedCommand, deps: Dependencies, turn: OrderTurn
 ) -> CommandSucceeded:
-    """Check the code and the order, answer from ONCOR if an earlier copy already wrote the
-    document, else upload the PDF and its signature and create the document."""
+    """Check the code, the files and the order, answer from ONCOR if an earlier copy already
+    wrote the document, else upload the PDF and its signature and create the document."""
     command = received.command
     assert isinstance(command, spec.command)
     deps.dictionaries.check(spec.dictionary, command.code)
@@ -121,14 +123,17 @@ async def deliver_document(
                         deps.attachments.ready(ref, what, must_be_pdf=what == "pdf")
                     )
 
-        # Inline files are checked before ONCOR is asked anything; nothing is downloaded for
-        # an order that does not exist or already has this command's document.
-        await make_ready(inline=True)
-        order = await deps.oncor.get_record(command.order_id)
-        existing = await find_own_document(
-            deps.oncor, order, spec.record.__name__, command, received.command_id, spec.code_field
-        )
-        if existing is not None:
+        async def written_before() -> CommandSucceeded | None:
+            existing = await find_own_document(
+                deps.oncor,
+                order,
+                spec.record.__name__,
+                command,
+                received.command_id,
+                spec.code_field,
+            )
+            if existing is None:
+                return None
             log.info(
                 "document already in ONCOR, not written again",
                 extra={
@@ -139,10 +144,23 @@ async def deliver_document(
             )
             metrics.command_duplicates.labels(command.name).inc()
             return _succeeded(received, deps, existing)
-        await make_ready(inline=False)
-        pdf_id = await _upload(deps, ready.get("pdf"), received.command_id)
-        signature_id = await _upload(deps, ready.get("signature"), received.command_id)
-        created = await spec.add(deps.oncor, _record(spec, command, pdf_id, signature_id))
+
+        # Inline files are checked before ONCOR is asked anything. Files by URL are fetched
+        # only for an order that exists and lacks this command's document, and before the
+        # order's turn: a slow host holds only this command. The turn looks again (another
+        # copy may have written meanwhile) and writes.
+        await make_ready(inline=True)
+        order = await deps.oncor.get_record(command.order_id)
+        if any(isinstance(ref, UrlAttachment) for ref in files.values()):
+            if done := await written_before():
+                return done
+            await make_ready(inline=False)
+        async with turn():
+            if done := await written_before():
+                return done
+            pdf_id = await _upload(deps, ready.get("pdf"), received.command_id)
+            signature_id = await _upload(deps, ready.get("signature"), received.command_id)
+            created = await spec.add(deps.oncor, _record(spec, command, pdf_id, signature_id))
     if not created.id:
         raise OncorProtocolError(spec.record.__name__, "the created document has no id")
     if spec.turnaround is not None:

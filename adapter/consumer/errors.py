@@ -2,6 +2,8 @@
 
     InvalidCommand      the command itself is wrong (bad input); ONCOR is not written for it
                         and it is never retried; its `problem` (adapter.failures) names what
+    DownloadsBusy       no room to download its files now (every download slot or the spool
+                        taken by other commands): retried later like an ONCOR outage
 
 ONCOR's own failures keep their classes from `adapter.oncor.errors`; the dispatcher names them
 with `adapter.failures.oncor_problem`.
@@ -19,3 +21,8 @@ class InvalidCommand(Exception):
         super().__init__(message)
         self.problem: CommandProblem = problem
         self.message = message
+
+
+class DownloadsBusy(Exception):
+    """Other commands' downloads fill the slots or the spool: try again later. Waiting for a
+    slot inside the delivery would hold the partition it came from (see attachments)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from functools import partial
 
-from adapter.consumer.dependencies import Dependencies
+from adapter.consumer.dependencies import Dependencies, OrderTurn
 from adapter.consumer.documents import DOCUMENTS, deliver_document
 from adapter.consumer.intake import ReceivedCommand
 from adapter.messages.commands import AssociateDicom
@@ -19,27 +19,30 @@ from adapter.observability import metrics
 from adapter.oncor.orid import ui_link
 from adapter.oncor.status import STATUS_DICOM_ASSOCIATED
 
-Handler = Callable[[ReceivedCommand, Dependencies], Awaitable[CommandSucceeded]]
+Handler = Callable[[ReceivedCommand, Dependencies, OrderTurn], Awaitable[CommandSucceeded]]
 
 
-async def associate_dicom(received: ReceivedCommand, deps: Dependencies) -> CommandSucceeded:
+async def associate_dicom(
+    received: ReceivedCommand, deps: Dependencies, turn: OrderTurn
+) -> CommandSucceeded:
     """The DICOM study matched: status `Ассоциация DICOM` with its link, set once."""
     command = received.command
     assert isinstance(command, AssociateDicom)
     link = str(command.ris_dicom)
-    status = await deps.oncor.get_instance_status(command.order_id)
-    # Looking through the whole history, not just the current status: a redelivered
-    # association must not pull an order that has moved on back to `Ассоциация DICOM`.
-    already = any(
-        entry.status == STATUS_DICOM_ASSOCIATED and entry.fields().get("ris_dicom") == link
-        for entry in (*status.history, status)
-    )
-    if already:
-        metrics.command_duplicates.labels(command.name).inc()
-    else:
-        await deps.oncor.update_instance_status(
-            command.order_id, STATUS_DICOM_ASSOCIATED, ris_dicom=link
+    async with turn():
+        status = await deps.oncor.get_instance_status(command.order_id)
+        # Looking through the whole history, not just the current status: a redelivered
+        # association must not pull an order that has moved on back to `Ассоциация DICOM`.
+        already = any(
+            entry.status == STATUS_DICOM_ASSOCIATED and entry.fields().get("ris_dicom") == link
+            for entry in (*status.history, status)
         )
+        if already:
+            metrics.command_duplicates.labels(command.name).inc()
+        else:
+            await deps.oncor.update_instance_status(
+                command.order_id, STATUS_DICOM_ASSOCIATED, ris_dicom=link
+            )
     return CommandSucceeded(
         command=command.name,
         command_id=received.command_id,

@@ -3,13 +3,14 @@
 Each download writes a temporary file under $TMPDIR (in the chart, an emptyDir sized from these
 limits, see README "Resource limits"). Its bytes count against `DEZO_ATTACHMENT_SPOOL_MAX_BYTES`
 from the first write until the file is deleted after its upload; a write that would go over
-fails at once with SpoolFull, so a flood of large URLs fails clearly instead of filling the disk.
-At most `DEZO_ATTACHMENT_URL_CONCURRENCY` downloads run at once; the others wait their turn.
+fails at once with SpoolFull, so a flood of large URLs cannot fill the disk. At most
+`DEZO_ATTACHMENT_URL_CONCURRENCY` downloads run at once; one more finds no slot (SpoolFull) and
+does not wait for one: its command is retried later, and the delivery it came on is free for
+commands behind it.
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
 import tempfile
 from collections.abc import Iterator
@@ -19,14 +20,26 @@ from typing import BinaryIO
 
 
 class SpoolFull(Exception):
-    """Writing on would take the spool over its limit."""
+    """Every download slot is taken, or writing on would take the spool over its limit."""
 
 
 class Spool:
     def __init__(self, max_bytes: int, max_downloads: int) -> None:
         self.max_bytes = max_bytes
         self.in_use = 0
-        self.downloading = asyncio.Semaphore(max_downloads)
+        self.max_downloads = max_downloads
+        self.downloads = 0
+
+    @contextmanager
+    def download_slot(self) -> Iterator[None]:
+        """One of the download slots, at once, or SpoolFull."""
+        if self.downloads >= self.max_downloads:
+            raise SpoolFull(f"all {self.max_downloads} download slots")
+        self.downloads += 1
+        try:
+            yield
+        finally:
+            self.downloads -= 1
 
     @contextmanager
     def new_file(self) -> Iterator[SpooledFile]:
@@ -51,7 +64,7 @@ class SpooledFile:
     def write(self, chunk: bytes) -> None:
         spool = self.spool
         if spool.in_use + len(chunk) > spool.max_bytes:
-            raise SpoolFull
+            raise SpoolFull(f"the spool's {spool.max_bytes} bytes")
         spool.in_use += len(chunk)
         self.size += len(chunk)
         self.file.write(chunk)  # a page-cache write of 256 KB: cheaper than a thread hop

@@ -282,6 +282,48 @@ def test_a_rabbitmq_cluster_is_reached_through_each_node_with_the_operators_secr
     assert load_settings().plaintext_endpoints == []
 
 
+@pytest.mark.parametrize("source", ["configMap", "secret"])
+def test_a_ca_bundle_is_mounted_and_trusted_through_ssl_cert_file(
+    chart: helm.Chart, source: str
+) -> None:
+    values = {**CREDENTIALS, "caBundle": {source: "hospital-ca", "key": "bundle.pem"}}
+    pod = the(render(chart, values), "Deployment")["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    env = {entry["name"]: entry.get("value") for entry in container["env"]}
+    mount = next(m for m in container["volumeMounts"] if m["name"] == "ca-bundle")
+    assert env["SSL_CERT_FILE"] == f"{mount['mountPath']}/bundle.pem" and mount["readOnly"]
+    volume = next(v for v in pod["volumes"] if v["name"] == "ca-bundle")
+    reference = (
+        volume["configMap"]["name"] if source == "configMap" else volume["secret"]["secretName"]
+    )
+    assert reference == "hospital-ca"
+    assert volume[source]["items"] == [{"key": "bundle.pem", "path": "bundle.pem"}]
+
+
+def test_without_a_ca_bundle_the_images_public_cas_are_trusted(chart: helm.Chart) -> None:
+    pod = the(render(chart, CREDENTIALS), "Deployment")["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert "SSL_CERT_FILE" not in {entry["name"] for entry in container["env"]}
+    assert "ca-bundle" not in {volume["name"] for volume in pod["volumes"]}
+
+
+def test_the_production_example_trusts_its_ca_for_https_oncor_and_amqps(
+    chart: helm.Chart,
+) -> None:
+    values = production_values()
+    assert values["config"]["DEZO_ONCOR_URL"].startswith("https://")
+    pod = the(render(chart, values), "Deployment")["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert any(entry["name"] == "SSL_CERT_FILE" for entry in container["env"])
+
+
+def test_a_ca_bundle_is_named_once(chart: helm.Chart) -> None:
+    with pytest.raises(
+        helm.HelmRenderError, match=r"either caBundle\.configMap or caBundle\.secret"
+    ):
+        render(chart, {**CREDENTIALS, "caBundle": {"configMap": "a", "secret": "b"}})
+
+
 def test_a_broker_is_named_once(chart: helm.Chart) -> None:
     with pytest.raises(helm.HelmRenderError, match=r"either secret\.amqpUrl or rabbitmqCluster"):
         render(chart, {**CREDENTIALS, "rabbitmqCluster": {"name": "rmq"}})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -24,20 +25,28 @@ ORIGIN = "https://oncor.example"
 RETRY_BUDGET = 3
 
 
-async def dependencies(oncor: MemoryOncor) -> Dependencies:
+#: The one host files may be downloaded from here: listed exactly, so its loopback address is
+#: allowed, and served by the `files` transport given to `dependencies` (nothing connects).
+FILES_HOST = "127.0.0.1"
+URL_CONCURRENCY = 2
+
+
+async def dependencies(
+    oncor: MemoryOncor, files: httpx.AsyncBaseTransport | None = None
+) -> Dependencies:
     dictionaries = DictionaryCache(oncor, (spec.dictionary for spec in DOCUMENTS.values()))
     await dictionaries.load()
     limits = AttachmentLimits(
         inline_max_bytes=1024 * 1024,
         url_max_bytes=1024 * 1024,
         url_timeout=1.0,
-        allowed_hosts=AllowedHosts.parse(["files.example"]),
-        url_concurrency=2,
+        allowed_hosts=AllowedHosts.parse([FILES_HOST]),
+        url_concurrency=URL_CONCURRENCY,
         spool_max_bytes=4 * 1024 * 1024,
     )
-    # Never used to connect: no test here downloads (a URL outside the allow-list is refused
-    # before any connection).
-    downloads = httpx.AsyncClient(transport=httpx.MockTransport(lambda _: httpx.Response(404)))
+    downloads = httpx.AsyncClient(
+        transport=files or httpx.MockTransport(lambda _: httpx.Response(404))
+    )
     return Dependencies(
         oncor=oncor,
         dictionaries=dictionaries,
@@ -47,9 +56,17 @@ async def dependencies(oncor: MemoryOncor) -> Dependencies:
     )
 
 
-async def dispatcher(oncor: MemoryOncor, write_horizon: float = 0.0) -> Dispatcher:
-    deps = await dependencies(oncor)
+async def dispatcher(
+    oncor: MemoryOncor,
+    write_horizon: float = 0.0,
+    files: httpx.AsyncBaseTransport | None = None,
+) -> Dispatcher:
+    deps = await dependencies(oncor, files)
     return Dispatcher(deps, retry_budget=RETRY_BUDGET, write_horizon=write_horizon)
+
+
+#: The order's turn for a handler called directly: no other command to wait for.
+alone = nullcontext
 
 
 async def deliveries(oncor: MemoryOncor, bus: MemoryBus, partitions: int = 4) -> CommandDeliveries:

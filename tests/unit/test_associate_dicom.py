@@ -9,7 +9,7 @@ from adapter.consumer.handlers import associate_dicom
 from adapter.messages.outcomes import CommandSucceeded
 from adapter.oncor.errors import OncorRejected
 from adapter.oncor.status import STATUS_DICOM_ASSOCIATED, STATUS_PROCESSING_STARTED
-from tests.support.consumer_parts import dependencies, received
+from tests.support.consumer_parts import alone, dependencies, received
 from tests.support.memory_oncor import MemoryOncor
 
 LINK = "https://pacs.example/study/1.2.3"
@@ -17,7 +17,7 @@ LINK = "https://pacs.example/study/1.2.3"
 
 async def associate(deps: Dependencies, order_id: str, link: str = LINK) -> CommandSucceeded:
     command = received("order.associate-dicom", {"order_id": order_id, "ris_dicom": link})
-    return await associate_dicom(command, deps)
+    return await associate_dicom(command, deps, alone)
 
 
 async def associated_order() -> tuple[MemoryOncor, Dependencies, str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import httpx
 import pytest
 
 from adapter.consumer import dispatcher as dispatcher_module
@@ -16,9 +17,16 @@ from adapter.oncor.errors import (
     OncorRejected,
     OncorUnavailable,
 )
-from tests.support.commands import document_data
-from tests.support.consumer_parts import RETRY_BUDGET, dispatcher, received
+from tests.support.commands import document_data, pdf_bytes
+from tests.support.consumer_parts import (
+    FILES_HOST,
+    RETRY_BUDGET,
+    URL_CONCURRENCY,
+    dispatcher,
+    received,
+)
 from tests.support.memory_oncor import MemoryOncor
+from tests.support.waiting import eventually
 
 ADD = "tm66/order/addRcTm66OrderConclusion"
 
@@ -125,31 +133,91 @@ async def test_maybe_applied_failure_holds_the_order_for_the_write_horizon(
     assert waited == [7.0]
 
 
-async def test_commands_of_one_order_run_one_after_the_other_in_arrival_order() -> None:
+async def test_commands_of_one_order_look_and_write_one_after_the_other() -> None:
     oncor = MemoryOncor()
     order_id = oncor.add_order().id or ""
     bus_dispatcher = await dispatcher(oncor)
-    first_started, release = asyncio.Event(), asyncio.Event()
-    seen: list[str] = []
-    original = oncor.get_record
+    first_looking, release = asyncio.Event(), asyncio.Event()
+    looked = 0
+    original = oncor.list_records
 
-    async def held_get_record(record_id: str):  # type: ignore[no-untyped-def]
-        seen.append("get")
-        if len(seen) == 1:
-            first_started.set()
+    async def held_list_records(ehr_id: str):  # type: ignore[no-untyped-def]
+        nonlocal looked
+        looked += 1
+        if looked == 1:
+            first_looking.set()
             await release.wait()
-        return await original(record_id)
+        return await original(ehr_id)
 
-    oncor.get_record = held_get_record  # type: ignore[method-assign]
+    oncor.list_records = held_list_records  # type: ignore[method-assign]
     first = asyncio.create_task(bus_dispatcher.dispatch(conclusion(order_id)))
-    await first_started.wait()
+    await first_looking.wait()
     second = asyncio.create_task(bus_dispatcher.dispatch(conclusion(order_id)))
-    await asyncio.sleep(0)
-    assert seen == ["get"]  # the second waits for the order's lock
+    for _ in range(10):
+        await asyncio.sleep(0)
+    assert looked == 1  # the second waits for the order's turn
     release.set()
     decisions = await asyncio.gather(first, second)
     assert decisions[0] == decisions[1]  # the second found the first's document
     assert len(oncor.documents(order_id)) == 1
+
+
+class HeldFiles(httpx.AsyncBaseTransport):
+    """A file server whose downloads hang until released."""
+
+    def __init__(self) -> None:
+        self.started = 0
+        self.release = asyncio.Event()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.started += 1
+        await self.release.wait()
+        return httpx.Response(200, content=pdf_bytes(1024))
+
+
+def by_url(order_id: str, attempt: int = 0, n: int = 1):  # type: ignore[no-untyped-def]
+    """A conclusion whose PDF is at a URL of FILES_HOST."""
+    pdf = {"name": "c.pdf", "media_type": "application/pdf", "url": f"http://{FILES_HOST}/{n}"}
+    data = document_data("order.conclusion", order_id, pdf=pdf)
+    return received("order.conclusion", data, command_id=f"url-{n}", attempt=attempt)
+
+
+async def test_a_slow_download_holds_only_its_own_command() -> None:
+    oncor = MemoryOncor()
+    order_id = oncor.add_order().id or ""
+    files = HeldFiles()
+    bus_dispatcher = await dispatcher(oncor, files=files)
+    downloading = asyncio.create_task(bus_dispatcher.dispatch(by_url(order_id)))
+    await eventually(lambda: files.started == 1, within=1, every=0.01)
+    # The same order's next command is carried out meanwhile.
+    expertise = received(
+        "order.expertise-dicom", document_data("order.expertise-dicom", order_id), command_id="e"
+    )
+    assert isinstance(await bus_dispatcher.dispatch(expertise), CommandSucceeded)
+    assert not downloading.done()
+    files.release.set()
+    assert isinstance(await downloading, CommandSucceeded)
+    assert len(oncor.documents(order_id)) == 2
+
+
+async def test_with_every_download_slot_taken_a_url_command_is_retried_later() -> None:
+    oncor = MemoryOncor()
+    order_id = oncor.add_order().id or ""
+    files = HeldFiles()
+    bus_dispatcher = await dispatcher(oncor, files=files)
+    held = [
+        asyncio.create_task(bus_dispatcher.dispatch(by_url(order_id, n=n)))
+        for n in range(URL_CONCURRENCY)
+    ]
+    await eventually(lambda: files.started == URL_CONCURRENCY, within=1, every=0.01)
+    decision = await bus_dispatcher.dispatch(by_url(order_id, n=99))
+    assert isinstance(decision, RetryLater) and decision.step == 1
+    assert "download slots" in decision.error and files.started == URL_CONCURRENCY
+    last = await bus_dispatcher.dispatch(by_url(order_id, attempt=RETRY_BUDGET, n=99))
+    assert isinstance(last, CommandFailed) and last.problem == "spool_full"
+    files.release.set()
+    assert all(isinstance(d, CommandSucceeded) for d in await asyncio.gather(*held))
+    assert len(oncor.documents(order_id)) == URL_CONCURRENCY
 
 
 async def test_commands_of_different_orders_do_not_wait_for_each_other() -> None:

@@ -9,7 +9,7 @@ from adapter.consumer.errors import InvalidCommand
 from adapter.consumer.idempotency import uploaded_by
 from adapter.oncor.errors import OncorRejected
 from tests.support.commands import SIGNATURE, document_data, inline, pdf_bytes
-from tests.support.consumer_parts import ORIGIN, dependencies, received
+from tests.support.consumer_parts import ORIGIN, alone, dependencies, received
 from tests.support.memory_oncor import MemoryOncor
 
 CODE_FIELDS = {
@@ -29,7 +29,8 @@ def spec(name: str) -> DocumentSpec:  # type: ignore[type-arg]
 async def deliver(oncor: MemoryOncor, name: str, **changes: object):  # type: ignore[no-untyped-def]
     order_id = str(changes.pop("order_id", "")) or oncor.add_order().id or ""
     data = document_data(name, order_id, **{"pdf": inline(PDF), **changes})
-    return await deliver_document(spec(name), received(name, data), await dependencies(oncor))
+    deps = await dependencies(oncor)
+    return await deliver_document(spec(name), received(name, data), deps, alone)
 
 
 @pytest.mark.parametrize("name", COMMANDS)

@@ -14,7 +14,7 @@ from adapter.messages.commands import DocumentCommand
 from adapter.messages.outcomes import CommandSucceeded
 from adapter.oncor.errors import OncorProtocolError
 from tests.support.commands import document_data
-from tests.support.consumer_parts import dependencies, received
+from tests.support.consumer_parts import alone, dependencies, received
 from tests.support.memory_oncor import MemoryOncor, lost_answer
 
 
@@ -36,7 +36,7 @@ class Order:
     ) -> CommandSucceeded:
         data = document_data(command, self.id, **changes)
         sent = received(command, data, command_id=command_id)
-        return await deliver_document(DOCUMENTS[command], sent, self.deps)
+        return await deliver_document(DOCUMENTS[command], sent, self.deps, alone)
 
 
 async def test_resent_conclusion_finds_its_own_document_and_writes_nothing() -> None:

@@ -69,6 +69,8 @@ expands $(NAME) in a value), TLS on 5671 with the CA file mounted by the Deploym
 
 {{- define "dezo-adapter.brokerCaDir" -}}/etc/dezo/rabbitmq-ca{{- end -}}
 
+{{- define "dezo-adapter.caBundleDir" -}}/etc/dezo/ca-bundle{{- end -}}
+
 {{- define "dezo-adapter.image" -}}
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
 {{- end -}}
