@@ -29,7 +29,7 @@ from adapter.messages.commands import (
     RejectOrder,
 )
 from adapter.messages.outcomes import CommandSucceeded
-from adapter.observability import metrics
+from adapter.observability import metrics, tracing
 from adapter.oncor.api import OncorApi
 from adapter.oncor.errors import OncorProtocolError
 from adapter.oncor.models import (
@@ -139,9 +139,10 @@ async def deliver_document(
             )
             metrics.command_duplicates.labels(command.name).inc()
             return _succeeded(received, deps, existing)
-        await make_ready(inline=False)
-        pdf_id = await _upload(deps, ready.get("pdf"), received.command_id)
-        signature_id = await _upload(deps, ready.get("signature"), received.command_id)
+        with tracing.span("attachments"):  # downloads by URL, uploads to ONCOR
+            await make_ready(inline=False)
+            pdf_id = await _upload(deps, ready.get("pdf"), received.command_id)
+            signature_id = await _upload(deps, ready.get("signature"), received.command_id)
         created = await spec.add(deps.oncor, _record(spec, command, pdf_id, signature_id))
     if not created.id:
         raise OncorProtocolError(spec.record.__name__, "the created document has no id")
