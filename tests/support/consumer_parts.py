@@ -17,6 +17,7 @@ from adapter.consumer.intake import ReceivedCommand
 from adapter.consumer.settlement import Settlement
 from adapter.consumer.url_policy import AllowedHosts
 from adapter.messages.commands import COMMANDS
+from adapter.oncor.api import OncorApi
 from tests.support.memory_bus import MemoryBus
 from tests.support.memory_oncor import MemoryOncor
 
@@ -24,7 +25,7 @@ ORIGIN = "https://oncor.example"
 RETRY_BUDGET = 3
 
 
-async def dependencies(oncor: MemoryOncor) -> Dependencies:
+async def dependencies(oncor: OncorApi) -> Dependencies:
     dictionaries = DictionaryCache(oncor, (spec.dictionary for spec in DOCUMENTS.values()))
     await dictionaries.load()
     limits = AttachmentLimits(
