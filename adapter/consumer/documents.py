@@ -193,13 +193,8 @@ def _succeeded(
     )
 
 
-def _order_created(order: Rc) -> str | None:
-    """When the order was created, in ONCOR's local time."""
-    return order.published.time if order.published and order.published.time else order.time_rc
-
-
 def _observe_turnaround(order: Rc, outcome: str, deps: Dependencies) -> None:
-    created = _order_created(order)
+    created = order.created
     if created:
         seconds = time.time() - parse_oncor_time(created, deps.zone).timestamp()
         metrics.order_turnaround.labels(outcome).observe(max(seconds, 0.0))
