@@ -13,10 +13,12 @@ from adapter.consumer.deliveries import CommandDeliveries
 from adapter.consumer.dispatcher import Dispatcher
 from adapter.consumer.settlement import Settlement
 from adapter.observability.tracing import export_endpoint, incoming_context, well_formed
+from adapter.oncor.errors import OncorUnavailable
 from adapter.publisher.poller import Poller, PollSettings
 from tests.support.commands import document_data
-from tests.support.consumer_parts import dependencies
+from tests.support.consumer_parts import deliveries, dependencies
 from tests.support.memory_bus import FakeDelivery, MemoryBus, command_delivery, delivery
+from tests.support.memory_oncor import MemoryOncor
 from tests.support.tracing import (
     children,
     hex_trace_id,
@@ -215,3 +217,37 @@ def test_spans_are_exported_only_where_an_otlp_endpoint_is_configured() -> None:
         )
         is None
     )
+
+
+async def test_retry_hand_over_and_dead_letter_copies_stay_in_the_commands_trace() -> None:
+    spans = recorded_spans()
+    oncor = MemoryOncor()
+    order_id = oncor.add_order().id or ""
+    bus = MemoryBus()
+    desk = await deliveries(oncor, bus, PARTITIONS)
+    headers = {"x-dezo-routing-key": "order.conclusion", "traceparent": SENDER_PARENT}
+
+    def partition_copy(**changes: Any) -> FakeDelivery:
+        data = document_data("order.conclusion", order_id, **changes)
+        fake = command_delivery("order.conclusion", data, headers=dict(headers))
+        fake.exchange, fake.routing_key = "", partition_queue_name(0)
+        return fake
+
+    oncor.fail("add_conclusion", OncorUnavailable("add", "HTTP 503", maybe_applied=False))
+    await desk.on_command(delivery(partition_copy()))  # to a retry queue
+    handover = partition_copy()
+    handover.redelivered = True
+    await desk.on_command(delivery(handover))  # to the hand-over queue
+    await desk.on_command(delivery(partition_copy(conclusion_code="9")))  # dead letter + outcome
+    copies = [sent for sent in bus.published if sent.exchange != EVENTS_EXCHANGE]
+    assert [sent.routing_key for sent in copies] == [
+        bus.retry_queue(1),
+        bus.handover_queue,
+        "order.conclusion",
+    ]
+    publishes = [span for span in spans.get_finished_spans() if span.name.startswith("publish ")]
+    for sent in bus.published:  # each names its own publish span, in the sender's trace
+        [publish] = [
+            span for span in publishes if traceparent_of(span) == sent.headers["traceparent"]
+        ]
+        assert hex_trace_id(publish) == SENDER_TRACE
