@@ -323,11 +323,11 @@ class Poller:
         if not may_publish():
             raise PublishingStopped
         try:
-            with tracing.publishing(EVENTS_EXCHANGE, ORDER_RECEIVED, None):
+            with tracing.publishing(EVENTS_EXCHANGE, ORDER_RECEIVED, None) as span:
+                message = order_received_message(announcement)  # carries the span's context
+                span.set_attribute("messaging.message.id", message.message_id or "")
                 async with asyncio.timeout(PUBLISH_TIMEOUT):
-                    await self._bus.publish(
-                        EVENTS_EXCHANGE, ORDER_RECEIVED, order_received_message(announcement)
-                    )
+                    await self._bus.publish(EVENTS_EXCHANGE, ORDER_RECEIVED, message)
         except Exception as exc:  # whatever the cause, the event is not confirmed
             raise BrokerUnavailable(f"order {order_id}: {type(exc).__name__}: {exc}") from exc
         self._confirmed(order_id, report)

@@ -75,6 +75,7 @@ async def test_one_order_is_one_trace_linked_to_its_cycle() -> None:
     assert sent.event["traceparent"] == expected
     assert sent.headers["traceparent"] == expected
     assert (publish.attributes or {})["messaging.system"] == "rabbitmq"
+    assert (publish.attributes or {})["messaging.message.id"] == sent.event["id"]
     # and the status update its own HTTP span's
     [update] = named(finished, "POST rc/updateInstanceStatus")
     assert recording.traceparents("rc/updateInstanceStatus") == [traceparent_of(update)]
