@@ -8,11 +8,21 @@ from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
 from adapter.bus.topology import EVENTS_EXCHANGE, partition_of, partition_queue_name
 from adapter.consumer.deliveries import CommandDeliveries
 from adapter.consumer.dispatcher import Dispatcher
 from adapter.consumer.settlement import Settlement
-from adapter.observability.tracing import export_endpoint, incoming_context, well_formed
+from adapter.observability import tracing as tracing_module
+from adapter.observability.tracing import (
+    configure_tracing,
+    export_endpoint,
+    incoming_context,
+    well_formed,
+)
 from adapter.oncor.errors import OncorUnavailable
 from adapter.publisher.poller import Poller, PollSettings
 from tests.support.commands import document_data
@@ -252,3 +262,24 @@ async def test_retry_hand_over_and_dead_letter_copies_stay_in_the_commands_trace
             span for span in publishes if traceparent_of(span) == sent.headers["traceparent"]
         ]
         assert hex_trace_id(publish) == SENDER_TRACE
+
+
+def test_the_provider_is_installed_named_and_exports_only_when_told(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    installed: list[TracerProvider] = []
+    monkeypatch.setattr(tracing_module.trace, "set_tracer_provider", installed.append)
+    added: list[object] = []
+    monkeypatch.setattr(
+        TracerProvider, "add_span_processor", lambda _, processor: added.append(processor)
+    )
+
+    assert configure_tracing({"OTEL_SDK_DISABLED": "true"}) is None and installed == []
+    provider = configure_tracing({})
+    assert installed == [provider] and added == []
+    assert provider is not None
+    assert provider.resource.attributes["service.name"] == "dezo-adapter"
+    configure_tracing({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"})
+    [processor] = added
+    assert isinstance(processor, BatchSpanProcessor)
+    processor.shutdown()  # its export thread
