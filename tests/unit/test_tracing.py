@@ -18,7 +18,10 @@ from adapter.consumer.dispatcher import Dispatcher
 from adapter.consumer.settlement import Settlement
 from adapter.observability import tracing as tracing_module
 from adapter.observability.tracing import (
+    NEW_TRACE,
+    ContextOnlyTracerProvider,
     configure_tracing,
+    current_context_fields,
     export_endpoint,
     incoming_context,
     well_formed,
@@ -267,7 +270,7 @@ async def test_retry_hand_over_and_dead_letter_copies_stay_in_the_commands_trace
 def test_the_provider_is_installed_named_and_exports_only_when_told(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    installed: list[TracerProvider] = []
+    installed: list[object] = []
     monkeypatch.setattr(tracing_module.trace, "set_tracer_provider", installed.append)
     added: list[object] = []
     monkeypatch.setattr(
@@ -275,11 +278,31 @@ def test_the_provider_is_installed_named_and_exports_only_when_told(
     )
 
     assert configure_tracing({"OTEL_SDK_DISABLED": "true"}) is None and installed == []
-    provider = configure_tracing({})
-    assert installed == [provider] and added == []
-    assert provider is not None
+    assert configure_tracing({}) is None  # nothing to shut down: nothing recorded
+    [context_only] = installed
+    assert isinstance(context_only, ContextOnlyTracerProvider)
+    provider = configure_tracing({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"})
+    assert provider is not None and installed[1:] == [provider]
     assert provider.resource.attributes["service.name"] == "dezo-adapter"
-    configure_tracing({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"})
     [processor] = added
     assert isinstance(processor, BatchSpanProcessor)
     processor.shutdown()  # its export thread
+
+
+def test_without_an_exporter_spans_record_nothing_but_carry_the_context_on() -> None:
+    tracer = ContextOnlyTracerProvider().get_tracer("test")
+    unsampled = f"00-{SENDER_TRACE}-{SENDER_SPAN}-00"
+    for parent, flags in ((SENDER_PARENT, "01"), (unsampled, "00")):
+        incoming = incoming_context({"traceparent": parent, "tracestate": "ris=1"})
+        with tracer.start_as_current_span("process", context=incoming) as span:
+            assert not span.is_recording()
+            fields = current_context_fields()
+        assert fields["tracestate"] == "ris=1"
+        trace, span_id, own_flags = fields["traceparent"].split("-")[1:]
+        assert (trace, own_flags) == (SENDER_TRACE, flags) and span_id != SENDER_SPAN
+    with tracer.start_as_current_span("order", context=NEW_TRACE):
+        first = current_context_fields()["traceparent"]
+    with tracer.start_as_current_span("order", context=NEW_TRACE):
+        second = current_context_fields()["traceparent"]
+    assert well_formed({"traceparent": first}) and first.endswith("-01")
+    assert trace_id_of(first) != trace_id_of(second)
