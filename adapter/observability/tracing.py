@@ -6,8 +6,9 @@ installs the SDK's TracerProvider with a batch exporter, and its sampler decides
 the parent's decision, else sampled). Without one it installs a provider whose spans record
 nothing but have real ids: every event, copy and ONCOR call still carries a `traceparent` the
 services around can continue, with the sampled flag the SDK's default sampler would have set.
-The SDK's own spans cost about 40 µs each in the adapter even with nothing to export, some
-0.2 ms per order (measured); these cost a few. `OTEL_SDK_DISABLED=true` turns off both.
+The SDK's own spans cost about 0.18 ms of CPU per order even with nothing to export; these
+about 0.02 ms (measured, README). `OTEL_SDK_DISABLED=true` turns tracing off: no spans, and
+a delivery's context passes through as it came.
 
 Where a command's context comes from: the AMQP header `traceparent` (with `tracestate`) when
 it is well formed, else the CloudEvents distributed-tracing attributes of the JSON body. The
