@@ -88,6 +88,24 @@ def _dead(args: argparse.Namespace) -> int:
     return asyncio.run(run_dead_command(_amqp_url(), args))
 
 
+def _order(args: argparse.Namespace) -> int:
+    from adapter.oncor.errors import OncorError
+    from adapter.runner import build_oncor_client
+    from adapter.tools.order_show import order_show
+
+    settings = load_settings()
+
+    async def show() -> int:
+        async with build_oncor_client(settings, lambda *_: None) as oncor:
+            return await order_show(settings, oncor, args.orid, as_json=args.json, limit=args.limit)
+
+    try:
+        return asyncio.run(show())
+    except OncorError as exc:  # ONCOR away or refusing the token: nothing to show
+        print(f"dezo-adapter: ONCOR: {exc}", file=sys.stderr)
+        return 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dezo-adapter", description="ONCOR DEZO orders <-> RabbitMQ adapter"
@@ -137,6 +155,21 @@ def build_parser() -> argparse.ArgumentParser:
     for sub in (listing, shown, replayed):
         sub.add_argument("--limit", type=int, default=1000, help="dead letters examined at most")
     dead.set_defaults(handler=_dead)
+
+    order = commands.add_parser("order", help="what ONCOR and the broker hold for one order")
+    order_commands = order.add_subparsers(dest="order_command", required=True)
+    shown_order = order_commands.add_parser(
+        "show",
+        help="an order's fields, status history, documents and dead letters (read-only)",
+        description="Asks ONCOR (DEZO_ONCOR_URL, DEZO_ONCOR_TOKEN) and, when it answers, the "
+        "broker (DEZO_AMQP_URL). Exit code 2 for a bad or unknown order id.",
+    )
+    shown_order.add_argument("orid", help="the order's ONCOR id, e.g. '#1930:0'")
+    shown_order.add_argument("--json", action="store_true", help="JSON for scripts")
+    shown_order.add_argument(
+        "--limit", type=int, default=1000, help="dead letters examined at most"
+    )
+    order.set_defaults(handler=_order)
 
     schemas = commands.add_parser("schemas", help="the bus contract: AsyncAPI and JSON Schemas")
     schema_commands = schemas.add_subparsers(dest="schemas_command", required=True)

@@ -33,6 +33,7 @@ from adapter.exit_deadline import CLOSING_SLACK, exit_by
 from adapter.observability import metrics
 from adapter.observability.health import Health, Heartbeat, health_server
 from adapter.observability.logs import configure_logging
+from adapter.observability.tracing import configure_tracing
 from adapter.oncor.api import OncorApi
 from adapter.oncor.client import CallObserver, OncorClient
 from adapter.publisher.leader import Leadership
@@ -148,6 +149,7 @@ async def run(settings: Settings, roles: Sequence[Role] = ALL_ROLES) -> None:
     # this threshold took the 2,000-order bench from 283 to 325 orders/s (bench/).
     gc.set_threshold(20_000, 20, 100)
     configure_logging(settings.log_level, secrets_of(settings))
+    tracer_provider = configure_tracing()
     for setting in settings.plaintext_endpoints:
         log.warning("not encrypted: use https:// or amqps://", extra={"setting": setting})
     stop = asyncio.Event()
@@ -196,6 +198,8 @@ async def run(settings: Settings, roles: Sequence[Role] = ALL_ROLES) -> None:
             http.should_exit = True
             await http_task
             beating.cancel()
+            if tracer_provider is not None:  # the last spans out, off the event loop
+                await asyncio.to_thread(tracer_provider.shutdown)
             log.info("adapter stopped")
 
 

@@ -19,18 +19,20 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager
 from functools import partial
 
 from aio_pika.abc import AbstractIncomingMessage
 from aio_pika.exceptions import DeliveryError
+from opentelemetry.trace import Span, SpanKind
 
-from adapter.bus.topology import partition_of, partition_queue_name
+from adapter.bus.topology import COMMANDS_QUEUE, partition_of, partition_queue_name
 from adapter.consumer.dispatcher import Decision, Dispatcher, RetryLater, WaitForOncor
 from adapter.consumer.intake import ReceivedCommand, UnreadableCommand, read_command
 from adapter.consumer.settlement import Settlement
 from adapter.failures import reason_of
 from adapter.messages.outcomes import CommandFailed, CommandSucceeded
-from adapter.observability import metrics
+from adapter.observability import metrics, tracing
 
 log = logging.getLogger(__name__)
 
@@ -54,10 +56,12 @@ class CommandDeliveries:
         try:
             received = read_command(message, self._max_bytes)
         except UnreadableCommand as exc:
-            await self._settle_unreadable(message, exc)
+            with _processing(message, None):
+                await self._settle_unreadable(message, exc)
             return
         queue = partition_queue_name(partition_of(received.command.order_id, self._partitions))
-        await self._settled(message, partial(self._settlement.forward, message, queue))
+        with _processing(message, received):
+            await self._settled(message, partial(self._settlement.forward, message, queue))
 
     # --- a partition: one order at a time -----------------------------------------------------
 
@@ -66,20 +70,29 @@ class CommandDeliveries:
         try:
             received = read_command(message, self._max_bytes)
         except UnreadableCommand as exc:  # only if it was forwarded by an older release
-            await self._settle_unreadable(message, exc)
+            with _processing(message, None):
+                await self._settle_unreadable(message, exc)
             return
-        if message.redelivered:
-            await self._settled(message, partial(self._settlement.defer, message))
-            log.info(
-                "redelivered command deferred until earlier writes have landed",
-                extra={"command_id": received.command_id, "order_id": received.command.order_id},
-            )
-            return
-        await self._settle(message, received)
+        with _processing(message, received) as span:
+            if message.redelivered:
+                await self._settled(message, partial(self._settlement.defer, message))
+                log.info(
+                    "redelivered command deferred until earlier writes have landed",
+                    extra={
+                        "command_id": received.command_id,
+                        "order_id": received.command.order_id,
+                    },
+                )
+                return
+            await self._settle(message, received, span)
         metrics.command_duration.labels(received.name).observe(time.perf_counter() - started)
 
-    async def _settle(self, message: AbstractIncomingMessage, received: ReceivedCommand) -> None:
+    async def _settle(
+        self, message: AbstractIncomingMessage, received: ReceivedCommand, span: Span
+    ) -> None:
         decision = await self._dispatcher.dispatch(received)
+        if isinstance(decision, CommandFailed):
+            tracing.failed(span, decision.problem)
         if not await self._settled(message, partial(self._publish, message, received, decision)):
             return
         if isinstance(decision, RetryLater):
@@ -165,6 +178,26 @@ class CommandDeliveries:
                 )
                 await _give_back(message)
                 return False
+
+
+def _processing(
+    message: AbstractIncomingMessage, received: ReceivedCommand | None
+) -> AbstractContextManager[Span]:
+    """The consumer span of one delivery, continuing the trace the command came with."""
+    queue = message.routing_key if message.exchange == "" else COMMANDS_QUEUE
+    attributes = tracing.messaging(
+        "process", queue or "", message.routing_key or "", message.message_id
+    )
+    if received is not None:
+        attributes["dezo.command_id"] = received.command_id
+        attributes["dezo.order_id"] = received.command.order_id
+        attributes["dezo.command"] = received.name
+    return tracing.span(
+        f"process {queue}",
+        kind=SpanKind.CONSUMER,
+        context=tracing.incoming_context(message.headers, received.trace if received else None),
+        attributes=attributes,
+    )
 
 
 def _count(outcome: CommandSucceeded | CommandFailed) -> None:

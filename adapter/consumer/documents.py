@@ -31,7 +31,7 @@ from adapter.messages.commands import (
     UrlAttachment,
 )
 from adapter.messages.outcomes import CommandSucceeded
-from adapter.observability import metrics
+from adapter.observability import metrics, tracing
 from adapter.oncor.api import OncorApi
 from adapter.oncor.errors import OncorProtocolError
 from adapter.oncor.models import (
@@ -154,12 +154,14 @@ async def deliver_document(
         if any(isinstance(ref, UrlAttachment) for ref in files.values()):
             if done := await written_before():
                 return done
-            await make_ready(inline=False)
+            with tracing.span("downloads"):
+                await make_ready(inline=False)
         async with turn():
             if done := await written_before():
                 return done
-            pdf_id = await _upload(deps, ready.get("pdf"), received.command_id)
-            signature_id = await _upload(deps, ready.get("signature"), received.command_id)
+            with tracing.span("attachments"):  # uploads to ONCOR
+                pdf_id = await _upload(deps, ready.get("pdf"), received.command_id)
+                signature_id = await _upload(deps, ready.get("signature"), received.command_id)
             created = await spec.add(deps.oncor, _record(spec, command, pdf_id, signature_id))
     if not created.id:
         raise OncorProtocolError(spec.record.__name__, "the created document has no id")
@@ -210,13 +212,8 @@ def _succeeded(
     )
 
 
-def _order_created(order: Rc) -> str | None:
-    """When the order was created, in ONCOR's local time."""
-    return order.published.time if order.published and order.published.time else order.time_rc
-
-
 def _observe_turnaround(order: Rc, outcome: str, deps: Dependencies) -> None:
-    created = _order_created(order)
+    created = order.created
     if created:
         seconds = time.time() - parse_oncor_time(created, deps.zone).timestamp()
         metrics.order_turnaround.labels(outcome).observe(max(seconds, 0.0))

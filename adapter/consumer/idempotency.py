@@ -24,12 +24,19 @@ after uploading stay unreferenced in ONCOR.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from adapter.messages.commands import DocumentCommand
 from adapter.oncor.api import OncorApi
 from adapter.oncor.errors import OncorProtocolError, OncorRejected
-from adapter.oncor.models import DictionaryEntry, Rc, Tm66Document
+from adapter.oncor.models import (
+    AttachmentMeta,
+    DictionaryEntry,
+    Rc,
+    Tm66Document,
+    UnreadableRecord,
+)
 from adapter.oncor.orid import InvalidOrid, normalize_orid
 
 _TAG_PREFIX = "dezo-"
@@ -67,36 +74,53 @@ async def find_own_document(
     code_field: str,
 ) -> ExistingDocument | None:
     """The document of `class_name` this command already wrote for `order`, if any."""
-    if not order.ehr_id:
-        raise OncorProtocolError("rc/get", "the order has no ehr_id: cannot look for documents")
-    listing = await oncor.list_records(order.ehr_id)
-    unreadable = [record.id for record in listing.unreadable if record.class_name == class_name]
+    documents = await order_documents(oncor, order)
+    unreadable = [record.id for record in documents.unreadable if record.class_name == class_name]
     if unreadable:  # one of them may be ours: writing blind could make a second
         raise OncorProtocolError(
             "rc/getList", f"cannot read the {class_name} records {unreadable} of the order's EHR"
         )
     candidates = [
         (record, document)
-        for record in listing
-        if record.id
-        and record.class_name == class_name
-        and (document := record.document()) is not None
-        and _same_orid(document.order_id, command.order_id)
+        for record, document in documents.found
+        if record.class_name == class_name
     ]
     if command.pdf is None:
         for record, document in candidates:
             if _same_content(document, command, code_field):
                 return _existing(record, document)
         return None
-    names = await _attachment_names(oncor, [doc.pdf_id for _, doc in candidates if doc.pdf_id])
+    pdfs = await attachments_by_id(oncor, [doc.pdf_id for _, doc in candidates if doc.pdf_id])
     for record, document in candidates:
-        if uploaded_by(command_id, names.get(document.pdf_id or "")):
+        pdf = pdfs.get(document.pdf_id or "")
+        if pdf is not None and uploaded_by(command_id, pdf.name):  # stale ids are not ours
             return _existing(record, document)
     return None
 
 
-async def _attachment_names(oncor: OncorApi, ids: list[str]) -> dict[str, str | None]:
-    """Attachment id -> name; an id ONCOR refuses (removed, stale) is simply not ours."""
+@dataclass(frozen=True)
+class OrderDocuments:
+    found: list[tuple[Rc, Tm66Document]]  # every DEZO document of the order, any class
+    unreadable: list[UnreadableRecord]  # records of its EHR that do not fit ONCOR's types
+
+
+async def order_documents(oncor: OncorApi, order: Rc) -> OrderDocuments:
+    """The DEZO documents ONCOR holds for an order: `rc/getList` of its EHR, those naming it."""
+    if not order.ehr_id:
+        raise OncorProtocolError("rc/get", "the order has no ehr_id: cannot look for documents")
+    listing = await oncor.list_records(order.ehr_id)
+    found = [
+        (record, document)
+        for record in listing
+        if record.id
+        and (document := record.document()) is not None
+        and _same_orid(document.order_id, order.id or "")
+    ]
+    return OrderDocuments(found, listing.unreadable)
+
+
+async def attachments_by_id(oncor: OncorApi, ids: Sequence[str]) -> dict[str, AttachmentMeta]:
+    """Attachment id -> its metadata; an id ONCOR refuses (removed, stale) is left out."""
     if not ids:
         return {}
     try:
@@ -104,11 +128,11 @@ async def _attachment_names(oncor: OncorApi, ids: list[str]) -> dict[str, str | 
     except OncorRejected:
         if len(ids) == 1:
             return {}
-        names: dict[str, str | None] = {}
+        found: dict[str, AttachmentMeta] = {}
         for id_ in ids:
-            names.update(await _attachment_names(oncor, [id_]))
-        return names
-    return {meta.id: meta.name for meta in metas if meta.id}
+            found.update(await attachments_by_id(oncor, [id_]))
+        return found
+    return {meta.id: meta for meta in metas if meta.id}
 
 
 def _same_orid(found: str | None, wanted: str) -> bool:

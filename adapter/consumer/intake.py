@@ -8,7 +8,7 @@ command, or an UnreadableCommand saying what is wrong and whatever could still b
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aio_pika.abc import AbstractIncomingMessage
@@ -30,6 +30,7 @@ from adapter.consumer.provenance import from_the_adapter, trusted_headers
 from adapter.consumer.settlement import honoured
 from adapter.failures import CommandProblem
 from adapter.messages.commands import COMMANDS, Command
+from adapter.observability.tracing import TRACEPARENT, TRACESTATE, well_formed
 
 UNKNOWN_COMMAND = "unknown"
 _TYPE_SUFFIX = ".v1"
@@ -43,6 +44,8 @@ class ReceivedCommand:
     command: Command
     reply_to: str | None
     attempt: int  # how many times it went through a retry queue
+    #: The CloudEvent's own `traceparent`/`tracestate`, used when the headers carry none.
+    trace: dict[str, str] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -103,6 +106,7 @@ def read_command(message: AbstractIncomingMessage, max_bytes: int) -> ReceivedCo
         command=command,
         reply_to=message.reply_to,
         attempt=_attempt(headers),
+        trace=well_formed({TRACEPARENT: event.traceparent, TRACESTATE: event.tracestate}),
     )
 
 

@@ -6,6 +6,10 @@ never a lost outcome or a lost command.
 
 Dead letters keep the original body and properties and say why in headers (bus.headers), so
 an operator can replay them to `dezo.commands` after a fix.
+
+Every publish has a producer span, and what it publishes carries that span's trace context:
+outcomes in the CloudEvent and the headers, copies (partition, hand-over, retry, dead letter)
+in the `traceparent` header, which replaces whatever the delivery had there.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from adapter.messages.outcomes import (
     Outcome,
     outcome_event_id,
 )
+from adapter.observability import tracing
 
 OWN_QUEUE_PREFIX = "dezo."  # every queue and exchange of the adapter
 _MAX_ERROR_HEADER = 1000
@@ -63,16 +68,15 @@ class Settlement:
         Not `mandatory`: an outcome nobody subscribed to is not an error of the command; the
         confirm still proves the broker took it.
         """
-        publishes = [
-            self._bus.publish(
-                EVENTS_EXCHANGE, outcome.routing_key, outcome_message(outcome), mandatory=False
-            )
-        ]
+        publishes = [self._announce(EVENTS_EXCHANGE, outcome.routing_key, outcome)]
         if reply_to and honoured(reply_to):
-            publishes.append(
-                self._bus.publish("", reply_to, outcome_message(outcome), mandatory=False)
-            )
+            publishes.append(self._announce("", reply_to, outcome))
         await asyncio.gather(*publishes)
+
+    async def _announce(self, exchange: str, routing_key: str, outcome: Outcome) -> None:
+        with tracing.publishing(exchange, routing_key, outcome_event_id(outcome)):
+            message = outcome_message(outcome)
+            await self._bus.publish(exchange, routing_key, message, mandatory=False)
 
     async def dead_letter(
         self, message: AbstractIncomingMessage, problem: str, error: str, command_id: str | None
@@ -83,18 +87,15 @@ class Settlement:
         headers.update({REASON_HEADER: problem, ERROR_HEADER: error[:_MAX_ERROR_HEADER]})
         if command_id and fits_short_string(command_id):  # an id over that is refused anyway
             headers[COMMAND_ID_HEADER] = command_id
-        await self._bus.publish(
-            DEAD_EXCHANGE, str(headers[ROUTING_KEY_HEADER]), copy_message(message, headers)
-        )
+        await self._publish_copy(DEAD_EXCHANGE, str(headers[ROUTING_KEY_HEADER]), message, headers)
 
     async def forward(self, message: AbstractIncomingMessage, queue: str) -> None:
         """A copy to the partition queue that owns the command's order."""
-        await self._bus.publish("", queue, copy_message(message, _headers_of_copy(message)))
+        await self._publish_copy("", queue, message, _headers_of_copy(message))
 
     async def defer(self, message: AbstractIncomingMessage) -> None:
         """A copy to the hand-over queue, as it is: back after the delay, with its budget."""
-        copy = copy_message(message, _headers_of_copy(message))
-        await self._bus.publish("", self._bus.handover_queue, copy)
+        await self._publish_copy("", self._bus.handover_queue, message, _headers_of_copy(message))
 
     async def retry_later(
         self, message: AbstractIncomingMessage, step: int, attempt: int | None = None
@@ -103,7 +104,18 @@ class Settlement:
         as attempt `step` of the retry budget unless another `attempt` is given."""
         headers = _headers_of_copy(message)
         headers[ATTEMPT_HEADER] = step if attempt is None else attempt
-        await self._bus.publish("", self._bus.retry_queue(step), copy_message(message, headers))
+        await self._publish_copy("", self._bus.retry_queue(step), message, headers)
+
+    async def _publish_copy(
+        self,
+        exchange: str,
+        routing_key: str,
+        message: AbstractIncomingMessage,
+        headers: dict[str, Any],
+    ) -> None:
+        with tracing.publishing(exchange, routing_key, message.message_id):
+            copy = copy_message(message, tracing.retraced(headers))
+            await self._bus.publish(exchange, routing_key, copy)
 
 
 def honoured(reply_to: str) -> bool:

@@ -28,6 +28,12 @@ from adapter.contracts.catalog import (
     MessageSpec,
 )
 from adapter.contracts.examples import valid_example
+from adapter.observability.tracing import (
+    TRACEPARENT,
+    TRACEPARENT_PATTERN,
+    TRACESTATE,
+    TRACESTATE_MAX_CHARS,
+)
 
 AMQP_BINDING_VERSION = "0.3.0"
 _EXCHANGE_TYPES = {EVENTS_EXCHANGE: "topic", COMMANDS_EXCHANGE: "topic", DEAD_EXCHANGE: "fanout"}
@@ -218,6 +224,19 @@ def _message(spec: MessageSpec) -> dict[str, Any]:
             "reply_to": {
                 "type": "string",
                 "description": "Commands only: also answer in this queue (not one of `dezo.*`)",
+            },
+            TRACEPARENT: {
+                "type": "string",
+                "pattern": TRACEPARENT_PATTERN,
+                "description": "AMQP header, W3C Trace Context. Events: the same as the "
+                "CloudEvent's `traceparent`. Commands: continued by the adapter's spans, ONCOR "
+                "calls and the outcome; it wins over the CloudEvent attribute, and a malformed "
+                "value is ignored",
+            },
+            TRACESTATE: {
+                "type": "string",
+                "maxLength": TRACESTATE_MAX_CHARS,
+                "description": "AMQP header, W3C `tracestate` with `traceparent`",
             },
         },
     }

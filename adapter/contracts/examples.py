@@ -157,6 +157,14 @@ _IDS = {
 }
 
 
+#: One trace: a RIS span sends a command; the adapter's outcome continues it (W3C's example ids).
+_TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
+_TRACE_CONTEXT = {
+    "command": {"traceparent": f"00-{_TRACE_ID}-00f067aa0ba902b7-01", "tracestate": "ris=1"},
+    "event": {"traceparent": f"00-{_TRACE_ID}-b7ad6b7169203331-01", "tracestate": "ris=1"},
+}
+
+
 def valid_example(spec: MessageSpec) -> dict[str, Any]:
     """A complete CloudEvent of this message type, as it travels on the bus."""
     return {
@@ -167,6 +175,7 @@ def valid_example(spec: MessageSpec) -> dict[str, Any]:
         "subject": ORDER_ID,
         "time": EXAMPLE_TIME,
         "datacontenttype": "application/json",
+        **_TRACE_CONTEXT[spec.kind],
         "data": _DATA[spec.name],
     }
 

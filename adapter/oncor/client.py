@@ -11,9 +11,10 @@ from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import httpx
+from opentelemetry.trace import SpanKind
 from pydantic import BaseModel, ValidationError
 from tenacity import (
     AsyncRetrying,
@@ -23,6 +24,7 @@ from tenacity import (
     wait_random_exponential,
 )
 
+from adapter.observability import tracing
 from adapter.oncor.attachment_body import AttachmentBody, AttachmentContent
 from adapter.oncor.breaker import BreakerPolicy, CircuitBreaker, CircuitObserver
 from adapter.oncor.errors import (
@@ -169,6 +171,11 @@ class OncorClient:
             transport, max_connections, Timeouts(connect=connect_timeout, read=read_timeout)
         )
         self._base_url = base_url.rstrip("/") + "/"
+        base = urlsplit(self._base_url)
+        self._base_path = base.path
+        self._server: dict[str, str | int] = {"server.address": base.hostname or ""}
+        if base.port is not None:
+            self._server["server.port"] = base.port
         self._headers = {TOKEN_HEADER: token, "Content-Type": "application/json"}
         self._retry = retry or RetryPolicy()
         self._search = search or SearchPolicy()
@@ -576,15 +583,39 @@ class OncorClient:
         body: bytes | None,
         body_stream: AttachmentBody | None,
     ) -> Answer:
+        with tracing.span(
+            f"{verb} {method}",
+            kind=SpanKind.CLIENT,
+            attributes={
+                "http.request.method": verb,
+                "url.path": self._base_path + method,  # ids travel in the query, left out
+                **self._server,
+            },
+        ) as span:
+            # The trace context of this very exchange: ONCOR, or a proxy before it, may join it.
+            headers = {**self._headers, **tracing.current_context_fields()}
+            answer = await self._timed_exchange(method, verb, url, headers, body, body_stream)
+            span.set_attribute("http.response.status_code", answer.status)
+            _raise_for_status(method, answer)
+            return answer
+
+    async def _timed_exchange(
+        self,
+        method: str,
+        verb: str,
+        url: str,
+        headers: Mapping[str, str],
+        body: bytes | None,
+        body_stream: AttachmentBody | None,
+    ) -> Answer:
         started = time.perf_counter()
         outcome = "connection_error"
-        headers: Mapping[str, str] = self._headers
         content: Body = body
         if body_stream is not None:
             content = body_stream.whole()
             if content is None:
                 # Produced afresh for every attempt; its length is known, so it is not chunked.
-                headers = {**self._headers, "Content-Length": str(body_stream.content_length)}
+                headers = {**headers, "Content-Length": str(body_stream.content_length)}
                 content = body_stream.chunks()
         try:
             answer = await self._wire.send(verb, url, headers, content)
@@ -609,7 +640,6 @@ class OncorClient:
                         "duration_ms": round(seconds * 1000, 1),
                     },
                 )
-        _raise_for_status(method, answer)
         return answer
 
 

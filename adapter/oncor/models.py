@@ -205,6 +205,11 @@ class Rc(OncorModel):
     rc_tm66_order_expertise_protocol: RcTm66OrderExpertiseProtocol | None = None
 
     @property
+    def created(self) -> str | None:
+        """When the record was created, in ONCOR's local time."""
+        return self.published.time if self.published and self.published.time else self.time_rc
+
+    @property
     def deleted(self) -> bool:
         """Deleted in ONCOR, itself or with its health record or patient (any `deleted_status`)."""
         return bool(self.deleted_status)

@@ -5,6 +5,11 @@
 3. enrich each with its patient and attachment metadata, and announce it on the bus;
 4. once the broker confirmed the announcement, set its status `Обработка началась`.
 
+Traces: the cycle is one (search, pages); each order starts a trace of its own, linked to its
+cycle's, so that one order can be followed from its search to its status: `order` with the
+children `patient`, `attachments`, `publish dezo.events` (whose context `order.received`
+carries) and `mark`.
+
 An order whose status was not set is found again by the next search and announced again with the
 same event id: a failure anywhere delays an order, never loses one.
 """
@@ -24,7 +29,7 @@ from zoneinfo import ZoneInfo
 from adapter.bus.outbox import Outbox
 from adapter.bus.topology import EVENTS_EXCHANGE, ORDER_RECEIVED
 from adapter.messages.orders import OrderReceived
-from adapter.observability import metrics
+from adapter.observability import metrics, tracing
 from adapter.oncor.api import OncorApi
 from adapter.oncor.errors import OncorAuthError, OncorError
 from adapter.oncor.models import Rc, RcTm66OrderQuery, SearchPage
@@ -128,6 +133,20 @@ class Poller:
 
     async def run_cycle(self, may_publish: MayPublish) -> CycleReport:
         """One cycle; ends early, never raises, on ONCOR or broker failure; cancellable."""
+        with tracing.span("poll cycle") as span:
+            report = await self._cycle(may_publish)
+            span.set_attributes(
+                {
+                    "dezo.cycle.outcome": report.outcome,
+                    "dezo.cycle.found": report.found,
+                    "dezo.cycle.published": report.published,
+                }
+            )
+            if report.outcome == "error":
+                tracing.failed(span, "cycle_failed")
+        return report
+
+    async def _cycle(self, may_publish: MayPublish) -> CycleReport:
         report = CycleReport()
         started = self.last_progress = time.monotonic()
         enrichment = CycleEnrichment(self._oncor, self._settings.concurrency)
@@ -256,17 +275,26 @@ class Poller:
         report: CycleReport,
         may_publish: MayPublish,
     ) -> None:
-        try:
-            announcement = await self._enrich(record, page_ids, enrichment)
-        except OrderSkipped:
-            self._skip(record.id, report)
-            return
-        commit = asyncio.create_task(self._announce_then_mark(announcement, report, may_publish))
-        self._commits.add(commit)
-        commit.add_done_callback(self._commit_done)
-        # Shielded: once started, an announcement and its status update finish even when the
-        # cycle is cancelled; `settle` bounds them at shutdown.
-        await asyncio.shield(commit)
+        with tracing.span(
+            "order",
+            context=tracing.NEW_TRACE,
+            links=tracing.link_to_current(),  # the cycle that found it
+            attributes={"dezo.order_id": record.id or ""},
+        ) as span:
+            try:
+                announcement = await self._enrich(record, page_ids, enrichment)
+            except OrderSkipped:
+                tracing.failed(span, "skipped")  # its stage's span says why
+                self._skip(record.id, report)
+                return
+            commit = asyncio.create_task(
+                self._announce_then_mark(announcement, report, may_publish)
+            )
+            self._commits.add(commit)
+            commit.add_done_callback(self._commit_done)
+            # Shielded: once started, an announcement and its status update finish even when
+            # the cycle is cancelled; `settle` bounds them at shutdown.
+            await asyncio.shield(commit)
 
     def _commit_done(self, commit: asyncio.Task[None]) -> None:
         self._commits.discard(commit)
@@ -276,9 +304,9 @@ class Poller:
     async def _enrich(
         self, record: Rc, page_ids: tuple[str, ...], enrichment: CycleEnrichment
     ) -> OrderReceived:
-        with OrderStage("patient", record.id):
+        with tracing.span("patient"), OrderStage("patient", record.id):
             patient = await enrichment.patient(record.patient_id) if record.patient_id else None
-        with OrderStage("attachments", record.id):
+        with tracing.span("attachments"), OrderStage("attachments", record.id):
             attachments = await enrichment.attachments(record, page_ids)
         if attachments.missing:
             log.warning(
@@ -295,10 +323,11 @@ class Poller:
         if not may_publish():
             raise PublishingStopped
         try:
-            async with asyncio.timeout(PUBLISH_TIMEOUT):
-                await self._bus.publish(
-                    EVENTS_EXCHANGE, ORDER_RECEIVED, order_received_message(announcement)
-                )
+            with tracing.publishing(EVENTS_EXCHANGE, ORDER_RECEIVED, None) as span:
+                message = order_received_message(announcement)  # carries the span's context
+                span.set_attribute("messaging.message.id", message.message_id or "")
+                async with asyncio.timeout(PUBLISH_TIMEOUT):
+                    await self._bus.publish(EVENTS_EXCHANGE, ORDER_RECEIVED, message)
         except Exception as exc:  # whatever the cause, the event is not confirmed
             raise BrokerUnavailable(f"order {order_id}: {type(exc).__name__}: {exc}") from exc
         self._confirmed(order_id, report)
@@ -319,7 +348,8 @@ class Poller:
 
     async def _mark(self, order_id: str, report: CycleReport) -> None:
         try:
-            await self._oncor.update_instance_status(order_id, STATUS_PROCESSING_STARTED)
+            with tracing.span("mark"):
+                await self._oncor.update_instance_status(order_id, STATUS_PROCESSING_STARTED)
         except OncorError as exc:
             # Not marked (or maybe marked, if `maybe_applied`): the next search decides.
             count_failure("mark", order_id, exc)

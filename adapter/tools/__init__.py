@@ -1,4 +1,4 @@
-"""Command-line tools for integrators and operators: send, watch, dead letters."""
+"""Command-line tools for integrators and operators: send, watch, dead letters, order show."""
 
 
 class ToolError(Exception):

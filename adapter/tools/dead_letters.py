@@ -54,6 +54,17 @@ class DeadLetter:
     def routing_key(self) -> str:
         return str(self.message.headers.get(ROUTING_KEY_HEADER) or self.message.routing_key or "")
 
+    @property
+    def order_id(self) -> str | None:
+        """The order the command names (`data.order_id`), if its body can be read."""
+        try:
+            event = parse_json(self.message.body)
+        except ValueError:
+            return None
+        data = event.get("data") if isinstance(event, dict) else None
+        order_id = data.get("order_id") if isinstance(data, dict) else None
+        return order_id if isinstance(order_id, str) else None
+
     def line(self) -> str:
         return f"{self.id:<38} {self.routing_key:<26} {self.reason:<20} {self.error[:80]}"
 

@@ -51,11 +51,25 @@ def test_compose_uses_the_charts_alert_rules_and_dashboard(compose: dict[str, An
 def test_compose_adapter_is_configured_with_real_settings(compose: dict[str, Any]) -> None:
     environment = compose["services"]["adapter"]["environment"]
     known = {f"DEZO_{field.upper()}" for field in Settings.model_fields}
-    assert set(environment) - known == set()
+    # and OpenTelemetry's own variables, which the SDK reads
+    assert {name for name in environment if not name.startswith("OTEL_")} - known == set()
     # the emulator accepts the very token the adapter sends
     emulator_command = compose["services"]["oncor-emulator"]["command"]
     token = emulator_command[emulator_command.index("--token") + 1]
     assert environment["DEZO_ONCOR_TOKEN"] == token
+
+
+def test_compose_sends_the_adapters_traces_through_the_collector_to_jaeger(
+    compose: dict[str, Any],
+) -> None:
+    services = compose["services"]
+    endpoint = services["adapter"]["environment"]["OTEL_EXPORTER_OTLP_ENDPOINT"]
+    assert endpoint == "http://otel-collector:4318"
+    collector = yaml.safe_load(compose["configs"]["otel-collector-config"]["content"])
+    assert collector["receivers"]["otlp"]["protocols"]["http"]["endpoint"].endswith(":4318")
+    [exporter] = collector["service"]["pipelines"]["traces"]["exporters"]
+    assert collector["exporters"][exporter]["endpoint"] == "jaeger:4317"
+    assert services["jaeger"]["environment"]["COLLECTOR_OTLP_ENABLED"] == "true"
 
 
 def test_compose_prometheus_scrapes_the_adapters_metrics_port(compose: dict[str, Any]) -> None:

@@ -396,3 +396,28 @@ def test_dashboard_configmap_carries_the_dashboard_file_for_grafanas_sidecar(
     assert json.loads(dashboard) == json.loads(DASHBOARD.read_text())
     production = the(render(chart, production_values()), "ConfigMap", f"{RELEASE}-dashboard")
     assert production["metadata"]["namespace"] == "monitoring"
+
+
+# --- tracing ------------------------------------------------------------------------------------
+
+
+def test_spans_are_exported_to_the_otlp_endpoint_given_in_values_and_only_then(
+    chart: helm.Chart,
+) -> None:
+    def environment(values: dict[str, Any]) -> dict[str, str]:
+        (container,) = the(render(chart, values), "Deployment")["spec"]["template"]["spec"][
+            "containers"
+        ]
+        return {item["name"]: item.get("value") for item in container["env"]}
+
+    def egress_ports(values: dict[str, Any]) -> set[int]:
+        policy = the(render(chart, values), "NetworkPolicy")["spec"]
+        return {port["port"] for rule in policy["egress"] for port in rule["ports"]}
+
+    assert "OTEL_EXPORTER_OTLP_ENDPOINT" not in environment(CREDENTIALS)
+    assert 4318 not in egress_ports(CREDENTIALS)
+    endpoint = "http://otel-collector.observability:4318"
+    traced = {**CREDENTIALS, "tracing": {"otlpEndpoint": endpoint}}
+    assert environment(traced)["OTEL_EXPORTER_OTLP_ENDPOINT"] == endpoint
+    assert environment(traced)["OTEL_SERVICE_NAME"] == "dezo-adapter"
+    assert 4318 in egress_ports(traced)

@@ -18,6 +18,7 @@ from adapter.consumer.intake import ReceivedCommand
 from adapter.consumer.settlement import Settlement
 from adapter.consumer.url_policy import AllowedHosts
 from adapter.messages.commands import COMMANDS
+from adapter.oncor.api import OncorApi
 from tests.support.memory_bus import MemoryBus
 from tests.support.memory_oncor import MemoryOncor
 
@@ -32,7 +33,7 @@ URL_CONCURRENCY = 2
 
 
 async def dependencies(
-    oncor: MemoryOncor, files: httpx.AsyncBaseTransport | None = None
+    oncor: OncorApi, files: httpx.AsyncBaseTransport | None = None
 ) -> Dependencies:
     dictionaries = DictionaryCache(oncor, (spec.dictionary for spec in DOCUMENTS.values()))
     await dictionaries.load()
