@@ -88,8 +88,8 @@ class OrderPublisher:
         if not self._leadership.held:
             # Another replica leads now: a status update of ours may no longer start.
             self._poller.abandon()
-        # A cancelled cycle leaves its announcements in flight; the next must not overlap them.
-        await self._poller.settle(self._settings.shutdown_grace)
+        # Announcements and status updates still in flight are not waited for: the next cycle
+        # leaves their orders alone (`Poller`), so one hanging update holds no other order up.
         remaining = self._settings.poll_interval - (time.monotonic() - started)
         if remaining > 0:
             await first_of(stop.wait(), self._leadership.lost.wait(), seconds=remaining)

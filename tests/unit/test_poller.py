@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -10,6 +11,7 @@ import pytest
 
 from adapter.bus.topology import EVENTS_EXCHANGE, ORDER_RECEIVED
 from adapter.oncor.errors import OncorAuthError, OncorUnavailable
+from adapter.oncor.models import InstanceStatus
 from adapter.oncor.status import STATUS_PROCESSING_STARTED
 from adapter.publisher.poller import Poller, PollSettings
 from tests.support.memory_bus import MemoryBus
@@ -186,3 +188,47 @@ async def test_each_patient_is_fetched_once_per_cycle() -> None:
     await poller(oncor, bus).run_cycle(always)
     assert oncor.calls.count("get_patient") == 1
     assert len(announced(bus)) == 4
+
+
+class HangingMark(MemoryOncor):
+    """ONCOR whose status update of one order hangs until `answer` is set (a lost reply)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.slow_order = self.add_order().id
+        self.answer = asyncio.Event()
+
+    async def update_instance_status(
+        self, record_id: str, status: str, **fields: str
+    ) -> InstanceStatus:
+        if record_id == self.slow_order:
+            await self.answer.wait()
+        return await super().update_instance_status(record_id, status, **fields)
+
+
+async def test_a_hanging_status_update_holds_up_no_other_order_nor_is_announced_again() -> None:
+    oncor, bus = HangingMark(), MemoryBus()
+    cycles = poller(oncor, bus)
+    first = await asyncio.wait_for(cycles.run_cycle(always), 1)
+    later = oncor.add_order().id
+    second = await asyncio.wait_for(cycles.run_cycle(always), 1)
+    assert announced(bus) == [oncor.slow_order, later]  # the slow one once only
+    assert oncor.status_of(later or "") == STATUS_PROCESSING_STARTED
+    assert (first.marked, second.marked, second.in_flight) == (0, 1, 1)
+    oncor.answer.set()
+    await cycles.settle(1)
+    assert oncor.status_of(oncor.slow_order or "") == STATUS_PROCESSING_STARTED
+    assert first.marked == 1  # counted in its own cycle's report
+    assert (await cycles.run_cycle(always)).found == 0
+
+
+async def test_a_status_update_that_failed_late_lets_the_order_be_announced_again() -> None:
+    oncor, bus = HangingMark(), MemoryBus()
+    oncor.fail("update_instance_status", OncorUnavailable("rc/updateInstanceStatus", "timeout"))
+    cycles = poller(oncor, bus)
+    await cycles.run_cycle(always)
+    oncor.answer.set()
+    await cycles.settle(1)
+    await cycles.run_cycle(always)
+    assert announced(bus) == [oncor.slow_order, oncor.slow_order]
+    assert oncor.status_of(oncor.slow_order or "") == STATUS_PROCESSING_STARTED
