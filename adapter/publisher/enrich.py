@@ -1,7 +1,11 @@
 """What a polling cycle asks ONCOR about besides the orders: patients and attachment metadata.
 
-Within one cycle each patient is fetched once, however many of its orders are found (concurrent
-askers share the one call), and each page's attachments are described by one `attachment/query`.
+Within one cycle each patient is fetched once, however many of its orders are found close
+together (concurrent askers share the one call; a finished call is remembered for the next
+`REMEMBERED_PATIENTS` patients), and each page's attachments are described by one
+`attachment/query`.
+Remembering every answer of a cycle instead made memory grow with the backlog (134 MB of RSS
+on a backlog of 10,000 orders, against 53 MB for the baseline).
 Attachment ids can go stale (dezo.md); when ONCOR refuses a batch for one, the batch is narrowed
 down to the order's ids, then to single ids, and the order goes out without the stale ones.
 """
@@ -9,6 +13,7 @@ down to the order's ids, then to single ids, and the order goes out without the 
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import Callable, Coroutine, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -20,13 +25,21 @@ from adapter.oncor.models import AttachmentMeta, Patient, Rc
 Key = TypeVar("Key", bound=Hashable)
 Value = TypeVar("Value")
 
+#: Finished calls remembered: patients of a few pages' worth of orders, which covers the orders
+#: in flight (two pages) and a patient's orders found on nearby pages; attachment batches of
+#: a few pages, narrowed-down batches included.
+REMEMBERED_PATIENTS = 1000
+REMEMBERED_BATCHES = 100
+
 
 class SharedCalls(Generic[Key, Value]):
-    """Memoised async calls: every caller of one key gets the outcome of a single call."""
+    """Memoised async calls: every caller of one key gets the outcome of a single call, as long
+    as it is among the last `remembered` calls started."""
 
-    def __init__(self, call: Callable[[Key], Coroutine[Any, Any, Value]]) -> None:
+    def __init__(self, call: Callable[[Key], Coroutine[Any, Any, Value]], remembered: int) -> None:
         self._call = call
-        self._calls: dict[Key, asyncio.Task[Value]] = {}
+        self._remembered = remembered
+        self._calls: dict[Key, asyncio.Task[Value]] = {}  # oldest first
 
     async def get(self, key: Key) -> Value:
         # Shielded: one caller being cancelled must not cancel the call the others wait for.
@@ -38,7 +51,14 @@ class SharedCalls(Generic[Key, Value]):
         if call is None:
             call = self._calls[key] = asyncio.create_task(self._call(key))
             call.add_done_callback(_seen)
+            self._forget_oldest()
         return call
+
+    def _forget_oldest(self) -> None:
+        excess = itertools.islice(self._calls.items(), max(0, len(self._calls) - self._remembered))
+        # A call still running stays: `cancel` must find it.
+        for key in [key for key, call in excess if call.done()]:
+            del self._calls[key]
 
     def cancel(self) -> None:
         for call in self._calls.values():
@@ -75,9 +95,11 @@ class CycleEnrichment:
     def __init__(self, oncor: OncorApi, concurrency: int) -> None:
         self._oncor = oncor
         self._limit = asyncio.Semaphore(concurrency)
-        self._patients: SharedCalls[str, Patient] = SharedCalls(self._fetch_patient)
+        self._patients: SharedCalls[str, Patient] = SharedCalls(
+            self._fetch_patient, REMEMBERED_PATIENTS
+        )
         self._attachments: SharedCalls[tuple[str, ...], dict[str, AttachmentMeta]] = SharedCalls(
-            self._query_attachments
+            self._query_attachments, REMEMBERED_BATCHES
         )
 
     def prefetch_attachments(self, page_ids: tuple[str, ...]) -> None:

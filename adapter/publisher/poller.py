@@ -10,7 +10,8 @@ same event id: a failure anywhere delays an order, never loses one.
 
 A cycle ends once its announcements are confirmed; the status updates go on behind it, so that
 one update hanging (up to the read timeout) delays its own order only. Until it ends, the next
-cycles find that order still without a status and leave it alone instead of announcing it again.
+cycles find that order still without a status and leave it alone instead of announcing it again;
+so do they with an order marked after their search started (the search may predate the mark).
 Status updates go `concurrency` at a time: however many hang, the rest of ONCOR's connections
 stay free for the searches and enrichment of the orders behind them.
 """
@@ -84,7 +85,7 @@ class CycleReport:
     published: int = 0
     marked: int = 0  # status updates finishing after the cycle count here too
     skipped: int = 0
-    in_flight: int = 0  # found again while its announcement or status update was in flight
+    in_flight: int = 0  # found again while its announcement or mark was in flight, or just marked
     deleted: int = 0
     duration: float = 0.0
 
@@ -131,6 +132,8 @@ class Poller:
         self._commits: set[asyncio.Task[None]] = set()
         #: orders whose announcement or status update is in flight: the next cycles skip them
         self._in_flight: set[str] = set()
+        #: orders marked since this cycle's search started, which it may still find unmarked
+        self._marked_since_search: set[str] = set()
         self._marks = asyncio.Semaphore(settings.concurrency)
         self.last_report: CycleReport | None = None
         #: monotonic time of the last sign of life: a cycle started or ended, a page arrived
@@ -220,6 +223,7 @@ class Poller:
     async def _poll(
         self, report: CycleReport, enrichment: CycleEnrichment, may_publish: MayPublish
     ) -> None:
+        self._marked_since_search.clear()
         job = await self._oncor.start_order_search(self._query())
         in_flight = asyncio.Semaphore(PAGES_IN_FLIGHT * self._settings.page_size)
         async with asyncio.TaskGroup() as orders:
@@ -251,7 +255,11 @@ class Poller:
                 extra={"order_ids": [record.id for record in deleted]},
             )
         records = [record for record in page.records if not record.deleted]
-        announceable = [record for record in records if record.id not in self._in_flight]
+        announceable = [
+            record
+            for record in records
+            if record.id not in self._in_flight and record.id not in self._marked_since_search
+        ]
         report.in_flight += len(records) - len(announceable)
         return announceable
 
@@ -360,6 +368,7 @@ class Poller:
             count_failure("mark", order_id, exc)
             return
         self._unmarked.marked(order_id)
+        self._marked_since_search.add(order_id)
         report.marked += 1
         metrics.orders_marked.inc()
 

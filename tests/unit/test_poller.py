@@ -11,8 +11,9 @@ import pytest
 
 from adapter.bus.topology import EVENTS_EXCHANGE, ORDER_RECEIVED
 from adapter.oncor.errors import OncorAuthError, OncorUnavailable
-from adapter.oncor.models import InstanceStatus
+from adapter.oncor.models import InstanceStatus, RcTm66OrderQuery, SearchJob
 from adapter.oncor.status import STATUS_PROCESSING_STARTED
+from adapter.publisher.enrich import SharedCalls
 from adapter.publisher.poller import Poller, PollSettings
 from tests.support.memory_bus import MemoryBus
 from tests.support.memory_oncor import MemoryOncor, not_found
@@ -232,3 +233,38 @@ async def test_a_status_update_that_failed_late_lets_the_order_be_announced_agai
     await cycles.run_cycle(always)
     assert announced(bus) == [oncor.slow_order, oncor.slow_order]
     assert oncor.status_of(oncor.slow_order or "") == STATUS_PROCESSING_STARTED
+
+
+async def test_shared_calls_remember_the_latest_only() -> None:
+    made: list[int] = []
+
+    async def call(key: int) -> int:
+        made.append(key)
+        return key
+
+    shared: SharedCalls[int, int] = SharedCalls(call, remembered=2)
+    for key in (1, 2, 3, 3, 2, 1):
+        assert await shared.get(key) == key
+    assert made == [1, 2, 3, 1]  # 1 was forgotten when 3 came
+
+
+class MarkLandsDuringSearch(HangingMark):
+    """The slow status update lands after the second search started: that one still finds it."""
+
+    async def start_order_search(self, query: RcTm66OrderQuery) -> SearchJob:
+        job = await super().start_order_search(query)
+        if self.calls.count("start_order_search") == 2:
+            self.answer.set()
+        for _ in range(5):  # the update's task finishes
+            await asyncio.sleep(0)
+        return job
+
+
+async def test_an_order_marked_after_the_search_started_is_not_announced_again() -> None:
+    oncor, bus = MarkLandsDuringSearch(), MemoryBus()
+    cycles = poller(oncor, bus)
+    await cycles.run_cycle(always)
+    second = await cycles.run_cycle(always)
+    assert oncor.status_of(oncor.slow_order or "") == STATUS_PROCESSING_STARTED
+    assert announced(bus) == [oncor.slow_order]
+    assert (second.found, second.in_flight) == (1, 1)
