@@ -26,10 +26,12 @@ Key = TypeVar("Key", bound=Hashable)
 Value = TypeVar("Value")
 
 #: Finished calls remembered: patients of a few pages' worth of orders, which covers the orders
-#: in flight (two pages) and a patient's orders found on nearby pages; attachment batches of
-#: a few pages, narrowed-down batches included.
+#: in flight (two pages) and a patient's orders found on nearby pages; the attachments of the
+#: pages in flight and the one after (a page's batch may describe a few hundred); the batches
+#: narrowed down from a refused one, per order or per id.
 REMEMBERED_PATIENTS = 1000
-REMEMBERED_BATCHES = 100
+REMEMBERED_PAGES = 3
+REMEMBERED_NARROWED = 1000
 
 
 class SharedCalls(Generic[Key, Value]):
@@ -81,6 +83,10 @@ def page_attachment_ids(records: Sequence[Rc]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(id_ for record in records for id_ in attachment_ids(record)))
 
 
+#: `attachment/query` calls by their batch of attachment ids
+Batches = SharedCalls[tuple[str, ...], dict[str, AttachmentMeta]]
+
+
 @dataclass(frozen=True)
 class OrderAttachments:
     """An order's attachments: described by ONCOR, or missing (stale or removed ids)."""
@@ -98,16 +104,15 @@ class CycleEnrichment:
         self._patients: SharedCalls[str, Patient] = SharedCalls(
             self._fetch_patient, REMEMBERED_PATIENTS
         )
-        self._attachments: SharedCalls[tuple[str, ...], dict[str, AttachmentMeta]] = SharedCalls(
-            self._query_attachments, REMEMBERED_BATCHES
-        )
+        self._pages: Batches = SharedCalls(self._query_attachments, REMEMBERED_PAGES)
+        self._narrowed: Batches = SharedCalls(self._query_attachments, REMEMBERED_NARROWED)
 
     def prefetch_attachments(self, page_ids: tuple[str, ...]) -> None:
         """Describe a page's attachments while its orders fetch their patients: one round trip
         to ONCOR less per order (the first order would otherwise wait for it after its patient).
         """
         if page_ids:
-            self._attachments.start(page_ids)
+            self._pages.start(page_ids)
 
     async def patient(self, patient_id: str) -> Patient:
         return await self._patients.get(patient_id)
@@ -126,9 +131,9 @@ class CycleEnrichment:
     ) -> dict[str, AttachmentMeta]:
         # A refused batch (422) holds an id ONCOR does not know: narrow it down. The calls are
         # shared, so the orders of a page narrow down together, each batch asked once.
-        for batch in (page_ids, wanted):
+        for batch, calls in ((page_ids, self._pages), (wanted, self._narrowed)):
             try:
-                return await self._attachments.get(batch)
+                return await calls.get(batch)
             except OncorRejected:
                 continue
         singles = await asyncio.gather(*(self._described_alone(id_) for id_ in wanted))
@@ -136,14 +141,14 @@ class CycleEnrichment:
 
     async def _described_alone(self, attachment_id: str) -> dict[str, AttachmentMeta]:
         try:
-            return await self._attachments.get((attachment_id,))
+            return await self._narrowed.get((attachment_id,))
         except OncorRejected:
             return {}  # stale: the order goes out with this id listed as missing
 
     def close(self) -> None:
         """Abandon the calls still running: the cycle that needed them is over."""
-        self._patients.cancel()
-        self._attachments.cancel()
+        for calls in (self._patients, self._pages, self._narrowed):
+            calls.cancel()
 
     async def _fetch_patient(self, patient_id: str) -> Patient:
         async with self._limit:
