@@ -1,7 +1,8 @@
 """Benchmark the adapter against a raw baseline in one run, on the local RabbitMQ and emulators.
 
     python bench/run.py [--orders 2000] [--commands 1000] [--pdf-kb 100] [--latency-ms 20]
-                        [--paced 2000] [--paced-rate 100] [--fault-orders N] [--big-pdf-mb 50]
+                        [--paced 2000] [--paced-rate 50] [--paced-command-rate 30]
+                        [--fault-orders N] [--big-pdf-mb 50]
                         [--json out.json]
 
 Adapter and baseline each get an emulator and a vhost of their own (a stand), and run side by
@@ -9,10 +10,11 @@ side, so that a noisy minute on a shared machine hits both:
   orders         a backlog of N orders appears in ONCOR: announced and marked by the adapter,
                  then by the baseline (the other one idle); then both at once, orders trickling
                  in at --paced-rate, --paced orders each, for latency without a backlog
-  write faults   the adapter alone on a backlog while 3 % of ONCOR's writes hang 30 s and 5 %
-                 answer 503: its throughput against the fault-free backlog, orders announced twice
+  write faults   the adapter alone on a backlog of as many orders while 3 % of ONCOR's writes
+                 hang 30 s and 5 % answer 503: its throughput against the fault-free backlog,
+                 and the orders announced twice
   commands       N conclusion commands with inline PDFs published at once, to the adapter then to
-                 the baseline; then both at once at --paced-rate
+                 the baseline; then both at once at --paced-command-rate
 and finally the adapter's consumer alone with one PDF of --big-pdf-mb by URL (peak memory).
 """
 
@@ -178,7 +180,7 @@ class Bench:
         ):
             result_a = await a.command_burst("commands/adapter", adapter, burst_a)
             result_b = await b.command_burst("commands/baseline", baseline, burst_b)
-            rate = self.args.paced_rate
+            rate = self.args.paced_command_rate
             latency_a, latency_b = await asyncio.gather(
                 a.paced_commands("commands/adapter", paced_a, rate),
                 b.paced_commands("commands/baseline", paced_b, rate, delay=0.5 / rate),
@@ -363,11 +365,12 @@ def _load() -> str:
 
 
 async def main(args: argparse.Namespace) -> int:
-    args.fault_orders = args.fault_orders or max(1, args.orders // 2)
+    args.fault_orders = args.fault_orders or args.orders
     load = os.getloadavg()
     print(
         f"ONCOR latency {args.latency_ms} ms; {args.orders} orders; {args.commands} commands"
-        f" with {args.pdf_kb} KB PDFs; paced {args.paced} at {args.paced_rate:g}/s;"
+        f" with {args.pdf_kb} KB PDFs; paced {args.paced} each, orders at {args.paced_rate:g}/s,"
+        f" commands at {args.paced_command_rate:g}/s;"
         f" {_load()} on {os.cpu_count()} CPUs",
         flush=True,
     )
@@ -454,9 +457,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--latency-ms", type=int, default=20, help="emulator latency per call")
     parser.add_argument("--big-pdf-mb", type=int, default=50, help="PDF by URL, MiB")
     parser.add_argument("--paced", type=int, default=2000, help="messages in each paced run")
-    parser.add_argument("--paced-rate", type=float, default=100.0, help="messages/s when paced")
+    parser.add_argument("--paced-rate", type=float, default=50.0, help="orders/s when paced")
     parser.add_argument(
-        "--fault-orders", type=int, default=0, help="orders with write faults; default half"
+        "--paced-command-rate", type=float, default=30.0, help="commands/s when paced"
+    )
+    parser.add_argument(
+        "--fault-orders", type=int, default=0, help="orders with write faults; default --orders"
     )
     parser.add_argument("--log-level", default="INFO", help="DEZO_LOG_LEVEL of the adapter")
     parser.add_argument(

@@ -42,5 +42,5 @@ def test_bench_runs_on_a_small_size(broker: Broker, tmp_path: Path) -> None:
         assert figures[phase]["adapter_paced"]["messages"] == 10
     faults = figures["orders_write_faults"]
     assert {"throughput_ratio", "announced_again"} <= faults.keys()
-    assert faults["adapter"]["messages"] == 15
+    assert faults["adapter"]["messages"] == 30
     assert figures["big_pdf"]["outcomes"] == {"command.succeeded.order.conclusion": 1}
