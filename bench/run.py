@@ -1,7 +1,7 @@
 """Benchmark the adapter against a raw baseline in one run, on the local RabbitMQ and emulators.
 
     python bench/run.py [--orders 2000] [--commands 1000] [--pdf-kb 100] [--latency-ms 20]
-                        [--paced 2000] [--paced-rate 50] [--paced-command-rate 30]
+                        [--paced 2000] [--paced-rate 50] [--paced-command-rate 40]
                         [--fault-orders N] [--big-pdf-mb 50]
                         [--json out.json]
 
@@ -459,7 +459,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--paced", type=int, default=2000, help="messages in each paced run")
     parser.add_argument("--paced-rate", type=float, default=50.0, help="orders/s when paced")
     parser.add_argument(
-        "--paced-command-rate", type=float, default=30.0, help="commands/s when paced"
+        "--paced-command-rate", type=float, default=40.0, help="commands/s when paced"
     )
     parser.add_argument(
         "--fault-orders", type=int, default=0, help="orders with write faults; default --orders"

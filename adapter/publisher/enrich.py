@@ -53,11 +53,12 @@ class SharedCalls(Generic[Key, Value]):
         if call is None:
             call = self._calls[key] = asyncio.create_task(self._call(key))
             call.add_done_callback(_seen)
-            self._forget_oldest()
+            if len(self._calls) > self._remembered:
+                self._forget_oldest()
         return call
 
     def _forget_oldest(self) -> None:
-        excess = itertools.islice(self._calls.items(), max(0, len(self._calls) - self._remembered))
+        excess = itertools.islice(self._calls.items(), len(self._calls) - self._remembered)
         # A call still running stays: `cancel` must find it.
         for key in [key for key, call in excess if call.done()]:
             del self._calls[key]
