@@ -29,7 +29,7 @@ Value = TypeVar("Value")
 #: in flight (two pages) and a patient's orders found on nearby pages; the attachments of the
 #: pages in flight and the one after (a page's batch may describe a few hundred); the batches
 #: narrowed down from a refused one, per order or per id.
-REMEMBERED_PATIENTS = 1000
+REMEMBERED_PATIENTS = 500
 REMEMBERED_PAGES = 3
 REMEMBERED_NARROWED = 1000
 
