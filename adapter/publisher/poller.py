@@ -330,7 +330,10 @@ class Poller:
         del announcement  # a status update waiting its turn holds no order in memory
         announced.set_result(None)
         async with self._marks:
-            await self._mark(order_id, report)
+            # Asked again after waiting its turn: a replica that no longer leads (or is
+            # stopping) starts no status update; the next leader announces the order again.
+            if may_publish():
+                await self._mark(order_id, report)
 
     async def _announce(
         self, announcement: OrderReceived, report: CycleReport, may_publish: MayPublish

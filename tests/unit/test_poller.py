@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -268,3 +269,16 @@ async def test_an_order_marked_after_the_search_started_is_not_announced_again()
     assert oncor.status_of(oncor.slow_order or "") == STATUS_PROCESSING_STARTED
     assert announced(bus) == [oncor.slow_order]
     assert (second.found, second.in_flight) == (1, 1)
+
+
+async def test_a_status_update_waiting_its_turn_does_not_start_once_leadership_is_lost() -> None:
+    oncor, bus = HangingMark(), MemoryBus()
+    leading = True
+    cycles = Poller(replace(SETTINGS, concurrency=1), oncor, bus)  # one update at a time
+    later = oncor.add_order().id
+    await cycles.run_cycle(lambda: leading)  # the slow update holds the only slot
+    leading = False
+    oncor.answer.set()
+    await cycles.settle(1)
+    assert sorted(announced(bus)) == sorted([oncor.slow_order, later])
+    assert oncor.status_of(later or "") is None  # its update was still waiting: not started
