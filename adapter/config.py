@@ -215,7 +215,8 @@ class Settings(BaseSettings):
 
     @property
     def command_prefetch_in_budget(self) -> int:
-        """DEZO_COMMAND_PREFETCH, lowered so that the bodies fit half the memory budget."""
+        """DEZO_COMMAND_PREFETCH, lowered so that the bodies fit their share of the memory
+        budget (see consumer.budget)."""
         return prefetch_within(
             self.command_memory_budget_bytes, self.command_max_bytes, self.command_prefetch
         )

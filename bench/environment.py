@@ -69,10 +69,10 @@ class EmulatorAdmin:
     def __init__(self, base_url: str) -> None:
         self._http = httpx.AsyncClient(base_url=f"{base_url}/admin/", timeout=120)
 
-    async def reset(self, latency_ms: int) -> None:
-        """Empty, no faults but the per-call latency, a fresh call log."""
+    async def reset(self, latency_ms: int, **faults: Any) -> None:
+        """Empty, no faults but the per-call latency (and `faults`), a fresh call log."""
         await self._send("POST", "reset")
-        await self._send("POST", "faults", {"latency_ms": latency_ms})
+        await self._send("POST", "faults", {"latency_ms": latency_ms, **faults})
         await self._send("DELETE", "calls")
 
     async def add_orders(self, count: int) -> list[str]:

@@ -75,6 +75,7 @@ class Collector:
 
     arrivals: dict[str, float] = field(default_factory=dict)
     routing_keys: Counter[str] = field(default_factory=Counter)
+    repeats: int = 0  # events for a correlation id seen before: an order announced again
     _waiting: set[str] = field(default_factory=set)
     _all_in: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -82,6 +83,7 @@ class Collector:
         """Start afresh, waiting for these ids (more may be added)."""
         self.arrivals.clear()
         self.routing_keys.clear()
+        self.repeats = 0
         self._waiting = set()
         self.add_expected(ids)
 
@@ -100,7 +102,8 @@ class Collector:
         key = message.correlation_id
         self.routing_keys[message.routing_key or ""] += 1
         if key is None or key in self.arrivals:
-            return  # a re-publish: the first arrival counts
+            self.repeats += key is not None  # a re-publish: the first arrival counts
+            return
         self.arrivals[key] = now
         self._waiting.discard(key)
         if not self._waiting:
@@ -163,8 +166,11 @@ class Driver:
 
     # --- orders ------------------------------------------------------------------------------
 
-    async def order_backlog(self, name: str, process: ChildProcess, count: int) -> PhaseResult:
-        """`count` orders appear in ONCOR at once; until each is announced (and marked)."""
+    async def order_backlog(
+        self, name: str, process: ChildProcess, count: int, *, marks_within: float = 30.0
+    ) -> PhaseResult:
+        """`count` orders appear in ONCOR at once; until each is announced (and marked, for
+        `marks_within` seconds at most)."""
         await self.admin.clear_calls()
         self.collector.expect()
         meter = self._meter(process)
@@ -173,21 +179,22 @@ class Driver:
         self.collector.add_expected(ids)
         await self.collector.all_in()
         latencies = [self.collector.arrivals[id_] - created for id_ in ids]
-        await self._until_marked(count)
+        await self._until_marked(count, marks_within)
         result = self._result(name, process, meter, count, max(latencies))
         result.latency = Latencies.of(latencies)
         result.oncor_calls = await self.admin.call_counts()
         return result
 
     async def paced_orders(
-        self, name: str, rate: float, seconds: float, batch: int = 10
+        self, name: str, rate: float, count: int, *, batch: int = 10, delay: float = 0.0
     ) -> LatencyResult:
-        """Orders created in small batches well below capacity: latency without a backlog."""
+        """Orders created in small batches well below capacity: latency without a backlog.
+        `delay` shifts the batches: two stands paced at once take turns."""
         created: dict[str, float] = {}
         self.collector.expect()
         interval = batch / rate
-        start = time.monotonic()
-        for step in range(max(1, round(rate * seconds / batch))):
+        start = time.monotonic() + delay
+        for step in range(max(1, round(count / batch))):
             await _sleep_until(start + step * interval)
             ids = await self.admin.add_orders(batch)
             now = time.monotonic()
@@ -225,12 +232,13 @@ class Driver:
         return result
 
     async def paced_commands(
-        self, name: str, commands: list[tuple[str, bytes]], rate: float
+        self, name: str, commands: list[tuple[str, bytes]], rate: float, *, delay: float = 0.0
     ) -> LatencyResult:
-        """Commands published one by one at `rate` per second: latency without a queue."""
+        """Commands published one by one at `rate` per second: latency without a queue.
+        `delay` shifts the publishes: two stands paced at once take turns."""
         self.collector.expect({command_id for command_id, _ in commands})
         published: dict[str, float] = {}
-        start = time.monotonic()
+        start = time.monotonic() + delay
         sends = []
         for index, command in enumerate(commands):
             await _sleep_until(start + index / rate)

@@ -63,8 +63,9 @@ class CommandConsumer:
         self._dictionaries = dictionaries
         self._budget = budget
         # Bodies in flight, intake and partitions together, stay within the memory budget's
-        # prefetch (see budget), however many partitions one replica holds.
-        intake_prefetch = max(1, settings.prefetch // 2)
+        # prefetch (see budget), however many partitions one replica holds. The intake's work is
+        # short (read, forward): an eighth keeps it ahead, the partitions get the rest.
+        intake_prefetch = max(1, settings.prefetch // 8)
         per_partition = max(1, (settings.prefetch - intake_prefetch) // settings.partitions)
         self._intake = Subscription(
             bus,

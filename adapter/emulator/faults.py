@@ -33,12 +33,17 @@ class FaultSettings(BaseModel):
     paths: list[str] | None = None  # API path prefixes, e.g. ["patient/get"]; None = all
     # Of those, the ones that hang (e.g. reads only); None = all of `paths`.
     timeout_paths: list[str] | None = None
+    # Of those, the ones answered with errors (e.g. writes only); None = all of `paths`.
+    error_paths: list[str] | None = None
 
     def applies_to(self, path: str) -> bool:
         return _matches(path, self.paths)
 
     def hangs(self, path: str) -> bool:
         return _matches(path, self.timeout_paths)
+
+    def fails(self, path: str) -> bool:
+        return _matches(path, self.error_paths)
 
 
 def _matches(path: str, prefixes: list[str] | None) -> bool:
@@ -161,7 +166,7 @@ class FaultMiddleware:
             await asyncio.sleep(settings.latency_ms / 1000)
         if roll() < settings.timeout_rate and settings.hangs(path):
             await asyncio.sleep(settings.timeout_seconds)
-        if roll() < settings.error_rate:
+        if roll() < settings.error_rate and settings.fails(path):
             status = self.injector.random.choice(settings.error_statuses)
             response = _server_error(status, settings.retry_after)
             await response(scope, receive, send)

@@ -54,13 +54,7 @@ class RecordsApi:
 
     async def list_records(self, request: Request) -> Response:
         ehr_id = query_orid(request, "ehr_id")
-        return result(
-            *(
-                listed(record)
-                for record in self.state.store.records.values()
-                if record.rc.get("ehr_id") == ehr_id
-            )
-        )
+        return result(*(listed(record) for record in self.state.store.of_ehr(ehr_id)))
 
     async def get_instance_status(self, request: Request) -> Response:
         order = self._order(query_orid(request))

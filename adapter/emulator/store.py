@@ -97,11 +97,15 @@ class Store:
         self.records: dict[str, Record] = {}
         self.attachments: dict[str, Attachment] = {}
         self._next_position: dict[int, int] = {}
+        #: records by EHR, oldest first: rc/getList without a scan of every record, which cost
+        #: the benchmark's emulator more CPU per command than the adapter under test
+        self._by_ehr: dict[str, list[Record]] = {}
 
     def clear(self) -> None:
         self.patients.clear()
         self.records.clear()
         self.attachments.clear()
+        self._by_ehr.clear()
 
     def new_orid(self, cluster: int) -> str:
         position = self._next_position.get(cluster, 0)
@@ -111,7 +115,13 @@ class Store:
     def add_record(self, rc: JsonObject, created: datetime) -> Record:
         record = Record(rc=rc, created=created)
         self.records[record.id] = record
+        ehr_id = rc.get("ehr_id")
+        if isinstance(ehr_id, str):
+            self._by_ehr.setdefault(ehr_id, []).append(record)
         return record
+
+    def of_ehr(self, ehr_id: str) -> list[Record]:
+        return self._by_ehr.get(ehr_id, [])
 
     def add_attachment(self, name: str, media_type: str, data: bytes, created: str) -> Attachment:
         attachment = Attachment(

@@ -290,7 +290,9 @@ class OncorClient:
                 page = probe
                 yield fresh(probe)
                 offset = 2
+            del probe
         step = 1 if mode == "page" else len(first.rc)
+        del first  # a page of records weighs megabytes: only the one being read is kept
         while not last(page):
             page = await self.get_records_page(job_id, offset, size)
             yield fresh(page)

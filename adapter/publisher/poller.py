@@ -12,6 +12,13 @@ carries) and `mark`.
 
 An order whose status was not set is found again by the next search and announced again with the
 same event id: a failure anywhere delays an order, never loses one.
+
+A cycle ends once its announcements are confirmed; the status updates go on behind it, so that
+one update hanging (up to the read timeout) delays its own order only. Until it ends, the next
+cycles find that order still without a status and leave it alone instead of announcing it again;
+so do they with an order marked after their search started (the search may predate the mark).
+Status updates go `concurrency` at a time: however many hang, the rest of ONCOR's connections
+stay free for the searches and enrichment of the orders behind them.
 """
 
 from __future__ import annotations
@@ -81,8 +88,9 @@ class CycleReport:
     outcome: CycleOutcome = "interrupted"
     found: int = 0
     published: int = 0
-    marked: int = 0
+    marked: int = 0  # status updates finishing after the cycle count here too
     skipped: int = 0
+    in_flight: int = 0  # found again while its announcement or mark was in flight, or just marked
     deleted: int = 0
     duration: float = 0.0
 
@@ -127,6 +135,11 @@ class Poller:
         self._unmarked = UnmarkedAnnouncements()
         self.skipped = SkippedOrders()
         self._commits: set[asyncio.Task[None]] = set()
+        #: orders whose announcement or status update is in flight: the next cycles skip them
+        self._in_flight: set[str] = set()
+        #: orders marked since this cycle's search started, which it may still find unmarked
+        self._marked_since_search: set[str] = set()
+        self._marks = asyncio.Semaphore(settings.concurrency)
         self.last_report: CycleReport | None = None
         #: monotonic time of the last sign of life: a cycle started or ended, a page arrived
         self.last_progress = time.monotonic()
@@ -192,7 +205,7 @@ class Poller:
         """Let announcements and status updates in flight finish, for at most `grace` seconds."""
         if not self._commits:
             return
-        _, pending = await asyncio.wait(set(self._commits), timeout=grace)
+        _, pending = await asyncio.wait(self._commits.copy(), timeout=grace)
         for commit in pending:
             commit.cancel()
         if pending:
@@ -229,6 +242,7 @@ class Poller:
     async def _poll(
         self, report: CycleReport, enrichment: CycleEnrichment, may_publish: MayPublish
     ) -> None:
+        self._marked_since_search.clear()
         job = await self._oncor.start_order_search(self._query())
         in_flight = asyncio.Semaphore(PAGES_IN_FLIGHT * self._settings.page_size)
         async with asyncio.TaskGroup() as orders:
@@ -259,7 +273,14 @@ class Poller:
                 "deleted orders left alone",
                 extra={"order_ids": [record.id for record in deleted]},
             )
-        return [record for record in page.records if not record.deleted]
+        records = [record for record in page.records if not record.deleted]
+        announceable = [
+            record
+            for record in records
+            if record.id not in self._in_flight and record.id not in self._marked_since_search
+        ]
+        report.in_flight += len(records) - len(announceable)
+        return announceable
 
     def _skip(self, order_id: str | None, report: CycleReport) -> None:
         report.skipped += 1
@@ -287,19 +308,30 @@ class Poller:
                 tracing.failed(span, "skipped")  # its stage's span says why
                 self._skip(record.id, report)
                 return
+            order_id = announcement.order.id
+            announced: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            # The task keeps the order's trace: its `mark` span, ending after this one, is
+            # still the order's child.
             commit = asyncio.create_task(
-                self._announce_then_mark(announcement, report, may_publish)
+                self._commit(announcement, announced, report, may_publish)
             )
             self._commits.add(commit)
-            commit.add_done_callback(self._commit_done)
+            self._in_flight.add(order_id)
+            commit.add_done_callback(lambda done: self._commit_done(done, order_id, announced))
             # Shielded: once started, an announcement and its status update finish even when
-            # the cycle is cancelled; `settle` bounds them at shutdown.
-            await asyncio.shield(commit)
+            # the cycle is cancelled; `settle` bounds them at shutdown. The cycle waits for the
+            # announcement only: the status update goes on behind it.
+            await asyncio.shield(announced)
 
-    def _commit_done(self, commit: asyncio.Task[None]) -> None:
+    def _commit_done(
+        self, commit: asyncio.Task[None], order_id: str, announced: asyncio.Future[None]
+    ) -> None:
         self._commits.discard(commit)
-        if not commit.cancelled():
-            commit.exception()  # seen: raised into its cycle, or that cycle is already over
+        self._in_flight.discard(order_id)
+        if commit.cancelled():
+            announced.cancel()
+        elif (error := commit.exception()) is not None and not announced.done():
+            announced.set_exception(error)  # raised into its cycle, if that is still on
 
     async def _enrich(
         self, record: Rc, page_ids: tuple[str, ...], enrichment: CycleEnrichment
@@ -316,7 +348,24 @@ class Poller:
         with OrderStage("event", record.id):
             return self._mapping.order_received(record, patient, attachments)
 
-    async def _announce_then_mark(
+    async def _commit(
+        self,
+        announcement: OrderReceived,
+        announced: asyncio.Future[None],
+        report: CycleReport,
+        may_publish: MayPublish,
+    ) -> None:
+        order_id = announcement.order.id
+        await self._announce(announcement, report, may_publish)
+        del announcement  # a status update waiting its turn holds no order in memory
+        announced.set_result(None)
+        async with self._marks:
+            # Asked again after waiting its turn: a replica that no longer leads (or is
+            # stopping) starts no status update; the next leader announces the order again.
+            if may_publish():
+                await self._mark(order_id, report)
+
+    async def _announce(
         self, announcement: OrderReceived, report: CycleReport, may_publish: MayPublish
     ) -> None:
         order_id = announcement.order.id
@@ -333,7 +382,6 @@ class Poller:
         self._confirmed(order_id, report)
         if not may_publish():
             raise PublishingStopped  # the next leader announces it again, and marks it
-        await self._mark(order_id, report)
 
     def _confirmed(self, order_id: str, report: CycleReport) -> None:
         report.published += 1
@@ -355,6 +403,7 @@ class Poller:
             count_failure("mark", order_id, exc)
             return
         self._unmarked.marked(order_id)
+        self._marked_since_search.add(order_id)
         report.marked += 1
         metrics.orders_marked.inc()
 
@@ -373,6 +422,7 @@ class Poller:
                 "published": report.published,
                 "marked": report.marked,
                 "skipped": report.skipped,
+                "in_flight": report.in_flight,
                 "deleted": report.deleted,
                 "duration_s": round(report.duration, 3),
             },

@@ -85,14 +85,15 @@ class OrderPublisher:
         cycle = asyncio.create_task(self._poller.run_cycle(self._may_publish))
         await first_of(cycle, stop.wait(), self._leadership.lost.wait())  # cancels the cycle
         await asyncio.wait({cycle})  # let a cancelled cycle count itself and clean up
-        if not self._leadership.held:
-            # Another replica leads now: a status update of ours may no longer start.
-            self._poller.abandon()
-        # A cancelled cycle leaves its announcements in flight; the next must not overlap them.
-        await self._poller.settle(self._settings.shutdown_grace)
+        # Announcements and status updates still in flight are not waited for: the next cycle
+        # leaves their orders alone (`Poller`), so one hanging update holds no other order up.
         remaining = self._settings.poll_interval - (time.monotonic() - started)
         if remaining > 0:
             await first_of(stop.wait(), self._leadership.lost.wait(), seconds=remaining)
+        if not self._leadership.held:
+            # Another replica leads now, whether lost during the cycle or after it: a status
+            # update of ours may no longer start, nor go on.
+            self._poller.abandon()
 
     async def _follow(self, stop: asyncio.Event) -> None:
         """Wait for the token; make sure one exists, in case it was lost (e.g. a purged queue)."""

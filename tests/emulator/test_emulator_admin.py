@@ -177,6 +177,11 @@ def test_a_timeout_fault_hangs_the_call(api: httpx.Client, admin_http: httpx.Cli
         api.get("directory/get/MedDepart", timeout=0.2)
 
 
+def test_errors_can_be_kept_to_some_paths(admin_http: httpx.Client, api: httpx.Client) -> None:
+    admin_http.post("faults", json={"error_rate": 1.0, "error_paths": ["rc/update"]})
+    assert api.get("directory/get/MedDepart").status_code == 200
+
+
 def test_faults_can_be_read_and_cleared(admin_http: httpx.Client) -> None:
     settings = admin_http.post("faults", json={"drop_rate": 0.5, "paths": ["rc/"]}).json()
     assert settings == {
@@ -191,6 +196,7 @@ def test_faults_can_be_read_and_cleared(admin_http: httpx.Client) -> None:
         "drop_before_rate": 0.0,
         "paths": ["rc/"],
         "timeout_paths": None,
+        "error_paths": None,
     }
     assert admin_http.get("faults").json() == settings
     assert admin_http.delete("faults").json()["drop_rate"] == 0.0

@@ -14,18 +14,18 @@ from adapter.consumer.spool import Spool, SpoolFull
 MIB = 2**20
 
 
-def test_the_prefetch_is_lowered_until_bodies_at_the_limit_fill_half_the_budget() -> None:
-    assert prefetch_within(256 * MIB, 12 * MIB, 64) == 10
+def test_the_prefetch_is_lowered_until_bodies_at_the_limit_fill_their_share() -> None:
+    assert prefetch_within(256 * MIB, 12 * MIB, 64) == 18  # 7/8 of the budget
     assert prefetch_within(256 * MIB, 1 * MIB, 64) == 64  # small commands: as configured
     assert prefetch_within(8 * MIB, 12 * MIB, 64) == 1  # never none
     defaults = load_settings(oncor_token="t")
     assert defaults.command_prefetch_in_budget * defaults.command_max_bytes <= (
-        defaults.command_memory_budget_bytes // 2
+        defaults.command_memory_budget_bytes * 7 // 8
     )
 
 
 async def test_commands_wait_until_their_copies_fit_and_go_in_arrival_order() -> None:
-    budget = CommandBudget(2 * 10 * COPIES_PER_BODY_BYTE)  # copies of 10 body bytes fit
+    budget = CommandBudget(8 * 10 * COPIES_PER_BODY_BYTE)  # copies of 10 body bytes fit
     started: list[str] = []
     release = {name: asyncio.Event() for name in ("big", "second", "small")}
 
@@ -51,14 +51,14 @@ async def test_commands_wait_until_their_copies_fit_and_go_in_arrival_order() ->
 
 
 async def test_a_command_larger_than_the_budget_still_runs_alone() -> None:
-    budget = CommandBudget(2)
+    budget = CommandBudget(8)
     async with budget.holding(1000):
         assert budget.in_use == 1000 * COPIES_PER_BODY_BYTE
     assert budget.in_use == 0
 
 
 async def test_a_cancelled_wait_lets_the_next_command_in() -> None:
-    budget = CommandBudget(2 * 10 * COPIES_PER_BODY_BYTE)
+    budget = CommandBudget(8 * 10 * COPIES_PER_BODY_BYTE)
     entered = asyncio.Event()
 
     async def hold(size: int, until: asyncio.Event) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import replace
 from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -10,7 +12,9 @@ import pytest
 
 from adapter.bus.topology import EVENTS_EXCHANGE, ORDER_RECEIVED
 from adapter.oncor.errors import OncorAuthError, OncorUnavailable
+from adapter.oncor.models import InstanceStatus, RcTm66OrderQuery, SearchJob
 from adapter.oncor.status import STATUS_PROCESSING_STARTED
+from adapter.publisher.enrich import SharedCalls
 from adapter.publisher.poller import Poller, PollSettings
 from tests.support.memory_bus import MemoryBus
 from tests.support.memory_oncor import MemoryOncor, not_found
@@ -186,3 +190,95 @@ async def test_each_patient_is_fetched_once_per_cycle() -> None:
     await poller(oncor, bus).run_cycle(always)
     assert oncor.calls.count("get_patient") == 1
     assert len(announced(bus)) == 4
+
+
+class HangingMark(MemoryOncor):
+    """ONCOR whose status update of one order hangs until `answer` is set (a lost reply)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.slow_order = self.add_order().id
+        self.answer = asyncio.Event()
+
+    async def update_instance_status(
+        self, record_id: str, status: str, **fields: str
+    ) -> InstanceStatus:
+        if record_id == self.slow_order:
+            await self.answer.wait()
+        return await super().update_instance_status(record_id, status, **fields)
+
+
+async def test_a_hanging_status_update_holds_up_no_other_order_nor_is_announced_again() -> None:
+    oncor, bus = HangingMark(), MemoryBus()
+    cycles = poller(oncor, bus)
+    first = await asyncio.wait_for(cycles.run_cycle(always), 1)
+    later = oncor.add_order().id
+    second = await asyncio.wait_for(cycles.run_cycle(always), 1)
+    assert announced(bus) == [oncor.slow_order, later]  # the slow one once only
+    assert oncor.status_of(later or "") == STATUS_PROCESSING_STARTED
+    assert (first.marked, second.marked, second.in_flight) == (0, 1, 1)
+    oncor.answer.set()
+    await cycles.settle(1)
+    assert oncor.status_of(oncor.slow_order or "") == STATUS_PROCESSING_STARTED
+    assert first.marked == 1  # counted in its own cycle's report
+    assert (await cycles.run_cycle(always)).found == 0
+
+
+async def test_a_status_update_that_failed_late_lets_the_order_be_announced_again() -> None:
+    oncor, bus = HangingMark(), MemoryBus()
+    oncor.fail("update_instance_status", OncorUnavailable("rc/updateInstanceStatus", "timeout"))
+    cycles = poller(oncor, bus)
+    await cycles.run_cycle(always)
+    oncor.answer.set()
+    await cycles.settle(1)
+    await cycles.run_cycle(always)
+    assert announced(bus) == [oncor.slow_order, oncor.slow_order]
+    assert oncor.status_of(oncor.slow_order or "") == STATUS_PROCESSING_STARTED
+
+
+async def test_shared_calls_remember_the_latest_only() -> None:
+    made: list[int] = []
+
+    async def call(key: int) -> int:
+        made.append(key)
+        return key
+
+    shared: SharedCalls[int, int] = SharedCalls(call, remembered=2)
+    for key in (1, 2, 3, 3, 2, 1):
+        assert await shared.get(key) == key
+    assert made == [1, 2, 3, 1]  # 1 was forgotten when 3 came
+
+
+class MarkLandsDuringSearch(HangingMark):
+    """The slow status update lands after the second search started: that one still finds it."""
+
+    async def start_order_search(self, query: RcTm66OrderQuery) -> SearchJob:
+        job = await super().start_order_search(query)
+        if self.calls.count("start_order_search") == 2:
+            self.answer.set()
+        for _ in range(5):  # the update's task finishes
+            await asyncio.sleep(0)
+        return job
+
+
+async def test_an_order_marked_after_the_search_started_is_not_announced_again() -> None:
+    oncor, bus = MarkLandsDuringSearch(), MemoryBus()
+    cycles = poller(oncor, bus)
+    await cycles.run_cycle(always)
+    second = await cycles.run_cycle(always)
+    assert oncor.status_of(oncor.slow_order or "") == STATUS_PROCESSING_STARTED
+    assert announced(bus) == [oncor.slow_order]
+    assert (second.found, second.in_flight) == (1, 1)
+
+
+async def test_a_status_update_waiting_its_turn_does_not_start_once_leadership_is_lost() -> None:
+    oncor, bus = HangingMark(), MemoryBus()
+    leading = True
+    cycles = Poller(replace(SETTINGS, concurrency=1), oncor, bus)  # one update at a time
+    later = oncor.add_order().id
+    await cycles.run_cycle(lambda: leading)  # the slow update holds the only slot
+    leading = False
+    oncor.answer.set()
+    await cycles.settle(1)
+    assert sorted(announced(bus)) == sorted([oncor.slow_order, later])
+    assert oncor.status_of(later or "") is None  # its update was still waiting: not started

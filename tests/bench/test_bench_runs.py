@@ -1,0 +1,46 @@
+"""The benchmark runs end to end on a small size and writes every figure it promises.
+
+Timings are not checked: a benchmark, not a timed test (see bench/run.py and the README).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support.broker import Broker
+
+ROOT = Path(__file__).resolve().parents[2]
+PHASE_KEYS = {"adapter", "baseline", "adapter_paced", "baseline_paced"}
+FIGURES = {"throughput", "cpu_seconds_per_1000", "peak_rss_mb", "oncor_calls_per_message"}
+
+
+@pytest.mark.slow
+def test_bench_runs_on_a_small_size(broker: Broker, tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    small = ["--orders", "30", "--commands", "10", "--paced", "10", "--big-pdf-mb", "1"]
+    where = ["--amqp-url", broker.url, "--json", str(out)]
+    subprocess.run(
+        [sys.executable, "bench/run.py", *small, *where],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        timeout=240,
+    )
+    figures = json.loads(out.read_text())
+    assert len(figures["load_average"]) == 3
+    for phase in ("orders", "commands"):
+        assert figures[phase].keys() >= PHASE_KEYS
+        assert {"throughput_ratio", "added_p99_ms"} <= figures[phase].keys()
+        for who in ("adapter", "baseline"):
+            assert figures[phase][who].keys() >= FIGURES
+            assert "broker" in figures[phase][who]["neighbours_cpu"]
+        assert figures[phase]["adapter_paced"]["messages"] == 10
+    faults = figures["orders_write_faults"]
+    assert {"throughput_ratio", "announced_again"} <= faults.keys()
+    assert faults["adapter"]["messages"] == 30
+    assert figures["big_pdf"]["outcomes"] == {"command.succeeded.order.conclusion": 1}
