@@ -122,11 +122,11 @@ class Settings(BaseSettings):
         "or *.domain; empty: none",
     )
     attachment_url_concurrency: int = Field(
-        4,
+        8,
         ge=1,
         le=256,
-        description="Attachments downloaded by URL at once; each holds its partition's "
-        "delivery meanwhile, so keep it below DEZO_COMMAND_PARTITIONS",
+        description="Attachments downloaded by URL at once (and per partition, one fewer than "
+        "its deliveries); one more is retried later",
     )
     attachment_spool_max_bytes: int = Field(
         1024 * 2**20, ge=2**20, description="Disk for downloaded attachments at once, bytes"

@@ -27,7 +27,7 @@ from adapter.consumer.dependencies import Dependencies
 from adapter.consumer.dictionaries import DictionaryCache
 from adapter.consumer.dispatcher import Dispatcher
 from adapter.consumer.documents import DOCUMENTS
-from adapter.consumer.service import CommandConsumer, ConsumerSettings
+from adapter.consumer.service import CommandConsumer, ConsumerSettings, split_prefetch
 from adapter.consumer.settlement import Settlement
 from adapter.exit_deadline import CLOSING_SLACK, exit_by
 from adapter.observability import metrics
@@ -128,6 +128,7 @@ def build_consumer(
 
 
 def _attachment_limits(settings: Settings) -> AttachmentLimits:
+    split = split_prefetch(settings.command_prefetch_in_budget, settings.command_partitions)
     return AttachmentLimits(
         inline_max_bytes=settings.attachment_inline_max_bytes,
         url_max_bytes=settings.attachment_url_max_bytes,
@@ -135,6 +136,8 @@ def _attachment_limits(settings: Settings) -> AttachmentLimits:
         allowed_hosts=settings.allowed_attachment_hosts,
         url_concurrency=settings.attachment_url_concurrency,
         spool_max_bytes=settings.attachment_spool_max_bytes,
+        partitions=settings.command_partitions,
+        downloads_per_partition=split.downloads_per_partition,
     )
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from adapter.bus.topology import partition_of
 from adapter.consumer.errors import DownloadsBusy, InvalidCommand
 from adapter.consumer.spool import Spool, SpooledFile, SpoolFull
 from adapter.consumer.url_policy import (
@@ -50,6 +51,8 @@ class AttachmentLimits:
     allowed_hosts: AllowedHosts
     url_concurrency: int
     spool_max_bytes: int
+    partitions: int  # DEZO_COMMAND_PARTITIONS: downloads are counted per partition too
+    downloads_per_partition: int
 
 
 @dataclass(frozen=True)
@@ -68,13 +71,16 @@ class AttachmentFetcher:
     def __init__(self, limits: AttachmentLimits, http: httpx.AsyncClient) -> None:
         self._limits = limits
         self._http = http
-        self._spool = Spool(limits.spool_max_bytes, limits.url_concurrency)
+        self._spool = Spool(
+            limits.spool_max_bytes, limits.url_concurrency, limits.downloads_per_partition
+        )
 
     @asynccontextmanager
     async def ready(
-        self, ref: AttachmentRef, what: str, *, must_be_pdf: bool
+        self, ref: AttachmentRef, what: str, *, must_be_pdf: bool, order_id: str
     ) -> AsyncIterator[ReadyAttachment]:
-        """The file, checked; a downloaded file is deleted when the context ends.
+        """The file of a command for `order_id`, checked; a downloaded file is deleted when the
+        context ends.
 
         The file that is not the PDF is the PDF's detached signature, and must look like one.
         """
@@ -84,7 +90,7 @@ class AttachmentFetcher:
             yield ReadyAttachment(ref.name, ref.media_type, checked, checked.size)
             return
         with self._spool.new_file() as spooled:
-            await self._stream_into(spooled, ref, what)
+            await self._stream_into(spooled, ref, what, order_id)
             spooled.file.close()
             if spooled.size == 0:
                 raise InvalidCommand("empty_attachment", f"{what}: {_shown(ref)} is empty")
@@ -92,11 +98,14 @@ class AttachmentFetcher:
                 _check_kind(file.read(_HEAD_BYTES), what, must_be_pdf)
             yield ReadyAttachment(ref.name, ref.media_type, spooled.path, spooled.size)
 
-    async def _stream_into(self, spooled: SpooledFile, ref: UrlAttachment, what: str) -> None:
+    async def _stream_into(
+        self, spooled: SpooledFile, ref: UrlAttachment, what: str, order_id: str
+    ) -> None:
         """Download into the spool, in a free download slot or not at all (DownloadsBusy)."""
         limit, timeout = self._limits.url_max_bytes, self._limits.url_timeout
+        partition = partition_of(order_id, self._limits.partitions)
         try:
-            with self._spool.download_slot():
+            with self._spool.download_slot(partition):
                 async with asyncio.timeout(timeout):
                     response = await self._connect(ref)
                     try:

@@ -120,7 +120,9 @@ async def deliver_document(
             for what, ref in files.items():
                 if ref is not None and isinstance(ref, InlineAttachment) == inline:
                     ready[what] = await stack.enter_async_context(
-                        deps.attachments.ready(ref, what, must_be_pdf=what == "pdf")
+                        deps.attachments.ready(
+                            ref, what, must_be_pdf=what == "pdf", order_id=command.order_id
+                        )
                     )
 
         async def written_before() -> CommandSucceeded | None:

@@ -49,6 +49,27 @@ class ConsumerSettings:
     shutdown_grace: float
 
 
+@dataclass(frozen=True)
+class PrefetchSplit:
+    intake: int
+    per_partition: int
+
+    @property
+    def downloads_per_partition(self) -> int:
+        """Downloads by URL one partition may run at once, each holding one of its deliveries:
+        one fewer than its deliveries, so that commands without downloads always get through
+        (with one delivery per partition, a download holds its partition: README)."""
+        return max(1, self.per_partition - 1)
+
+
+def split_prefetch(prefetch: int, partitions: int) -> PrefetchSplit:
+    """Bodies in flight, intake and partitions together, stay within the memory budget's
+    prefetch (see budget), however many partitions one replica holds. The intake's work is
+    short (read, forward): an eighth keeps it ahead, the partitions get the rest."""
+    intake = max(1, prefetch // 8)
+    return PrefetchSplit(intake, max(1, (prefetch - intake) // partitions))
+
+
 class CommandConsumer:
     def __init__(
         self,
@@ -62,16 +83,12 @@ class CommandConsumer:
         self._settings = settings
         self._dictionaries = dictionaries
         self._budget = budget
-        # Bodies in flight, intake and partitions together, stay within the memory budget's
-        # prefetch (see budget), however many partitions one replica holds. The intake's work is
-        # short (read, forward): an eighth keeps it ahead, the partitions get the rest.
-        intake_prefetch = max(1, settings.prefetch // 8)
-        per_partition = max(1, (settings.prefetch - intake_prefetch) // settings.partitions)
+        split = split_prefetch(settings.prefetch, settings.partitions)
         self._intake = Subscription(
             bus,
             COMMANDS_QUEUE,
             self._within_budget(deliveries.on_intake),
-            prefetch=intake_prefetch,
+            prefetch=split.intake,
         )
         self._partitions: list[Subscription] = []
         for index in range(settings.partitions):
@@ -79,7 +96,7 @@ class CommandConsumer:
                 bus,
                 partition_queue_name(index),
                 self._within_budget(deliveries.on_command),
-                prefetch=per_partition,
+                prefetch=split.per_partition,
                 pause_while=oncor_down,  # the intake never calls ONCOR: it keeps going
             )
             self._partitions.append(partition)

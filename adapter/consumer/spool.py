@@ -3,16 +3,20 @@
 Each download writes a temporary file under $TMPDIR (in the chart, an emptyDir sized from these
 limits, see README "Resource limits"). Its bytes count against `DEZO_ATTACHMENT_SPOOL_MAX_BYTES`
 from the first write until the file is deleted after its upload; a write that would go over
-fails at once with SpoolFull, so a flood of large URLs cannot fill the disk. At most
-`DEZO_ATTACHMENT_URL_CONCURRENCY` downloads run at once; one more finds no slot (SpoolFull) and
-does not wait for one: its command is retried later, and the delivery it came on is free for
-commands behind it.
+fails at once with SpoolFull, so a flood of large URLs cannot fill the disk.
+
+A download holds the delivery its command came on, one of its partition's few (see
+consumer.service). So at most `DEZO_ATTACHMENT_URL_CONCURRENCY` downloads run at once, and at
+most `per_partition` for the orders of one partition, which keeps a delivery of every partition
+free for commands that download nothing. A download that finds no slot (SpoolFull) does not wait
+for one: its command is retried later, and its delivery is free for the commands behind it.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,22 +28,25 @@ class SpoolFull(Exception):
 
 
 class Spool:
-    def __init__(self, max_bytes: int, max_downloads: int) -> None:
+    def __init__(self, max_bytes: int, max_downloads: int, per_partition: int) -> None:
         self.max_bytes = max_bytes
         self.in_use = 0
         self.max_downloads = max_downloads
-        self.downloads = 0
+        self.per_partition = per_partition
+        self.downloads: Counter[int] = Counter()  # partition -> downloads running
 
     @contextmanager
-    def download_slot(self) -> Iterator[None]:
-        """One of the download slots, at once, or SpoolFull."""
-        if self.downloads >= self.max_downloads:
+    def download_slot(self, partition: int) -> Iterator[None]:
+        """A download slot for a command of `partition`, at once, or SpoolFull."""
+        if self.downloads.total() >= self.max_downloads:
             raise SpoolFull(f"all {self.max_downloads} download slots")
-        self.downloads += 1
+        if self.downloads[partition] >= self.per_partition:
+            raise SpoolFull(f"the {self.per_partition} download slots of its partition")
+        self.downloads[partition] += 1
         try:
             yield
         finally:
-            self.downloads -= 1
+            self.downloads[partition] -= 1
 
     @contextmanager
     def new_file(self) -> Iterator[SpooledFile]:

@@ -44,6 +44,8 @@ async def dependencies(
         allowed_hosts=AllowedHosts.parse([FILES_HOST]),
         url_concurrency=URL_CONCURRENCY,
         spool_max_bytes=4 * 1024 * 1024,
+        partitions=4,
+        downloads_per_partition=URL_CONCURRENCY,  # the global limit is the one tested here
     )
     downloads = httpx.AsyncClient(
         transport=files or httpx.MockTransport(lambda _: httpx.Response(404))
