@@ -119,7 +119,7 @@ class AttachmentFetcher:
             raise InvalidCommand(problem, f"{what}: {_shown(ref)}: {exc}") from None
         except SpoolFull as exc:
             raise DownloadsBusy(
-                f"{what}: no room to download {_shown(ref)} now: {exc}, taken by other commands"
+                f"{what}: no room to download {_shown(ref)} now: {exc} taken by other commands"
             ) from None
         except (TimeoutError, httpx.TimeoutException):
             raise InvalidCommand(

@@ -41,7 +41,7 @@ class Spool:
         if self.downloads.total() >= self.max_downloads:
             raise SpoolFull(f"all {self.max_downloads} download slots")
         if self.downloads[partition] >= self.per_partition:
-            raise SpoolFull(f"the {self.per_partition} download slots of its partition")
+            raise SpoolFull(f"the download slots of its partition ({self.per_partition})")
         self.downloads[partition] += 1
         try:
             yield
