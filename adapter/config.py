@@ -85,12 +85,6 @@ class Settings(BaseSettings):
 
     # command consumer
     command_prefetch: int = Field(64, ge=1, le=1000, description="Commands processed in parallel")
-    command_partitions: int = Field(
-        8,
-        ge=1,
-        le=64,
-        description="Queues commands are split into by order; the same for every replica",
-    )
     command_delivery_limit: int = Field(
         5, ge=1, description="Deliveries before the broker dead-letters a crashing command"
     )
@@ -125,8 +119,8 @@ class Settings(BaseSettings):
         8,
         ge=1,
         le=256,
-        description="Attachments downloaded by URL at once (and per partition, one fewer than "
-        "its deliveries); one more is retried later",
+        description="Attachments downloaded by URL at once (and one fewer than the commands in "
+        "flight); one more is retried later",
     )
     attachment_spool_max_bytes: int = Field(
         1024 * 2**20, ge=2**20, description="Disk for downloaded attachments at once, bytes"
@@ -240,7 +234,6 @@ class Settings(BaseSettings):
         return TopologySettings(
             delivery_limit=self.command_delivery_limit,
             retry_delays=self.command_retry_delays,
-            partitions=self.command_partitions,
             handover_delay=self.oncor_write_horizon,
         )
 

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from adapter.bus.connection import Bus
+from adapter.bus.leadership import COMMANDS, POLLER, Leadership
 from adapter.config import Settings
 from adapter.consumer.attachments import AttachmentFetcher, AttachmentLimits
 from adapter.consumer.budget import CommandBudget
@@ -27,7 +28,7 @@ from adapter.consumer.dependencies import Dependencies
 from adapter.consumer.dictionaries import DictionaryCache
 from adapter.consumer.dispatcher import Dispatcher
 from adapter.consumer.documents import DOCUMENTS
-from adapter.consumer.service import CommandConsumer, ConsumerSettings, split_prefetch
+from adapter.consumer.service import CommandConsumer, ConsumerSettings
 from adapter.consumer.settlement import Settlement
 from adapter.exit_deadline import CLOSING_SLACK, exit_by
 from adapter.observability import metrics
@@ -36,7 +37,6 @@ from adapter.observability.logs import configure_logging
 from adapter.observability.tracing import configure_tracing
 from adapter.oncor.api import OncorApi
 from adapter.oncor.client import CallObserver, OncorClient
-from adapter.publisher.leader import Leadership
 from adapter.publisher.poller import Poller, PollSettings
 from adapter.publisher.service import OrderPublisher, PublisherSettings
 
@@ -44,6 +44,8 @@ log = logging.getLogger(__name__)
 
 #: Seconds the event loop may go without running its heartbeat before the process counts as stuck.
 EVENT_LOOP_STALL = 30.0
+#: Seconds between a standby's checks that the commands token exists (a purge drops it).
+COMMANDS_TOKEN_CHECK = 10.0
 
 Role = Literal["publisher", "consumer"]
 ALL_ROLES: tuple[Role, ...] = ("publisher", "consumer")
@@ -72,7 +74,12 @@ def build_publisher(settings: Settings, oncor: OncorApi, bus: Bus) -> OrderPubli
             search_ready_timeout=settings.oncor_search_ready_timeout,
             shutdown_grace=settings.shutdown_grace,
         ),
-        Leadership(bus, handover_wait=settings.oncor_write_horizon),
+        Leadership(
+            bus,
+            POLLER,
+            handover_wait=settings.oncor_write_horizon,
+            token_check=settings.poll_interval,
+        ),
         Poller(_poll_settings(settings), oncor, bus),
     )
 
@@ -112,32 +119,35 @@ def build_consumer(
         write_horizon=settings.oncor_write_horizon,
     )
     deliveries = CommandDeliveries(
-        Settlement(bus),
-        dispatcher,
-        max_bytes=settings.command_max_bytes,
-        partitions=settings.command_partitions,
+        Settlement(bus), dispatcher, max_bytes=settings.command_max_bytes
     )
     budget = CommandBudget(settings.command_memory_budget_bytes)
     own = ConsumerSettings(
-        partitions=settings.command_partitions,
         prefetch=settings.command_prefetch_in_budget,
         dictionary_refresh_interval=settings.dictionary_refresh_interval,
         shutdown_grace=settings.shutdown_grace,
     )
-    return CommandConsumer(own, bus, deliveries, dictionaries, budget, oncor_down=oncor.breaker)
+    ownership = Leadership(
+        bus,
+        COMMANDS,
+        handover_wait=settings.oncor_write_horizon,
+        token_check=COMMANDS_TOKEN_CHECK,
+    )
+    return CommandConsumer(
+        own, bus, deliveries, dictionaries, budget, ownership, oncor_down=oncor.breaker
+    )
 
 
 def _attachment_limits(settings: Settings) -> AttachmentLimits:
-    split = split_prefetch(settings.command_prefetch_in_budget, settings.command_partitions)
+    # A download holds its delivery: one fewer than the deliveries, so that one stays free.
+    downloads = max(1, settings.command_prefetch_in_budget - 1)
     return AttachmentLimits(
         inline_max_bytes=settings.attachment_inline_max_bytes,
         url_max_bytes=settings.attachment_url_max_bytes,
         url_timeout=settings.attachment_url_timeout,
         allowed_hosts=settings.allowed_attachment_hosts,
-        url_concurrency=settings.attachment_url_concurrency,
+        url_concurrency=min(settings.attachment_url_concurrency, downloads),
         spool_max_bytes=settings.attachment_spool_max_bytes,
-        partitions=settings.command_partitions,
-        downloads_per_partition=split.downloads_per_partition,
     )
 
 

@@ -1,6 +1,6 @@
 """The adapter's own AMQP headers, all `x-dezo-*`: defined here once.
 
-On the copies of a command the adapter makes (partition copies, retries, dead letters):
+On the copies of a command the adapter makes (hand-over and retry copies, dead letters):
 
     x-dezo-attempt          retry queues gone through: the spent retry budget
     x-dezo-routing-key      the routing key the command was first published with

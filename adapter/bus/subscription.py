@@ -1,7 +1,8 @@
 """A consumer that stays registered: the one way the adapter consumes a queue.
 
-It can be told to pause while a gate is open (the partitions pause while ONCOR's circuit breaker
-is open: commands wait in their queue, no delivery is taken only to fail).
+It can be told to pause while any of its gates is open (the commands pause while another replica
+owns them, and while ONCOR's circuit breaker is open: commands wait in their queue, no delivery
+is taken only to fail).
 
 aio-pika restores channels and consumers after a reconnect, but a restored consumer can be
 silently missing (aio-pika issues 231, 334, 626). A Subscription therefore consumes on a channel
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol, cast
 
 import aiormq
@@ -65,7 +66,7 @@ class Subscription:
         *,
         prefetch: int,
         on_lost: Callable[[], None] | None = None,
-        pause_while: Gate | None = None,
+        pause_while: Sequence[Gate] = (),
     ) -> None:
         self.queue_name = queue
         self._bus = bus
@@ -90,29 +91,31 @@ class Subscription:
 
     @property
     def paused(self) -> bool:
-        """Not consuming on purpose: its gate is open."""
-        return self._pause_while is not None and self._pause_while.is_open
+        """Not consuming on purpose: one of its gates is open."""
+        return any(gate.is_open for gate in self._pause_while)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Stay registered until `stop` is set; then cancel the consumer, keeping the channel
         open so that deliveries in flight can still be settled (see `close`)."""
-        gate = self._pause_while
         while not stop.is_set():
-            if gate is not None and gate.is_open:
-                # No new deliveries while it is open; those in flight carry on.
+            if self.paused:
+                # No new deliveries while a gate is open; those in flight carry on.
                 await self.cancel()
-                await first_of(stop.wait(), gate.wait_closed())
+                await first_of(stop.wait(), self._all_closed())
                 continue
             if not self.consuming:
                 await self._start(stop)
-            waits: list[Awaitable[object]] = [stop.wait(), self._lost.wait()]
-            if gate is not None:
-                waits.append(gate.wait_open())
+            waits = [stop.wait(), self._lost.wait(), *(g.wait_open() for g in self._pause_while)]
             await first_of(*waits, seconds=CHECK_INTERVAL)
         await self.cancel()
 
-    async def finish(self, grace: float) -> None:
-        """Give deliveries in flight `grace` seconds; cancel the rest, left unacknowledged."""
+    async def _all_closed(self) -> None:
+        while opened := [gate for gate in self._pause_while if gate.is_open]:
+            await opened[0].wait_closed()
+
+    async def finish(self, grace: float) -> bool:
+        """Give deliveries in flight `grace` seconds; cancel the rest, left unacknowledged.
+        True if every one finished."""
         pending = set(self._in_flight)
         if pending:
             _, pending = await asyncio.wait(pending, timeout=grace)
@@ -124,6 +127,7 @@ class Subscription:
                 "shutdown grace over; deliveries left unacked",
                 extra={"queue": self.queue_name, "count": len(pending)},
             )
+        return not pending
 
     async def close(self) -> None:
         """Close the channel: whatever is still unacknowledged goes back to the queue."""

@@ -1,16 +1,15 @@
 """The whole RabbitMQ topology of the adapter, declared in one place.
 
-dezo.commands (topic) --order.*--> [dezo.commands] (quorum, delivery limit): intake, any replica
-                                     | valid: forwarded by the adapter, by order id
-                                     v
-(default exchange) --> [dezo.commands.partition.K] (quorum, single active consumer), K < N:
-                       every command of one order in one queue, handled by one replica at a time
+dezo.commands (topic) --order.*--> [dezo.commands] (quorum, delivery limit)
+                                     consumed by the replica that holds the commands ownership
      rejected past the delivery limit, or dead-lettered by the consumer with the reason in headers
 dezo.dead (fanout) ----------------> [dezo.commands.dead]
 (default exchange) --> [dezo.commands.retry.<TTL>ms] --dead-letter--> [dezo.commands]
                        one per retry delay, and one for the hand-over delay
 dezo.events (topic): order.received, command.succeeded.<command>, command.failed.<command>
-[dezo.poller.leadership] (quorum, single active consumer): whoever holds its token polls ONCOR
+[dezo.poller.leadership]  (quorum, single active consumer): whoever holds its token polls ONCOR
+[dezo.commands.ownership] (quorum, single active consumer): whoever holds its token consumes
+                          dezo.commands, so that one replica at a time handles an order
 
 Every queue is a quorum queue, replicated on `quorum_replicas` nodes (RabbitMQ takes every node
 when the cluster has fewer), so that the loss of any one node of three loses no message and
@@ -24,7 +23,6 @@ Nothing is lost either way: a quorum queue confirms a message once a majority ha
 
 from __future__ import annotations
 
-import zlib
 from dataclasses import dataclass, field
 
 from aio_pika.abc import (
@@ -41,10 +39,14 @@ DEAD_EXCHANGE = "dezo.dead"
 COMMANDS_QUEUE = "dezo.commands"
 DEAD_QUEUE = "dezo.commands.dead"
 RETRY_QUEUE_PREFIX = "dezo.commands.retry."
-PARTITION_QUEUE_PREFIX = "dezo.commands.partition."
 # Quorum since the cluster work: a classic queue lives on one node and stops with it, which would
 # stop the polling. A new name, since a queue cannot change its type (README, Deployment).
 LEADER_QUEUE = "dezo.poller.leadership"
+# A token, not a single active consumer on dezo.commands itself: that queue's arguments are
+# fixed since its first release, and RabbitMQ ignores `exclusive` consumers on quorum queues.
+COMMANDS_OWNER_QUEUE = "dezo.commands.ownership"
+#: Queues of an earlier release, by order id; emptied into dezo.commands (consumer.legacy).
+LEGACY_PARTITION_PREFIX = "dezo.commands.partition."
 
 ORDER_RECEIVED = "order.received"
 COMMAND_TYPES = (
@@ -70,15 +72,6 @@ def retry_queue_name(delay: float) -> str:
     return f"{RETRY_QUEUE_PREFIX}{round(delay * 1000)}ms"
 
 
-def partition_queue_name(index: int) -> str:
-    return f"{PARTITION_QUEUE_PREFIX}{index}"
-
-
-def partition_of(order_id: str, partitions: int) -> int:
-    """The partition of an order: CRC-32 of its id, the same in every process and release."""
-    return zlib.crc32(order_id.encode()) % partitions
-
-
 @dataclass(frozen=True)
 class TopologySettings:
     """Knobs of the topology; the names themselves are fixed by the bus contract."""
@@ -89,9 +82,8 @@ class TopologySettings:
     # the cluster has fewer (a single broker: one replica, no fault tolerance).
     quorum_replicas: int = 3
     retry_delays: tuple[float, ...] = (1.0, 5.0, 30.0, 120.0, 600.0)
-    partitions: int = 8
-    # A redelivered command waits this long in a retry queue before its partition handles it
-    # (see consumer.service); the queue is shared with a retry delay of the same length.
+    # A redelivered command waits this long in a retry queue before it is handled again (see
+    # consumer.service); the queue is shared with a retry delay of the same length.
     handover_delay: float = 35.0
 
 
@@ -103,8 +95,8 @@ class DeclaredTopology:
     commands_queue: AbstractQueue
     dead_queue: AbstractQueue
     leader_queue: AbstractQueue
+    commands_owner_queue: AbstractQueue
     retry_queues: list[AbstractQueue] = field(default_factory=list)
-    partition_queues: list[AbstractQueue] = field(default_factory=list)
 
 
 async def declare_topology(
@@ -134,15 +126,6 @@ async def declare_topology(
     )
     for command in COMMAND_TYPES:
         await commands_queue.bind(commands, routing_key=command)
-    # One owner per order across replicas: the broker gives each partition to one consumer.
-    partition_queues = [
-        await channel.declare_queue(
-            partition_queue_name(index),
-            durable=True,
-            arguments={**command_arguments, "x-single-active-consumer": True},
-        )
-        for index in range(settings.partitions)
-    ]
 
     # No delivery limit where messages are meant to come back: `dead list` returns what it
     # shows, and the leader requeues its token every renewal.
@@ -166,10 +149,10 @@ async def declare_topology(
             )
         )
 
-    leader_queue = await channel.declare_queue(
-        LEADER_QUEUE,
-        durable=True,
-        arguments={**quorum, "x-single-active-consumer": True, "x-max-length": 1},
+    token_queue: FieldTable = {**quorum, "x-single-active-consumer": True, "x-max-length": 1}
+    leader_queue = await channel.declare_queue(LEADER_QUEUE, durable=True, arguments=token_queue)
+    commands_owner_queue = await channel.declare_queue(
+        COMMANDS_OWNER_QUEUE, durable=True, arguments=token_queue
     )
     return DeclaredTopology(
         events=events,
@@ -178,6 +161,6 @@ async def declare_topology(
         commands_queue=commands_queue,
         dead_queue=dead_queue,
         leader_queue=leader_queue,
+        commands_owner_queue=commands_owner_queue,
         retry_queues=retry_queues,
-        partition_queues=partition_queues,
     )

@@ -1,8 +1,8 @@
 """The command consumer: commands from `dezo.commands` carried out in ONCOR, one outcome each.
 
 Where things are:
-    service.py       CommandConsumer: intake, partitions by order, budget, shutdown
-    deliveries.py    one delivery: read, forward, defer or carry out, then settle
+    service.py       CommandConsumer: while this replica owns the commands; budget, shutdown
+    deliveries.py    one delivery: read, defer or carry out, then settle
     intake.py        reading a delivery: size, CloudEvent envelope, type, schema
     provenance.py    which x-dezo-* headers the adapter wrote itself, and may believe
     dispatcher.py    the message bus: per-order lock, handler, decision
@@ -16,4 +16,5 @@ Where things are:
     spool.py         bytes of downloads on disk, bounded
     settlement.py    outcome events, dead letters, retry queues (then the ack)
     errors.py        InvalidCommand, naming its problem (the words: adapter.failures)
+    legacy.py        partition queues of an earlier release, moved back into dezo.commands
 """

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 
 import httpx
 
-from adapter.bus.topology import partition_of
 from adapter.consumer.errors import DownloadsBusy, InvalidCommand
 from adapter.consumer.spool import Spool, SpooledFile, SpoolFull
 from adapter.consumer.url_policy import (
@@ -49,10 +48,8 @@ class AttachmentLimits:
     url_max_bytes: int
     url_timeout: float
     allowed_hosts: AllowedHosts
-    url_concurrency: int
+    url_concurrency: int  # already one fewer than the deliveries in flight, if that is fewer
     spool_max_bytes: int
-    partitions: int  # DEZO_COMMAND_PARTITIONS: downloads are counted per partition too
-    downloads_per_partition: int
 
 
 @dataclass(frozen=True)
@@ -71,16 +68,13 @@ class AttachmentFetcher:
     def __init__(self, limits: AttachmentLimits, http: httpx.AsyncClient) -> None:
         self._limits = limits
         self._http = http
-        self._spool = Spool(
-            limits.spool_max_bytes, limits.url_concurrency, limits.downloads_per_partition
-        )
+        self._spool = Spool(limits.spool_max_bytes, limits.url_concurrency)
 
     @asynccontextmanager
     async def ready(
-        self, ref: AttachmentRef, what: str, *, must_be_pdf: bool, order_id: str
+        self, ref: AttachmentRef, what: str, *, must_be_pdf: bool
     ) -> AsyncIterator[ReadyAttachment]:
-        """The file of a command for `order_id`, checked; a downloaded file is deleted when the
-        context ends.
+        """The file of a command, checked; a downloaded file is deleted when the context ends.
 
         The file that is not the PDF is the PDF's detached signature, and must look like one.
         """
@@ -90,7 +84,7 @@ class AttachmentFetcher:
             yield ReadyAttachment(ref.name, ref.media_type, checked, checked.size)
             return
         with self._spool.new_file() as spooled:
-            await self._stream_into(spooled, ref, what, order_id)
+            await self._stream_into(spooled, ref, what)
             spooled.file.close()
             if spooled.size == 0:
                 raise InvalidCommand("empty_attachment", f"{what}: {_shown(ref)} is empty")
@@ -99,13 +93,12 @@ class AttachmentFetcher:
             yield ReadyAttachment(ref.name, ref.media_type, spooled.path, spooled.size)
 
     async def _stream_into(
-        self, spooled: SpooledFile, ref: UrlAttachment, what: str, order_id: str
+        self, spooled: SpooledFile, ref: UrlAttachment, what: str
     ) -> None:
         """Download into the spool, in a free download slot or not at all (DownloadsBusy)."""
         limit, timeout = self._limits.url_max_bytes, self._limits.url_timeout
-        partition = partition_of(order_id, self._limits.partitions)
         try:
-            with self._spool.download_slot(partition):
+            with self._spool.download_slot():
                 async with asyncio.timeout(timeout):
                     response = await self._connect(ref)
                     try:

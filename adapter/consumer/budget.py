@@ -11,10 +11,10 @@ bytes arrive:
     (JSON text, base64, ONCOR request) by `CommandBudget.holding` before it is read  <= 1/8 B
 
 Bodies get the larger share because the prefetch is what lets commands run at once (ONCOR's
-latency, not CPU, bounds each one): with B/2 for bodies only 10 of 12 MiB fitted by default,
-one per partition, and a partition waited for each command's four ONCOR calls before the next
-(78 commands/s where 18 in flight gave 101/s, bench/). Copies are made only by the commands
-being carried out, and a command too large for their share still runs, alone.
+latency, not CPU, bounds each one): with B/2 for bodies only 10 fitted by default, and each
+waited for its four ONCOR calls (78 commands/s where 18 in flight gave 101/s, bench/). Copies
+are made only by the commands being carried out, and a command too large for their share still
+runs, alone.
 
 Commands are admitted in arrival order (the per-order lock relies on it), each once enough
 earlier ones are settled; one alone is always admitted however large, so nothing starves.

@@ -1,8 +1,7 @@
-"""What happens to one delivery: read it, then forward it, defer it, or carry it out; settle.
+"""What happens to one delivery: read it, then defer it or carry it out; settle.
 
-    intake     read + validate --valid--> a copy to the order's partition queue
-                                --unreadable--> dead letter (+ command.failed if it has an id)
-    partition  read --redelivered--> the hand-over queue (earlier writes land meanwhile)
+    read + validate --unreadable--> dead letter (+ command.failed if it has an id)
+                    --redelivered--> the hand-over queue (earlier writes land meanwhile)
                     --first delivery--> dispatcher -> decision -> outcome, dead letter, retry
 
 Every path ends in `_settled`: the ack, only after every publish was confirmed. A publish the
@@ -26,7 +25,7 @@ from aio_pika.abc import AbstractIncomingMessage
 from aio_pika.exceptions import DeliveryError
 from opentelemetry.trace import Span, SpanKind
 
-from adapter.bus.topology import COMMANDS_QUEUE, partition_of, partition_queue_name
+from adapter.bus.topology import COMMANDS_QUEUE
 from adapter.consumer.dispatcher import Decision, Dispatcher, RetryLater, WaitForOncor
 from adapter.consumer.intake import ReceivedCommand, UnreadableCommand, read_command
 from adapter.consumer.settlement import Settlement
@@ -42,40 +41,22 @@ REFUSED_PUBLISH_RETRY_MAX = 10.0
 
 
 class CommandDeliveries:
-    def __init__(
-        self, settlement: Settlement, dispatcher: Dispatcher, *, max_bytes: int, partitions: int
-    ) -> None:
-        self._settlement = settlement
+    def __init__(self, settlement: Settlement, dispatcher: Dispatcher, *, max_bytes: int) -> None:
+        self.settlement = settlement
         self._dispatcher = dispatcher
         self._max_bytes = max_bytes
-        self._partitions = partitions
 
-    # --- intake: read, then hand to the order's partition --------------------------------------
-
-    async def on_intake(self, message: AbstractIncomingMessage) -> None:
+    async def on_command(self, message: AbstractIncomingMessage) -> None:
+        started = time.perf_counter()
         try:
             received = read_command(message, self._max_bytes)
         except UnreadableCommand as exc:
             with _processing(message, None):
                 await self._settle_unreadable(message, exc)
             return
-        queue = partition_queue_name(partition_of(received.command.order_id, self._partitions))
-        with _processing(message, received):
-            await self._settled(message, partial(self._settlement.forward, message, queue))
-
-    # --- a partition: one order at a time -----------------------------------------------------
-
-    async def on_command(self, message: AbstractIncomingMessage) -> None:
-        started = time.perf_counter()
-        try:
-            received = read_command(message, self._max_bytes)
-        except UnreadableCommand as exc:  # only if it was forwarded by an older release
-            with _processing(message, None):
-                await self._settle_unreadable(message, exc)
-            return
         with _processing(message, received) as span:
             if message.redelivered:
-                await self._settled(message, partial(self._settlement.defer, message))
+                await self._settled(message, partial(self.settlement.defer, message))
                 log.info(
                     "redelivered command deferred until earlier writes have landed",
                     extra={
@@ -104,7 +85,7 @@ class CommandDeliveries:
     async def _publish(
         self, message: AbstractIncomingMessage, received: ReceivedCommand, decision: Decision
     ) -> None:
-        settlement = self._settlement
+        settlement = self.settlement
         if isinstance(decision, RetryLater):
             await settlement.retry_later(message, decision.step)
         elif isinstance(decision, WaitForOncor):
@@ -136,10 +117,10 @@ class CommandDeliveries:
 
         async def publish() -> None:
             publishes = [
-                self._settlement.dead_letter(message, exc.problem, exc.message, exc.command_id)
+                self.settlement.dead_letter(message, exc.problem, exc.message, exc.command_id)
             ]
             if failed is not None:
-                publishes.append(self._settlement.announce(failed, message.reply_to))
+                publishes.append(self.settlement.announce(failed, message.reply_to))
             await asyncio.gather(*publishes)
 
         if not await self._settled(message, publish):

@@ -1,10 +1,7 @@
-"""What the handlers need from the outside world, in one object built by the service; and the
-turn a handler takes on its order (given by the dispatcher, per command)."""
+"""What the handlers need from the outside world, in one object built by the service."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -20,8 +17,3 @@ class Dependencies:
     attachments: AttachmentFetcher
     oncor_origin: str  # for /ui-orid/ links
     zone: ZoneInfo  # ONCOR's clock
-
-
-#: `async with turn():` the command's order to itself, for what must not interleave with the
-#: order's other commands (see dispatcher).
-OrderTurn = Callable[[], AbstractAsyncContextManager[None]]

@@ -1,9 +1,7 @@
 """The message bus: each command to its handler, and back as a decision.
 
-A handler takes its order to itself (`OrderTurn`) for what must not interleave with the order's
-other commands: looking for an earlier copy's document and writing. Checks and downloads come
-before it, so a slow download holds only its own command; a command still downloading lets the
-order's later commands go first.
+Each command joins its order's line as it arrives; its handler takes its turn for what must not
+interleave with the order's other commands (see order_line).
 
 The decision says how the delivery ends; the service carries it out (see settlement):
 
@@ -19,18 +17,14 @@ idempotency), with the same outcome event id.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections import Counter
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from functools import partial
 
 from adapter.consumer.dependencies import Dependencies
 from adapter.consumer.errors import DownloadsBusy, InvalidCommand
 from adapter.consumer.handlers import HANDLERS
 from adapter.consumer.intake import ReceivedCommand
+from adapter.consumer.order_line import OrderLines, OrderTurn
 from adapter.failures import Problem, oncor_problem, reason_of
 from adapter.messages.outcomes import CommandFailed, CommandSucceeded, OncorErrorInfo
 from adapter.oncor.errors import (
@@ -58,37 +52,20 @@ class WaitForOncor:
 Decision = CommandSucceeded | CommandFailed | RetryLater | WaitForOncor
 
 
-class OrderLocks:
-    """One asyncio.Lock per order while anyone uses it; waiters get it in arrival order."""
-
-    def __init__(self) -> None:
-        self._locks: dict[str, asyncio.Lock] = {}
-        self._users: Counter[str] = Counter()
-
-    @asynccontextmanager
-    async def hold(self, order_id: str) -> AsyncIterator[None]:
-        lock = self._locks.setdefault(order_id, asyncio.Lock())
-        self._users[order_id] += 1
-        try:
-            async with lock:
-                yield
-        finally:
-            self._users[order_id] -= 1
-            if not self._users[order_id]:
-                del self._users[order_id], self._locks[order_id]
-
-
 class Dispatcher:
     def __init__(self, deps: Dependencies, retry_budget: int, write_horizon: float) -> None:
         self._deps = deps
         self._retry_budget = retry_budget
         self._write_horizon = write_horizon
-        self._locks = OrderLocks()
+        self._lines = OrderLines(write_horizon)
 
     async def dispatch(self, received: ReceivedCommand) -> Decision:
         """Carry out one command; never raises except on cancellation."""
+        async with self._lines.joined(received.command.order_id) as turn:
+            return await self._carry_out(received, turn)
+
+    async def _carry_out(self, received: ReceivedCommand, turn: OrderTurn) -> Decision:
         ids = _log_ids(received)
-        turn = partial(self._order_turn, received.command.order_id)
         try:
             return await HANDLERS[received.name](received, self._deps, turn)
         except InvalidCommand as exc:
@@ -129,20 +106,6 @@ class Dispatcher:
                 "internal_error",
                 f"the adapter failed unexpectedly ({type(exc).__name__}); see its logs",
             )
-
-    @asynccontextmanager
-    async def _order_turn(self, order_id: str) -> AsyncIterator[None]:
-        """The order to this command alone; waiters get it in the order they asked."""
-        async with self._locks.hold(order_id):
-            try:
-                yield
-            except OncorUnavailable as exc:
-                if exc.maybe_applied:
-                    # The write may still land: the next attempt looks for it only after it
-                    # would have. Holding the order meanwhile keeps any other copy of this
-                    # command (and the order's other commands) from looking too early.
-                    await asyncio.sleep(self._write_horizon)
-                raise
 
     def _retry_or_give_up(
         self, received: ReceivedCommand, error: str, problem: Problem, given_up: str

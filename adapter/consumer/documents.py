@@ -18,9 +18,10 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from adapter.consumer.attachments import ReadyAttachment, upload
-from adapter.consumer.dependencies import Dependencies, OrderTurn
+from adapter.consumer.dependencies import Dependencies
 from adapter.consumer.idempotency import ExistingDocument, attachment_name, find_own_document
 from adapter.consumer.intake import ReceivedCommand
+from adapter.consumer.order_line import OrderTurn
 from adapter.messages.commands import (
     AddConclusion,
     AddDicomExpertise,
@@ -120,9 +121,7 @@ async def deliver_document(
             for what, ref in files.items():
                 if ref is not None and isinstance(ref, InlineAttachment) == inline:
                     ready[what] = await stack.enter_async_context(
-                        deps.attachments.ready(
-                            ref, what, must_be_pdf=what == "pdf", order_id=command.order_id
-                        )
+                        deps.attachments.ready(ref, what, must_be_pdf=what == "pdf")
                     )
 
         async def written_before() -> CommandSucceeded | None:
@@ -148,14 +147,15 @@ async def deliver_document(
             return _succeeded(received, deps, existing)
 
         # Inline files are checked before ONCOR is asked anything. Files by URL are fetched
-        # only for an order that exists and lacks this command's document, and before the
-        # order's turn: a slow host holds only this command. The turn looks again (another
-        # copy may have written meanwhile) and writes.
+        # only for an order that exists and lacks this command's document, with the command
+        # out of its order's line: a slow host holds only this command. The turn looks again
+        # (another copy may have written meanwhile) and writes.
         await make_ready(inline=True)
         order = await deps.oncor.get_record(command.order_id)
         if any(isinstance(ref, UrlAttachment) for ref in files.values()):
             if done := await written_before():
                 return done
+            turn.step_aside()
             with tracing.span("downloads"):
                 await make_ready(inline=False)
         async with turn():

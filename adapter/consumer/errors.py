@@ -25,4 +25,4 @@ class InvalidCommand(Exception):
 
 class DownloadsBusy(Exception):
     """Other commands' downloads fill the slots or the spool: try again later. Waiting for a
-    slot inside the delivery would hold the partition it came from (see attachments)."""
+    slot inside the delivery would hold that delivery from the commands behind it (see spool)."""

@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from functools import partial
 
-from adapter.consumer.dependencies import Dependencies, OrderTurn
+from adapter.consumer.dependencies import Dependencies
 from adapter.consumer.documents import DOCUMENTS, deliver_document
 from adapter.consumer.intake import ReceivedCommand
+from adapter.consumer.order_line import OrderTurn
 from adapter.messages.commands import AssociateDicom
 from adapter.messages.outcomes import CommandSucceeded
 from adapter.observability import metrics

@@ -2,12 +2,13 @@
 
 Whoever may publish a command may put any header on it, so `x-dezo-attempt` (the retry step)
 and `x-dezo-routing-key` (the routing key a command was first published with) are believed only
-on the adapter's own copies. Those come through the default exchange: back from a retry queue,
-dead-lettered into `dezo.commands`, or forwarded to a partition queue `dezo.commands.partition.K`.
+on the adapter's own copies. Those come through the default exchange into `dezo.commands`:
+dead-lettered back from a retry queue (or the hand-over queue), or moved back from a partition
+queue of an earlier release (read there by consumer.legacy, also through the default exchange).
 Integrators may write to the `dezo.commands` exchange only, never to the default exchange
 (README, "Broker users and permissions"), so they cannot produce such a delivery; on any other
 delivery the adapter's headers are forged, read as absent, and dropped from the copies the
-adapter makes (partition copies, retries, dead letters).
+adapter makes (retries, dead letters).
 """
 
 from __future__ import annotations
@@ -17,14 +18,15 @@ from typing import Any
 from aio_pika.abc import AbstractIncomingMessage
 
 from adapter.bus.headers import OWN_PREFIX
-from adapter.bus.topology import COMMANDS_QUEUE, PARTITION_QUEUE_PREFIX
+from adapter.bus.topology import COMMANDS_QUEUE, LEGACY_PARTITION_PREFIX
 
 
 def from_the_adapter(message: AbstractIncomingMessage) -> bool:
-    """A copy the adapter made: back from a retry queue, or forwarded to a partition."""
+    """A copy the adapter made, through the default exchange: back in `dezo.commands`, or still
+    in an old partition queue (being moved back)."""
     key = message.routing_key or ""
     return message.exchange == "" and (
-        key == COMMANDS_QUEUE or key.startswith(PARTITION_QUEUE_PREFIX)
+        key == COMMANDS_QUEUE or key.startswith(LEGACY_PARTITION_PREFIX)
     )
 
 

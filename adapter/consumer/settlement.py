@@ -8,7 +8,7 @@ Dead letters keep the original body and properties and say why in headers (bus.h
 an operator can replay them to `dezo.commands` after a fix.
 
 Every publish has a producer span, and what it publishes carries that span's trace context:
-outcomes in the CloudEvent and the headers, copies (partition, hand-over, retry, dead letter)
+outcomes in the CloudEvent and the headers, copies (hand-over, retry, dead letter, moved back)
 in the `traceparent` header, which replaces whatever the delivery had there.
 """
 
@@ -29,7 +29,7 @@ from adapter.bus.headers import (
     ROUTING_KEY_HEADER,
 )
 from adapter.bus.outbox import Outbox
-from adapter.bus.topology import DEAD_EXCHANGE, EVENTS_EXCHANGE
+from adapter.bus.topology import COMMANDS_QUEUE, DEAD_EXCHANGE, EVENTS_EXCHANGE
 from adapter.consumer.provenance import trusted_headers
 from adapter.messages.outcomes import (
     FAILED_TYPE,
@@ -89,13 +89,13 @@ class Settlement:
             headers[COMMAND_ID_HEADER] = command_id
         await self._publish_copy(DEAD_EXCHANGE, str(headers[ROUTING_KEY_HEADER]), message, headers)
 
-    async def forward(self, message: AbstractIncomingMessage, queue: str) -> None:
-        """A copy to the partition queue that owns the command's order."""
-        await self._publish_copy("", queue, message, _headers_of_copy(message))
-
     async def defer(self, message: AbstractIncomingMessage) -> None:
         """A copy to the hand-over queue, as it is: back after the delay, with its budget."""
         await self._publish_copy("", self._bus.handover_queue, message, _headers_of_copy(message))
+
+    async def move_back(self, message: AbstractIncomingMessage) -> None:
+        """A copy to `dezo.commands`, as it is (a command an earlier release left elsewhere)."""
+        await self._publish_copy("", COMMANDS_QUEUE, message, _headers_of_copy(message))
 
     async def retry_later(
         self, message: AbstractIncomingMessage, step: int, attempt: int | None = None

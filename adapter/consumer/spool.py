@@ -5,9 +5,8 @@ limits, see README "Resource limits"). Its bytes count against `DEZO_ATTACHMENT_
 from the first write until the file is deleted after its upload; a write that would go over
 fails at once with SpoolFull, so a flood of large URLs cannot fill the disk.
 
-A download holds the delivery its command came on, one of its partition's few (see
-consumer.service). So at most `DEZO_ATTACHMENT_URL_CONCURRENCY` downloads run at once, and at
-most `per_partition` for the orders of one partition, which keeps a delivery of every partition
+A download holds the delivery its command came on. So at most `max_downloads` run at once:
+`DEZO_ATTACHMENT_URL_CONCURRENCY`, and one fewer than the deliveries in flight, which keeps one
 free for commands that download nothing. A download that finds no slot (SpoolFull) does not wait
 for one: its command is retried later, and its delivery is free for the commands behind it.
 """
@@ -16,7 +15,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,25 +26,22 @@ class SpoolFull(Exception):
 
 
 class Spool:
-    def __init__(self, max_bytes: int, max_downloads: int, per_partition: int) -> None:
+    def __init__(self, max_bytes: int, max_downloads: int) -> None:
         self.max_bytes = max_bytes
         self.in_use = 0
         self.max_downloads = max_downloads
-        self.per_partition = per_partition
-        self.downloads: Counter[int] = Counter()  # partition -> downloads running
+        self.downloads = 0  # running
 
     @contextmanager
-    def download_slot(self, partition: int) -> Iterator[None]:
-        """A download slot for a command of `partition`, at once, or SpoolFull."""
-        if self.downloads.total() >= self.max_downloads:
+    def download_slot(self) -> Iterator[None]:
+        """A download slot, at once, or SpoolFull."""
+        if self.downloads >= self.max_downloads:
             raise SpoolFull(f"all {self.max_downloads} download slots")
-        if self.downloads[partition] >= self.per_partition:
-            raise SpoolFull(f"the download slots of its partition ({self.per_partition})")
-        self.downloads[partition] += 1
+        self.downloads += 1
         try:
             yield
         finally:
-            self.downloads[partition] -= 1
+            self.downloads -= 1
 
     @contextmanager
     def new_file(self) -> Iterator[SpooledFile]:

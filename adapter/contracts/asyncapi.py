@@ -10,13 +10,13 @@ from adapter.bus.envelope import CONTENT_TYPE
 from adapter.bus.topology import (
     COMMAND_TYPES,
     COMMANDS_EXCHANGE,
+    COMMANDS_OWNER_QUEUE,
     COMMANDS_QUEUE,
     DEAD_EXCHANGE,
     DEAD_QUEUE,
     EVENTS_EXCHANGE,
     LEADER_QUEUE,
     TopologySettings,
-    partition_queue_name,
     retry_queue_name,
 )
 from adapter.contracts.catalog import (
@@ -116,7 +116,8 @@ def _channels(topology: TopologySettings) -> dict[str, Any]:
         )
     channels["CommandsQueue"] = _queue_channel(
         COMMANDS_QUEUE,
-        "Quorum queue the adapter consumes every command from (delivery limit, dead-lettering).",
+        "Quorum queue the adapter consumes every command from (delivery limit, dead-lettering); "
+        f"only the replica holding the `{COMMANDS_OWNER_QUEUE}` token consumes it.",
         COMMAND_MESSAGES,
     )
     channels["DeadLetters"] = _queue_channel(
@@ -125,14 +126,6 @@ def _channels(topology: TopologySettings) -> dict[str, Any]:
         "`x-dezo-reason` and `x-dezo-error` say why. `dezo-adapter dead` lists and replays them.",
         COMMAND_MESSAGES,
     )
-    for index in range(topology.partitions):
-        channels[f"CommandPartition{index}"] = _queue_channel(
-            partition_queue_name(index),
-            f"Internal: quorum queue with a single active consumer; the adapter forwards here "
-            f"every valid command whose order falls in partition {index} of "
-            f"{topology.partitions} (CRC-32 of the order id), so that one replica at a time "
-            "handles an order. The partition count must be the same on every replica.",
-        )
     for step, delay in enumerate(topology.retry_delays, start=1):
         channels[f"RetryQueue{step}"] = _queue_channel(
             retry_queue_name(delay),
@@ -142,7 +135,7 @@ def _channels(topology: TopologySettings) -> dict[str, Any]:
     if topology.handover_delay not in topology.retry_delays:
         channels["HandoverQueue"] = _queue_channel(
             retry_queue_name(topology.handover_delay),
-            f"Internal: a command a partition delivered again waits "
+            f"Internal: a command delivered again waits "
             f"{topology.handover_delay:g} s here (ONCOR connect + read timeout), so that a "
             f"write its former owner had in flight has landed, then returns to "
             f"`{COMMANDS_QUEUE}`.",
@@ -150,6 +143,11 @@ def _channels(topology: TopologySettings) -> dict[str, Any]:
     channels["PollerLeader"] = _queue_channel(
         LEADER_QUEUE,
         "Internal: single-active-consumer queue; the replica holding its token polls ONCOR.",
+    )
+    channels["CommandsOwner"] = _queue_channel(
+        COMMANDS_OWNER_QUEUE,
+        f"Internal: single-active-consumer queue; the replica holding its token consumes "
+        f"`{COMMANDS_QUEUE}`, so that one replica at a time handles an order.",
     )
     return channels
 

@@ -92,6 +92,9 @@ poll_last_success = Gauge(
 poller_leader = Gauge("dezo_poller_leader", "1 while this replica holds the poller leadership")
 
 # --- command consumer ---------------------------------------------------------------------------
+commands_owner = Gauge(
+    "dezo_commands_owner", "1 while this replica holds the commands ownership (consumes commands)"
+)
 commands = Counter(
     "dezo_commands_total", "Commands finished, by command type and outcome", ["command", "outcome"]
 )

@@ -12,7 +12,7 @@ a delivery's context passes through as it came.
 
 Where a command's context comes from: the AMQP header `traceparent` (with `tracestate`) when
 it is well formed, else the CloudEvents distributed-tracing attributes of the JSON body. The
-header wins because the adapter rewrites it on every copy it makes (partition, retry, hand-over,
+header wins because the adapter rewrites it on every copy it makes (retry, hand-over,
 dead letter) to name its own publish span, while the body travels unchanged from the sender.
 Both are input from anyone who may publish: a value that is not exactly a W3C `traceparent`,
 or a `tracestate` over 512 characters, is ignored, never echoed.

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from dataclasses import dataclass
 
-from adapter.publisher.leader import Leadership
+from adapter.bus.leadership import Leadership
 from adapter.publisher.poller import CycleReport, Poller
 from adapter.waiting import first_of
-
-log = logging.getLogger(__name__)
 
 #: Leading without a sign of life for this many intervals means the poll loop is stuck.
 STALL_INTERVALS = 10
@@ -96,15 +93,5 @@ class OrderPublisher:
             self._poller.abandon()
 
     async def _follow(self, stop: asyncio.Event) -> None:
-        """Wait for the token; make sure one exists, in case it was lost (e.g. a purged queue)."""
         self._poller.skipped.forget()  # the leader speaks for the orders now
-        await first_of(self._refresh_token(), stop.wait())
-        await first_of(
-            stop.wait(), self._leadership.gained.wait(), seconds=self._settings.poll_interval
-        )
-
-    async def _refresh_token(self) -> None:
-        try:
-            await self._leadership.ensure_token()
-        except Exception as exc:  # the broker is away; the robust connection is reconnecting
-            log.warning("could not check the leader token", extra={"error": repr(exc)})
+        await first_of(stop.wait(), self._leadership.gained.wait())

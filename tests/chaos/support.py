@@ -30,7 +30,7 @@ from tests.support.processes import AdapterProcess, free_port
 
 EXPERT = "39115-661768-26(20190905)"
 PROCESSING_STARTED = "Обработка началась"
-READY_LINE = "consuming commands"  # the consumer logs it once every queue is consumed
+READY_LINE = "ready for commands"  # every replica logs it, the commands owner and the others
 
 
 def vhost_of(amqp_url: str) -> str:

@@ -8,7 +8,7 @@ and nothing is done twice:
 - every order is announced at least once and marked `Обработка началась` exactly once;
 - every command has exactly one outcome event id, whichever copy and replica answered it;
 - ONCOR holds at most one document per order and kind, and every outcome agrees with ONCOR;
-- no command is left in `dezo.commands`, a partition or a retry queue; every dead letter says why.
+- no command is left in `dezo.commands` or a retry queue; every dead letter says why.
 
 Stopping the broker affects every vhost on it for a few seconds, so this lives in a module of its
 own and always starts the broker again.
@@ -47,7 +47,6 @@ BATCH_EVERY = 2.0  # seconds: orders keep coming for the whole storm
 RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0)
 READ_TIMEOUT = 2.0
 CONNECT_TIMEOUT = 1.0
-PARTITIONS = 4
 # On every call, writes included. A hang outlasts the read timeout: the write lands after the
 # adapter gave up on it, and must be found, not repeated.
 FAULTS = {
@@ -66,7 +65,6 @@ SETTINGS: dict[str, object] = {
     "oncor_search_ready_timeout": 10,
     "command_retry_delays": f"[{', '.join(map(str, RETRY_DELAYS))}]",
     "command_prefetch": 16,
-    "command_partitions": PARTITIONS,
     "shutdown_grace": 10,
 }
 DUPLICATE_EVERY = 10  # this command of every ten is published twice at once
@@ -232,7 +230,6 @@ async def test_a_storm_of_failures_loses_nothing_and_does_nothing_twice(
     admin = EmulatorAdmin(emulator)
     topology = TopologySettings(
         retry_delays=RETRY_DELAYS,
-        partitions=PARTITIONS,
         handover_delay=CONNECT_TIMEOUT + READ_TIMEOUT,
     )
     bus = await ChaosBus.connect(amqp_url, topology)

@@ -41,14 +41,12 @@ BATCH_EVERY = 1.0
 RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0)
 CONNECT_TIMEOUT = 1.0
 READ_TIMEOUT = 2.0
-PARTITIONS = 4
 SETTINGS: dict[str, object] = {
     "poll_interval": 0.5,
     "oncor_connect_timeout": CONNECT_TIMEOUT,
     "oncor_read_timeout": READ_TIMEOUT,
     "command_retry_delays": f"[{', '.join(map(str, RETRY_DELAYS))}]",
     "command_prefetch": 16,
-    "command_partitions": PARTITIONS,
     "shutdown_grace": 5,
 }
 RECOVERY_WITHIN = 20.0  # seconds for a replica to be ready again after its node died
@@ -164,7 +162,6 @@ async def test_node_losses_lose_nothing_and_do_nothing_twice(
     admin = EmulatorAdmin(emulator)
     topology = TopologySettings(
         retry_delays=RETRY_DELAYS,
-        partitions=PARTITIONS,
         handover_delay=CONNECT_TIMEOUT + READ_TIMEOUT,
     )
     bus = await ChaosBus.connect(cluster.amqp_url, topology)

@@ -16,13 +16,7 @@ from typing import Any
 import aio_pika
 import httpx
 
-from adapter.bus.topology import (
-    COMMANDS_EXCHANGE,
-    EVENTS_EXCHANGE,
-    TopologySettings,
-    partition_of,
-    partition_queue_name,
-)
+from adapter.bus.topology import COMMANDS_EXCHANGE, COMMANDS_QUEUE, EVENTS_EXCHANGE
 from tests.support.commands import command_body
 from tests.support.emulator_admin import EmulatorAdmin
 from tests.support.processes import AdapterProcess
@@ -165,28 +159,14 @@ class BusProbe:
         [outcome] = self.outcomes_of(command_id)
         return outcome
 
-    async def take_command(self, order_id: str) -> aio_pika.abc.AbstractIncomingMessage | None:
-        """The next command waiting in the order's partition queue, taken and acknowledged (by
-        consuming: a queue with a single active consumer refuses basic.get)."""
-        partition = partition_of(order_id, TopologySettings().partitions)
+    async def take_command(self) -> aio_pika.abc.AbstractIncomingMessage | None:
+        """The next command waiting in `dezo.commands`, taken and acknowledged."""
         async with await aio_pika.connect(self.amqp_url) as connection:
             channel = await connection.channel()
-            await channel.set_qos(prefetch_count=1)
-            queue = await channel.declare_queue(partition_queue_name(partition), passive=True)
-            taken: asyncio.Future[aio_pika.abc.AbstractIncomingMessage] = (
-                asyncio.get_running_loop().create_future()
-            )
-
-            async def take(message: aio_pika.abc.AbstractIncomingMessage) -> None:
-                if not taken.done():
-                    taken.set_result(message)
-
-            await queue.consume(take)
-            try:
-                message = await asyncio.wait_for(taken, 2.0)
-            except TimeoutError:
-                return None
-            await message.ack()
+            queue = await channel.declare_queue(COMMANDS_QUEUE, passive=True)
+            message = await queue.get(fail=False)
+            if message is not None:
+                await message.ack()
             return message
 
 

@@ -42,9 +42,10 @@ async def test_consumer_missing_from_its_open_channel_is_noticed_and_registered_
             await probe.bind_events()
 
             # Consumers disappear while their channels stay open and nothing is said about it:
-            # the intake's, and a partition's.
+            # the one on the commands, and the one holding the commands ownership.
+            subscriptions = (consumer._commands, consumer._ownership._subscription)
             missing = {}
-            for lost in (consumer.subscriptions[0], consumer.subscriptions[-1]):
+            for lost in subscriptions:
                 wire, tag = lost._wire, lost._tag
                 assert wire is not None and tag is not None
                 await wire.basic_cancel(tag)
@@ -54,7 +55,7 @@ async def test_consumer_missing_from_its_open_channel_is_noticed_and_registered_
             await eventually(
                 lambda: consumer.consuming, within=5, every=0.02, what="consuming again"
             )
-            for lost in (consumer.subscriptions[0], consumer.subscriptions[-1]):
+            for lost in subscriptions:
                 assert lost._tag != missing[lost.queue_name]
             await commands_still_consumed(probe, admin)
 

@@ -57,7 +57,7 @@ async def test_sigterm_finishes_the_command_in_flight_and_exits_zero(
     outcome = await probe.outcome(command_id, within=2)
     assert outcome["routing_key"] == "command.succeeded.order.associate-dicom"
     assert await order_associated(admin, order_id)
-    assert await probe.take_command(order_id) is None  # acknowledged, not left for anyone else
+    assert await probe.take_command() is None  # acknowledged, not left for anyone else
 
 
 @pytest.mark.timeout(60)
@@ -70,7 +70,7 @@ async def test_sigterm_past_the_grace_leaves_the_command_unacked_for_the_next_co
     async with running_adapter(env, tmp_path / "adapter.log") as adapter:
         await adapter.ready()
         await admin.faults(latency_ms=5000, paths=[STATUS_UPDATE])
-        order_id, command_id = await command_in_flight(adapter, admin, probe)
+        _, command_id = await command_in_flight(adapter, admin, probe)
 
         code, seconds = await adapter.terminate(within=grace + 5)
 
@@ -78,7 +78,7 @@ async def test_sigterm_past_the_grace_leaves_the_command_unacked_for_the_next_co
     assert seconds < grace + 3
     await probe.collect()
     assert probe.outcomes_of(command_id) == []
-    redelivery = await probe.take_command(order_id)
+    redelivery = await probe.take_command()
     assert redelivery is not None
     assert redelivery.message_id == command_id
     assert redelivery.redelivered

@@ -1,5 +1,5 @@
 """The command consumer through ONCOR outages: its ONCOR calls wait for the circuit to close,
-its partitions pause while it is open, and a command whose call gave up waiting goes round a
+its consumer pauses while it is open, and a command whose call gave up waiting goes round a
 retry queue without spending budget; so an outage longer than the whole retry schedule, or a
 flapping ONCOR, fails no command and writes no document twice."""
 
@@ -67,7 +67,7 @@ async def test_commands_whose_calls_outwait_the_outage_wait_are_parked_without_s
     emulator: EmulatorProcess, amqp_url: str
 ) -> None:
     """A call gives up waiting for the circuit after DEZO_ONCOR_OUTAGE_WAIT; its command goes
-    round a retry queue with its attempt count unchanged, and the partitions take nothing while
+    round a retry queue with its attempt count unchanged, and the consumer takes nothing while
     the circuit stays open: the outage delays the commands, it fails none."""
     retries_before = metric("dezo_command_retries_total", command="order.conclusion")
     async with running_consumer(

@@ -81,20 +81,20 @@ async def test_a_cancelled_wait_lets_the_next_command_in() -> None:
     assert budget.in_use == 0
 
 
-def test_downloads_are_limited_in_all_and_per_partition_and_never_waited_for() -> None:
-    spool = Spool(max_bytes=10, max_downloads=3, per_partition=2)
-    with spool.download_slot(0), spool.download_slot(0):
-        with pytest.raises(SpoolFull, match="of its partition"):
-            spool.download_slot(0).__enter__()
-        # another partition still has its own, until all of them are taken
-        with spool.download_slot(1), pytest.raises(SpoolFull, match="all 3 download slots"):
-            spool.download_slot(2).__enter__()
-    with spool.download_slot(0):  # freed when they ended
-        assert spool.downloads.total() == 1
+def test_downloads_are_limited_and_never_waited_for() -> None:
+    spool = Spool(max_bytes=10, max_downloads=2)
+    with (
+        spool.download_slot(),
+        spool.download_slot(),
+        pytest.raises(SpoolFull, match="all 2 download slots"),
+    ):
+        spool.download_slot().__enter__()
+    with spool.download_slot():  # freed when they ended
+        assert spool.downloads == 1
 
 
 def test_the_spool_refuses_a_write_over_its_limit_and_frees_deleted_files() -> None:
-    spool = Spool(max_bytes=10, max_downloads=2, per_partition=1)
+    spool = Spool(max_bytes=10, max_downloads=2)
     with spool.new_file() as first:
         first.write(b"x" * 6)
         with spool.new_file() as second, pytest.raises(SpoolFull):

@@ -108,16 +108,12 @@ async def test_a_download_falls_back_to_the_next_checked_address(
         allowed_hosts=AllowedHosts.parse([f"files.test:{port}"]),
         url_concurrency=1,
         spool_max_bytes=1024,
-        partitions=1,
-        downloads_per_partition=1,
     )
     ref = UrlAttachment.model_validate(
         {"name": "c.pdf", "media_type": "application/pdf", "url": url}
     )
     async with (
         httpx.AsyncClient() as http,
-        AttachmentFetcher(limits, http).ready(
-            ref, "pdf", must_be_pdf=True, order_id="#1:1"
-        ) as ready,
+        AttachmentFetcher(limits, http).ready(ref, "pdf", must_be_pdf=True) as ready,
     ):
         assert ready.size == len(b"%PDF-1.7 fallback")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from contextlib import nullcontext
+import asyncio
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -15,6 +15,7 @@ from adapter.consumer.dictionaries import DictionaryCache
 from adapter.consumer.dispatcher import Dispatcher
 from adapter.consumer.documents import DOCUMENTS
 from adapter.consumer.intake import ReceivedCommand
+from adapter.consumer.order_line import OrderTurn
 from adapter.consumer.settlement import Settlement
 from adapter.consumer.url_policy import AllowedHosts
 from adapter.messages.commands import COMMANDS
@@ -44,8 +45,6 @@ async def dependencies(
         allowed_hosts=AllowedHosts.parse([FILES_HOST]),
         url_concurrency=URL_CONCURRENCY,
         spool_max_bytes=4 * 1024 * 1024,
-        partitions=4,
-        downloads_per_partition=URL_CONCURRENCY,  # the global limit is the one tested here
     )
     downloads = httpx.AsyncClient(
         transport=files or httpx.MockTransport(lambda _: httpx.Response(404))
@@ -68,14 +67,13 @@ async def dispatcher(
     return Dispatcher(deps, retry_budget=RETRY_BUDGET, write_horizon=write_horizon)
 
 
-#: The order's turn for a handler called directly: no other command to wait for.
-alone = nullcontext
+def alone() -> OrderTurn:
+    """The order's turn for a handler called directly: no other command to wait for."""
+    return OrderTurn(asyncio.Lock(), write_horizon=0.0)
 
 
-async def deliveries(oncor: MemoryOncor, bus: MemoryBus, partitions: int = 4) -> CommandDeliveries:
-    return CommandDeliveries(
-        Settlement(bus), await dispatcher(oncor), max_bytes=256 * 1024, partitions=partitions
-    )
+async def deliveries(oncor: MemoryOncor, bus: MemoryBus) -> CommandDeliveries:
+    return CommandDeliveries(Settlement(bus), await dispatcher(oncor), max_bytes=256 * 1024)
 
 
 def received(

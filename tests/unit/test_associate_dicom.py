@@ -17,7 +17,7 @@ LINK = "https://pacs.example/study/1.2.3"
 
 async def associate(deps: Dependencies, order_id: str, link: str = LINK) -> CommandSucceeded:
     command = received("order.associate-dicom", {"order_id": order_id, "ris_dicom": link})
-    return await associate_dicom(command, deps, alone)
+    return await associate_dicom(command, deps, alone())
 
 
 async def associated_order() -> tuple[MemoryOncor, Dependencies, str]:

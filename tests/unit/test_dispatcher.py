@@ -7,8 +7,9 @@ import asyncio
 import httpx
 import pytest
 
-from adapter.consumer import dispatcher as dispatcher_module
+from adapter.consumer import order_line
 from adapter.consumer.dispatcher import RetryLater, WaitForOncor
+from adapter.consumer.order_line import OrderLines
 from adapter.messages.outcomes import CommandFailed, CommandSucceeded
 from adapter.oncor.errors import (
     OncorAuthError,
@@ -125,7 +126,7 @@ async def test_maybe_applied_failure_holds_the_order_for_the_write_horizon(
     async def sleep(seconds: float) -> None:
         waited.append(seconds)
 
-    monkeypatch.setattr(dispatcher_module.asyncio, "sleep", sleep)
+    monkeypatch.setattr(order_line.asyncio, "sleep", sleep)
     oncor = MemoryOncor()
     order_id = oncor.add_order().id or ""
     oncor.fail("add_conclusion", OncorUnavailable(ADD, "read timeout", maybe_applied=True))
@@ -238,3 +239,31 @@ async def test_commands_of_different_orders_do_not_wait_for_each_other() -> None
     assert isinstance(free, CommandSucceeded) and not held.done()
     release.set()
     assert isinstance(await held, CommandSucceeded)
+
+
+async def test_an_orders_commands_take_turns_in_arrival_order_whatever_they_do_before() -> None:
+    lines, turns = OrderLines(write_horizon=0.0), []
+
+    async def command(name: str, checks_for: float) -> None:
+        async with lines.joined("#1:1") as turn:
+            await asyncio.sleep(checks_for)  # e.g. the order asked of ONCOR before the turn
+            async with turn():
+                turns.append(name)
+
+    await asyncio.gather(command("conclusion", 0.05), command("association", 0.0))
+    assert turns == ["conclusion", "association"]
+
+
+async def test_a_command_stepping_aside_to_download_lets_the_later_ones_go_first() -> None:
+    lines, turns = OrderLines(write_horizon=0.0), []
+
+    async def command(name: str, downloads_for: float) -> None:
+        async with lines.joined("#1:1") as turn:
+            if downloads_for:
+                turn.step_aside()
+                await asyncio.sleep(downloads_for)
+            async with turn():
+                turns.append(name)
+
+    await asyncio.gather(command("by url", 0.05), command("inline", 0.0), command("other", 0.0))
+    assert turns == ["inline", "other", "by url"]

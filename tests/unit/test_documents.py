@@ -30,7 +30,7 @@ async def deliver(oncor: MemoryOncor, name: str, **changes: object):  # type: ig
     order_id = str(changes.pop("order_id", "")) or oncor.add_order().id or ""
     data = document_data(name, order_id, **{"pdf": inline(PDF), **changes})
     deps = await dependencies(oncor)
-    return await deliver_document(spec(name), received(name, data), deps, alone)
+    return await deliver_document(spec(name), received(name, data), deps, alone())
 
 
 @pytest.mark.parametrize("name", COMMANDS)

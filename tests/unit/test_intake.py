@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from adapter.bus.topology import COMMANDS_QUEUE, partition_queue_name
+from adapter.bus.topology import COMMANDS_EXCHANGE, COMMANDS_QUEUE
 from adapter.consumer.intake import UNKNOWN_COMMAND, UnreadableCommand, read_command
 from adapter.messages.commands import COMMANDS, AddConclusion
 from tests.support.commands import command_body, document_data
@@ -118,14 +118,15 @@ def test_forged_attempt_header_does_not_count_as_spent_retries() -> None:
 
 def test_adapters_own_copy_keeps_its_attempt_and_first_routing_key() -> None:
     fake = conclusion(
-        exchange="",
+        exchange="",  # back in dezo.commands from a retry queue, through the default exchange
         headers={"x-dezo-attempt": 2, "x-dezo-routing-key": "order.conclusion"},
     )
-    fake.routing_key = partition_queue_name(3)
+    fake.routing_key = COMMANDS_QUEUE
     received = read_command(delivery(fake), MAX_BYTES)
-    assert received.attempt == 2
-    fake.routing_key = COMMANDS_QUEUE  # back from a retry queue
-    assert read_command(delivery(fake), MAX_BYTES).attempt == 2
+    assert (received.name, received.attempt) == ("order.conclusion", 2)
+    # the same headers on a command straight from the dezo.commands exchange are forged
+    fake.exchange, fake.routing_key = COMMANDS_EXCHANGE, "order.conclusion"
+    assert read_command(delivery(fake), MAX_BYTES).attempt == 0
 
 
 def test_negative_attempt_header_reads_as_none_spent() -> None:

@@ -36,7 +36,7 @@ class Order:
     ) -> CommandSucceeded:
         data = document_data(command, self.id, **changes)
         sent = received(command, data, command_id=command_id)
-        return await deliver_document(DOCUMENTS[command], sent, self.deps, alone)
+        return await deliver_document(DOCUMENTS[command], sent, self.deps, alone())
 
 
 async def test_resent_conclusion_finds_its_own_document_and_writes_nothing() -> None:

@@ -1,6 +1,6 @@
 """Trace context end to end, with the emulator in this process and spans recorded in memory:
-one order is one trace (linked to its cycle), one command continues its sender's trace through
-the partition copy to ONCOR's writes and its outcome."""
+one order is one trace (linked to its cycle), one command continues its sender's trace to
+ONCOR's writes and its outcome, and through every copy the adapter makes of it."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-from adapter.bus.topology import EVENTS_EXCHANGE, partition_of, partition_queue_name
+from adapter.bus.topology import COMMANDS_QUEUE, EVENTS_EXCHANGE
 from adapter.consumer.deliveries import CommandDeliveries
 from adapter.consumer.dispatcher import Dispatcher
 from adapter.consumer.settlement import Settlement
@@ -30,7 +30,13 @@ from adapter.oncor.errors import OncorUnavailable
 from adapter.publisher.poller import Poller, PollSettings
 from tests.support.commands import document_data
 from tests.support.consumer_parts import deliveries, dependencies
-from tests.support.memory_bus import FakeDelivery, MemoryBus, command_delivery, delivery
+from tests.support.memory_bus import (
+    FakeDelivery,
+    MemoryBus,
+    Published,
+    command_delivery,
+    delivery,
+)
 from tests.support.memory_oncor import MemoryOncor
 from tests.support.tracing import (
     children,
@@ -45,7 +51,6 @@ from tests.support.tracing import (
 SENDER_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 SENDER_SPAN = "00f067aa0ba902b7"
 SENDER_PARENT = f"00-{SENDER_TRACE}-{SENDER_SPAN}-01"
-PARTITIONS = 4
 SETTINGS = PollSettings(
     interval=5.0,
     concurrency=4,
@@ -106,7 +111,7 @@ async def test_one_order_is_one_trace_linked_to_its_cycle() -> None:
 
 
 async def run_command(headers: dict[str, Any], **event: Any) -> tuple[MemoryBus, Any, str]:
-    """One conclusion through intake and its partition, as the broker would deliver it."""
+    """One conclusion from the `dezo.commands` exchange, carried out as the broker delivers it."""
     oncor, recording, admin = in_process_oncor()
     bus = MemoryBus()
     async with oncor, admin:
@@ -115,23 +120,13 @@ async def run_command(headers: dict[str, Any], **event: Any) -> tuple[MemoryBus,
             Settlement(bus),
             Dispatcher(await dependencies(oncor), retry_budget=3, write_horizon=0.0),
             max_bytes=256 * 1024,
-            partitions=PARTITIONS,
         )
-        intake = command_delivery(
+        sent = command_delivery(
             "order.conclusion", document_data("order.conclusion", order_id), headers=headers
         )
         if event:  # CloudEvent attributes of the body
-            intake.body = intake.body.replace(b'"specversion"', _attributes(event), 1)
-        await deliveries.on_intake(delivery(intake))
-        [forwarded] = bus.published
-        copy = FakeDelivery(
-            forwarded.message.body,
-            routing_key=forwarded.routing_key,
-            exchange="",
-            headers=forwarded.headers,
-            message_id=forwarded.message.message_id,
-        )
-        await deliveries.on_command(delivery(copy))
+            sent.body = sent.body.replace(b'"specversion"', _attributes(event), 1)
+        await deliveries.on_command(delivery(sent))
     return bus, recording, order_id
 
 
@@ -147,17 +142,12 @@ async def test_a_command_continues_its_senders_trace_to_oncor_and_its_outcome() 
         {"traceparent": SENDER_PARENT, "tracestate": "ris=1"}
     )
     finished = spans.get_finished_spans()
-    partition = partition_queue_name(partition_of(order_id, PARTITIONS))
-    [forwarded, outcome] = bus.published
+    [outcome] = bus.published  # the outcome alone: no copy of the command on the way
     assert outcome.exchange == EVENTS_EXCHANGE and outcome.data["order_id"] == order_id
 
-    # the tree: intake -> forward -> partition -> ONCOR calls, attachments, outcome
-    [intake] = named(finished, "process dezo.commands")
-    assert intake.parent is not None and f"{intake.parent.span_id:016x}" == SENDER_SPAN
-    assert children(finished, intake) == [f"publish {partition}"]
-    [forward] = named(finished, f"publish {partition}")
-    [process] = named(finished, f"process {partition}")
-    assert process.parent is not None and process.parent.span_id == forward.context.span_id
+    # the tree: process dezo.commands -> ONCOR calls, attachments, outcome
+    [process] = named(finished, f"process {COMMANDS_QUEUE}")
+    assert process.parent is not None and f"{process.parent.span_id:016x}" == SENDER_SPAN
     assert children(finished, process) == [
         "GET rc/get",
         "GET rc/getList",
@@ -171,12 +161,9 @@ async def test_a_command_continues_its_senders_trace_to_oncor_and_its_outcome() 
     assert attributes["dezo.order_id"] == order_id
     assert attributes["dezo.command_id"] == "cmd-1"
     assert attributes["messaging.operation.type"] == "process"
-    assert {hex_trace_id(span) for span in (intake, forward, process, attachments)} == {
-        SENDER_TRACE
-    }
+    assert {hex_trace_id(span) for span in (process, attachments)} == {SENDER_TRACE}
 
-    # on the wire: the copy, ONCOR's writes and the outcome all in the sender's trace
-    assert forwarded.headers["traceparent"] == traceparent_of(forward)
+    # on the wire: ONCOR's writes and the outcome all in the sender's trace
     writes = recording.traceparents("attachment/create") + recording.traceparents(
         "addRcTm66OrderConclusion"
     )
@@ -191,9 +178,9 @@ async def test_a_command_continues_its_senders_trace_to_oncor_and_its_outcome() 
 async def test_without_headers_the_cloudevent_attribute_is_continued() -> None:
     recorded_spans()
     bus, _, _ = await run_command({}, traceparent=SENDER_PARENT)
-    [forwarded, outcome] = bus.published
-    assert trace_id_of(forwarded.headers["traceparent"]) == SENDER_TRACE
+    [outcome] = bus.published
     assert trace_id_of(outcome.event["traceparent"]) == SENDER_TRACE
+    assert trace_id_of(outcome.headers["traceparent"]) == SENDER_TRACE
 
 
 async def test_a_malformed_traceparent_is_ignored_never_passed_on() -> None:
@@ -202,12 +189,12 @@ async def test_a_malformed_traceparent_is_ignored_never_passed_on() -> None:
     bus, recording, _ = await run_command(
         {"traceparent": forged, "tracestate": "y" * 600}, traceparent="not-a-traceparent"
     )
-    [forwarded, outcome] = bus.published
+    [outcome] = bus.published
     assert outcome.data["command"] == "order.conclusion" and "reason" not in outcome.data
-    for traceparent in (forwarded.headers["traceparent"], outcome.event["traceparent"]):
+    for traceparent in (outcome.headers["traceparent"], outcome.event["traceparent"]):
         assert well_formed({"traceparent": traceparent})
         assert trace_id_of(traceparent) != SENDER_TRACE  # a trace of its own
-    assert "tracestate" not in forwarded.headers and "tracestate" not in outcome.event
+    assert "tracestate" not in outcome.headers and "tracestate" not in outcome.event
     assert all(parent and "x" not in parent for _, parent in recording.requests)
 
 
@@ -238,33 +225,53 @@ async def test_retry_hand_over_and_dead_letter_copies_stay_in_the_commands_trace
     oncor = MemoryOncor()
     order_id = oncor.add_order().id or ""
     bus = MemoryBus()
-    desk = await deliveries(oncor, bus, PARTITIONS)
-    headers = {"x-dezo-routing-key": "order.conclusion", "traceparent": SENDER_PARENT}
+    desk = await deliveries(oncor, bus)
 
-    def partition_copy(**changes: Any) -> FakeDelivery:
+    def from_the_exchange(**changes: Any) -> FakeDelivery:
         data = document_data("order.conclusion", order_id, **changes)
-        fake = command_delivery("order.conclusion", data, headers=dict(headers))
-        fake.exchange, fake.routing_key = "", partition_queue_name(0)
-        return fake
+        return command_delivery("order.conclusion", data, headers={"traceparent": SENDER_PARENT})
 
-    oncor.fail("add_conclusion", OncorUnavailable("add", "HTTP 503", maybe_applied=False))
-    await desk.on_command(delivery(partition_copy()))  # to a retry queue
-    handover = partition_copy()
+    def back_in_commands(copy: Published) -> FakeDelivery:
+        """A copy as `dezo.commands` delivers it once its retry or hand-over queue lets it go:
+        dead-lettered through the default exchange, with the headers the adapter gave it."""
+        return FakeDelivery(
+            copy.message.body,
+            routing_key=COMMANDS_QUEUE,
+            exchange="",
+            headers=copy.headers,
+            message_id=copy.message.message_id,
+        )
+
+    unavailable = OncorUnavailable("add", "HTTP 503", maybe_applied=False)
+    oncor.fail("add_conclusion", unavailable, times=2)
+    await desk.on_command(delivery(from_the_exchange()))  # to the first retry queue
+    [first_retry] = bus.published
+    await desk.on_command(delivery(back_in_commands(first_retry)))  # its attempt is believed
+    [_, second_retry] = bus.published
+    handover = back_in_commands(second_retry)
     handover.redelivered = True
     await desk.on_command(delivery(handover))  # to the hand-over queue
-    await desk.on_command(delivery(partition_copy(conclusion_code="9")))  # dead letter + outcome
+    await desk.on_command(delivery(from_the_exchange(conclusion_code="9")))  # dead letter, outcome
     copies = [sent for sent in bus.published if sent.exchange != EVENTS_EXCHANGE]
     assert [sent.routing_key for sent in copies] == [
         bus.retry_queue(1),
+        bus.retry_queue(2),
         bus.handover_queue,
         "order.conclusion",
     ]
-    publishes = [span for span in spans.get_finished_spans() if span.name.startswith("publish ")]
+    finished = spans.get_finished_spans()
+    publishes = [span for span in finished if span.name.startswith("publish ")]
     for sent in bus.published:  # each names its own publish span, in the sender's trace
         [publish] = [
             span for span in publishes if traceparent_of(span) == sent.headers["traceparent"]
         ]
         assert hex_trace_id(publish) == SENDER_TRACE
+    # a copy back in dezo.commands is processed as a child of the publish that made it
+    [first_publish] = named(finished, f"publish {bus.retry_queue(1)}")
+    [second_publish] = named(finished, f"publish {bus.retry_queue(2)}")
+    [processed_again] = children(finished, first_publish)
+    assert processed_again == f"process {COMMANDS_QUEUE}"
+    assert children(finished, second_publish) == [f"process {COMMANDS_QUEUE}"]
 
 
 def test_the_provider_is_installed_named_and_exports_only_when_told(

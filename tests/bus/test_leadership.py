@@ -1,4 +1,5 @@
-"""Leader election on the `dezo.poller.leadership` queue, with two replicas in one process."""
+"""Leader election on a token queue (the poller's and the commands'), with two replicas in one
+process."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from urllib.parse import unquote, urlsplit
 import pytest
 
 from adapter.bus.connection import Bus
-from adapter.publisher.leader import Leadership
+from adapter.bus.leadership import COMMANDS, POLLER, Leadership, NotHeld, Role
 from tests.support.broker import Broker
 from tests.support.waiting import eventually
 
@@ -30,10 +31,15 @@ async def replicas(amqp_url: str) -> AsyncIterator[tuple[Bus, Bus]]:
 
 
 class Candidate:
-    """One replica's part in the election, as `OrderPublisher.run` plays it."""
+    """One replica's part in the election, as `OrderPublisher.run` and `CommandConsumer.run`
+    play it."""
 
-    def __init__(self, bus: Bus, *, handover_wait: float = 0.0, **options: float) -> None:
-        self.leadership = Leadership(bus, handover_wait=handover_wait, **options)
+    def __init__(
+        self, bus: Bus, *, role: Role = POLLER, handover_wait: float = 0.0, **options: float
+    ) -> None:
+        self.leadership = Leadership(
+            bus, role, handover_wait=handover_wait, token_check=0.5, **options
+        )
         self._electing: asyncio.Task[None] | None = None
 
     @property
@@ -42,7 +48,6 @@ class Candidate:
 
     async def join(self) -> None:
         self._electing = asyncio.create_task(self.leadership.take_part())
-        await self.leadership.ensure_token()
 
     async def leave(self) -> None:
         await self.leadership.close()
@@ -50,9 +55,12 @@ class Candidate:
             await self._electing
 
 
-async def first_leads(replicas: tuple[Bus, Bus], **options: float) -> tuple[Candidate, Candidate]:
+async def first_leads(
+    replicas: tuple[Bus, Bus], role: Role = POLLER, **options: float
+) -> tuple[Candidate, Candidate]:
     """Two candidates joined in turn: the first leads, the second stands by."""
-    first, second = Candidate(replicas[0], **options), Candidate(replicas[1], **options)
+    first = Candidate(replicas[0], role=role, **options)
+    second = Candidate(replicas[1], role=role, **options)
     await first.join()
     await eventually(_holds(first), within=5)
     await second.join()
@@ -135,7 +143,7 @@ def _close_connection(broker: Broker, amqp_url: str, name: str) -> None:
 async def test_leader_renews_its_token_before_the_consumer_timeout_and_keeps_leading(
     replicas: tuple[Bus, Bus], caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.DEBUG, logger="adapter.publisher.leader")
+    caplog.set_level(logging.DEBUG, logger="adapter.bus.leadership")
     first, second = await first_leads(replicas, renew_after=0.2)
 
     for _ in range(30):  # 1.5 s: several renewals
@@ -143,7 +151,42 @@ async def test_leader_renews_its_token_before_the_consumer_timeout_and_keeps_lea
         assert not second.held
         await asyncio.sleep(0.05)
 
-    renewals = [r for r in caplog.records if r.getMessage() == "poller leadership token renewed"]
+    renewals = [r for r in caplog.records if r.getMessage() == "token renewed"]
     assert len(renewals) >= 3
     await first.leave()
     await second.leave()
+
+
+async def test_the_commands_gate_opens_on_a_lost_owner_and_closes_after_the_hand_over(
+    replicas: tuple[Bus, Bus], amqp_url: str, broker: Broker
+) -> None:
+    """The commands' token works as the poller's: the standby's gate stays open while the other
+    owns the commands, and after a loss until the former owner's writes may have landed."""
+    first, second = await first_leads(replicas, COMMANDS, handover_wait=1.0)
+    gates = NotHeld(first.leadership), NotHeld(second.leadership)
+    assert not gates[0].is_open and gates[1].is_open
+
+    await asyncio.to_thread(_close_connection, broker, amqp_url, "replica-a")
+    await eventually(_holds(second), within=5)
+    assert gates[1].is_open, "a former owner's writes may still land"
+    started = time.monotonic()
+    await asyncio.wait_for(gates[1].wait_closed(), 5)
+    assert time.monotonic() - started > 0.5
+    assert not gates[1].is_open
+    await second.leave()
+    await first.leave()
+
+
+async def test_a_lost_token_is_published_again_by_a_standby(replicas: tuple[Bus, Bus]) -> None:
+    first, second = await first_leads(replicas, COMMANDS)
+    await first.leave()  # steps down cleanly: the token goes on to the second
+    await eventually(_holds(second), within=5)
+    channel = await replicas[0].channel(publisher_confirms=False)
+    await second.leave()
+    queue = await channel.declare_queue(COMMANDS.queue, passive=True)
+    await queue.purge()  # the token handed on is lost
+    third = Candidate(replicas[0], role=COMMANDS)
+    await third.join()
+    await eventually(_holds(third), within=5)
+    await channel.close()
+    await third.leave()

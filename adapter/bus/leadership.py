@@ -1,13 +1,15 @@
-"""Leader election over `dezo.poller.leadership`: the replica holding its token polls ONCOR.
+"""Leader election over a token queue: whoever holds the token of `dezo.poller.leadership` polls
+ONCOR, whoever holds the token of `dezo.commands.ownership` consumes the commands.
 
-The queue has a single active consumer. Every replica consumes it (a bus Subscription, prefetch
+Each queue has a single active consumer. Every replica consumes it (a bus Subscription, prefetch
 1) and never acknowledges: the broker delivers the token to the active consumer, which keeps it
 unacknowledged for as long as it leads. When that consumer's channel or connection closes, the
 broker requeues the token and hands it to the next consumer.
 
 Leadership is "I hold a delivery on a channel that is still open". A new leader whose former
-leader may have status updates in flight keeps quiet for `handover_wait` seconds before its
-first cycle; otherwise it would find those orders still unmarked and mark them a second time.
+leader may have writes to ONCOR in flight keeps quiet for `handover_wait` seconds before it acts;
+otherwise it could write a second time what that leader's write, still landing, already did (a
+poller would mark orders again, a consumer could run an order's next command before its last).
 It skips the wait only for a *clean* token: one published when no replica could have led (no
 token and no other consumer), or by a leader that stepped down after its updates finished.
 A redelivered token, or a spare one a follower added, is not clean.
@@ -18,37 +20,64 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from dataclasses import dataclass
 
 import aio_pika
 from aio_pika.abc import AbstractIncomingMessage
 from aiormq.abc import AbstractChannel as WireChannel
 from aiormq.exceptions import ChannelInvalidStateError
+from prometheus_client import Gauge
 
 from adapter.bus.connection import Bus
 from adapter.bus.headers import CLEAN_HANDOVER_HEADER
 from adapter.bus.subscription import Subscription
-from adapter.bus.topology import LEADER_QUEUE
+from adapter.bus.topology import COMMANDS_OWNER_QUEUE, LEADER_QUEUE
 from adapter.observability import metrics
+from adapter.waiting import first_of
 
 log = logging.getLogger(__name__)
 
-TOKEN = b"dezo poller leadership token"
 #: RabbitMQ closes a channel whose delivery stays unacknowledged past its `consumer_timeout`
 #: (30 minutes by default), so the leader hands its token back, and gets it again, well before.
 TOKEN_RENEWAL = 600.0
 
 
+@dataclass(frozen=True)
+class Role:
+    """What a token gives: its queue, its name in logs, and the gauge that shows who holds it."""
+
+    queue: str
+    name: str
+    gauge: Gauge
+
+    @property
+    def token(self) -> bytes:
+        return f"dezo {self.name} token".encode()
+
+
+POLLER = Role(LEADER_QUEUE, "poller leadership", metrics.poller_leader)
+COMMANDS = Role(COMMANDS_OWNER_QUEUE, "commands ownership", metrics.commands_owner)
+
+
 class Leadership:
-    """This replica's claim on the poller; `held` is the truth, the events wake waiters."""
+    """This replica's claim on a role; `held` is the truth, the events wake waiters."""
 
     def __init__(
-        self, bus: Bus, *, handover_wait: float, renew_after: float = TOKEN_RENEWAL
+        self,
+        bus: Bus,
+        role: Role,
+        *,
+        handover_wait: float,
+        token_check: float,
+        renew_after: float = TOKEN_RENEWAL,
     ) -> None:
         self._bus = bus
+        self.role = role
         self._handover_wait = handover_wait
+        self._token_check = token_check
         self._renew_after = renew_after
         self._subscription = Subscription(
-            bus, LEADER_QUEUE, self._on_token, prefetch=1, on_lost=self._on_lost
+            bus, role.queue, self._on_token, prefetch=1, on_lost=self._on_lost
         )
         self._token: AbstractIncomingMessage | None = None
         self._token_channel: WireChannel | None = None
@@ -67,13 +96,45 @@ class Leadership:
         return channel is not None and not channel.is_closed
 
     @property
+    def quiet(self) -> bool:
+        """Held, but a former holder's writes may still be landing."""
+        return time.monotonic() < self.quiet_until
+
+    @property
     def consuming(self) -> bool:
-        """This replica takes part in the election: its consumer stands on the leader queue."""
+        """This replica takes part in the election: its consumer stands on the token queue."""
         return self._subscription.consuming
 
+    @property
+    def registered(self) -> asyncio.Event:
+        """Set while its consumer stands on the token queue."""
+        return self._subscription.registered
+
     async def take_part(self) -> None:
-        """Stay in the election until `close`."""
-        await self._subscription.run(self._leaving)
+        """Stay in the election until `close`. While another replica holds the token, make sure
+        every `token_check` seconds that a token exists: it may have been lost (a purged queue)."""
+        electing = asyncio.create_task(self._subscription.run(self._leaving))
+        try:
+            while not self._leaving.is_set():
+                if not self.held:
+                    await first_of(self._refresh_token(), self._leaving.wait())
+                await first_of(
+                    self._leaving.wait(),
+                    (self.lost if self.held else self.gained).wait(),
+                    seconds=None if self.held else self._token_check,
+                )
+        finally:
+            if not self._leaving.is_set():
+                electing.cancel()
+            await asyncio.gather(electing, return_exceptions=True)
+
+    async def _refresh_token(self) -> None:
+        try:
+            await self.ensure_token()
+        except Exception as exc:  # the broker is away; the robust connection is reconnecting
+            log.warning(
+                "could not check a token", extra={"role": self.role.name, "error": repr(exc)}
+            )
 
     async def ensure_token(self) -> None:
         """Publish a token when none is ready in the queue.
@@ -83,7 +144,7 @@ class Leadership:
         """
         probe = await self._bus.channel(publisher_confirms=False)
         try:
-            queue = await probe.declare_queue(LEADER_QUEUE, passive=True, robust=False)
+            queue = await probe.declare_queue(self.role.queue, passive=True, robust=False)
             ready = queue.declaration_result.message_count
             others = (queue.declaration_result.consumer_count or 0) - int(self.consuming)
         finally:
@@ -91,10 +152,11 @@ class Leadership:
         if not ready:
             await self._publish_token(clean=others <= 0)
 
-    async def close(self) -> None:
-        """Leave the election, handing a clean token on if this replica led (the caller has let
-        its status updates finish); closing the channel returns anything else to the queue."""
-        token = self._token if self.held else None
+    async def close(self, *, clean: bool = True) -> None:
+        """Leave the election, handing the token on: clean if the caller let its writes finish
+        (`clean`), so that the next holder need not wait. Closing the channel returns the token
+        to the queue, not clean, and anything else the channel held."""
+        token = self._token if self.held and clean else None
         self._drop("stepped down", logging.INFO)  # first, so the close is not taken for a loss
         if token is not None:
             try:
@@ -111,11 +173,11 @@ class Leadership:
 
     async def _publish_token(self, *, clean: bool) -> None:
         token = aio_pika.Message(
-            TOKEN,
+            self.role.token,
             headers={CLEAN_HANDOVER_HEADER: clean},
             delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
         )
-        await self._bus.publish("", LEADER_QUEUE, token)
+        await self._bus.publish("", self.role.queue, token)
 
     async def _on_token(self, message: AbstractIncomingMessage) -> None:
         try:
@@ -128,20 +190,20 @@ class Leadership:
             self._renewal.cancel()
         self._renewal = asyncio.get_running_loop().call_later(self._renew_after, self._renew)
         if renewed:
-            log.debug("poller leadership token renewed")
+            log.debug("token renewed", extra={"role": self.role.name})
             return
         clean = message.headers.get(CLEAN_HANDOVER_HEADER) is True and not message.redelivered
         if not clean:
             self.quiet_until = time.monotonic() + self._handover_wait
         self.lost.clear()
         self.gained.set()
-        metrics.poller_leader.set(1)
+        self.role.gauge.set(1)
         log.info(
-            "poller leadership gained",
+            f"{self.role.name} gained",
             extra={
                 "clean_handover": clean,
                 # a pause a person should not take for a hang
-                "first_cycle_in_s": 0.0 if clean else self._handover_wait,
+                "acting_in_s": 0.0 if clean else self._handover_wait,
             },
         )
 
@@ -154,7 +216,9 @@ class Leadership:
         try:
             await token.reject(requeue=True)
         except Exception as exc:  # the channel closed meanwhile: that is a loss, handled there
-            log.debug("could not renew the leadership token", extra={"error": repr(exc)})
+            log.debug(
+                "could not renew a token", extra={"role": self.role.name, "error": repr(exc)}
+            )
 
     def _on_lost(self) -> None:
         self._drop("channel closed", logging.WARNING)
@@ -166,6 +230,31 @@ class Leadership:
         self._token = self._token_channel = None
         self.gained.clear()
         self.lost.set()
-        metrics.poller_leader.set(0)
+        self.role.gauge.set(0)
         if was_leader:
-            log.log(level, "poller leadership ended", extra={"reason": why})
+            log.log(level, f"{self.role.name} ended", extra={"reason": why})
+
+
+class NotHeld:
+    """A subscription's Gate, open while this replica may not act on the role: another replica
+    holds the token, or a former holder's writes may still be landing."""
+
+    def __init__(self, leadership: Leadership) -> None:
+        self._leadership = leadership
+
+    @property
+    def is_open(self) -> bool:
+        return not self._leadership.held or self._leadership.quiet
+
+    async def wait_open(self) -> None:
+        await self._leadership.lost.wait()
+
+    async def wait_closed(self) -> None:
+        leadership = self._leadership
+        while self.is_open:
+            if not leadership.held:
+                await leadership.gained.wait()
+            else:
+                await first_of(
+                    leadership.lost.wait(), seconds=leadership.quiet_until - time.monotonic()
+                )
