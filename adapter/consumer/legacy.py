@@ -10,8 +10,10 @@ stopped by then (README, "Upgrading"), or one could still publish into a queue b
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
+from aio_pika.abc import AbstractIncomingMessage, AbstractQueue
 from aiormq.exceptions import ChannelNotFoundEntity
 
 from adapter.bus.connection import Bus
@@ -22,6 +24,9 @@ log = logging.getLogger(__name__)
 
 #: The earlier release's upper bound of DEZO_COMMAND_PARTITIONS; they were numbered from 0.
 MAX_PARTITIONS = 64
+#: A partition queue with nothing delivered for this long has been emptied.
+IDLE = 1.0
+PREFETCH = 32
 
 
 async def move_back_partitions(bus: Bus, settlement: Settlement) -> int:
@@ -29,18 +34,15 @@ async def move_back_partitions(bus: Bus, settlement: Settlement) -> int:
     moved = 0
     for index in range(MAX_PARTITIONS):
         name = f"{LEGACY_PARTITION_PREFIX}{index}"
-        channel = await bus.channel(publisher_confirms=False)
+        channel = await bus.channel(prefetch=PREFETCH, publisher_confirms=False)
         try:
             try:
                 queue = await channel.declare_queue(name, passive=True, robust=False)
             except ChannelNotFoundEntity:
                 break  # none left: the next index was never declared
-            while (message := await queue.get(no_ack=False, fail=False)) is not None:
-                # Confirmed before the ack: none lost. One an old replica was carrying out when
-                # it went waits out that replica's writes first, as any redelivery does.
-                await (settlement.defer if message.redelivered else settlement.move_back)(message)
-                await message.ack()
-                moved += 1
+            while queue.declaration_result.message_count:
+                moved += await _empty(queue, settlement)
+                queue = await channel.declare_queue(name, passive=True, robust=False)
             # Quorum queues accept neither `if_unused` nor `if_empty`.
             await queue.delete(if_unused=False, if_empty=False)
             log.info("deleted a partition queue of an earlier release", extra={"queue": name})
@@ -50,3 +52,30 @@ async def move_back_partitions(bus: Bus, settlement: Settlement) -> int:
     if moved:
         log.info("moved commands back from old partition queues", extra={"count": moved})
     return moved
+
+
+async def _empty(queue: AbstractQueue, settlement: Settlement) -> int:
+    """Consume the queue until it stays quiet (a single-active-consumer queue refuses
+    basic.get); every message is confirmed in `dezo.commands` before it is acked."""
+    received: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
+    tag = await queue.consume(received.put)
+    moved = 0
+    while True:
+        try:
+            message = await asyncio.wait_for(received.get(), IDLE)
+        except TimeoutError:
+            break
+        await _move(message, settlement)
+        moved += 1
+    await queue.cancel(tag)
+    while not received.empty():  # delivered before the cancel: acked here, or lost on delete
+        await _move(received.get_nowait(), settlement)
+        moved += 1
+    return moved
+
+
+async def _move(message: AbstractIncomingMessage, settlement: Settlement) -> None:
+    # One an old replica was carrying out when it went waits out that replica's writes first,
+    # as any redelivery does.
+    await (settlement.defer if message.redelivered else settlement.move_back)(message)
+    await message.ack()
