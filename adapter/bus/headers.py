@@ -12,9 +12,9 @@ On a dead letter in `dezo.commands.dead`, why it is there (a replay after a fix 
     x-dezo-command-id       the command id, when it could be read
     x-dezo-replayed         set by whoever replays a dead letter: reconcile with ONCOR first
 
-On the poller's leader token:
+On a token (the poller's leadership, the commands ownership):
 
-    x-dezo-clean-handover   the former leader stepped down with nothing left in flight
+    x-dezo-clean-handover   the former holder stepped down with nothing left in flight
 
 Integrators may set any header, so an `x-dezo-*` one is believed only on a copy the adapter
 made itself (see consumer.provenance).

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from adapter.bus.topology import DEAD_QUEUE, TopologySettings
+from adapter.bus.topology import COMMANDS_OWNER_QUEUE, DEAD_QUEUE, TopologySettings
 from adapter.emulator.process import EmulatorProcess
 from tests.chaos.support import (
     ChaosBus,
@@ -217,7 +217,12 @@ async def create_orders(admin: EmulatorAdmin, created: list[str]) -> None:
 
 
 def command_queues(depths: dict[str, tuple[int, int]]) -> dict[str, tuple[int, int]]:
-    return {name: depth for name, depth in depths.items() if name.startswith("dezo.commands")}
+    """The queues commands go through (not the ownership token's)."""
+    return {
+        name: depth
+        for name, depth in depths.items()
+        if name.startswith("dezo.commands") and name != COMMANDS_OWNER_QUEUE
+    }
 
 
 @pytest.mark.slow

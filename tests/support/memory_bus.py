@@ -108,7 +108,7 @@ def delivery(fake: FakeDelivery) -> AbstractIncomingMessage:
 def command_delivery(
     name: str, data: dict[str, Any], *, command_id: str = "cmd-1", **properties: Any
 ) -> FakeDelivery:
-    """A command as it arrives on the intake from the `dezo.commands` exchange."""
+    """A command as it arrives in `dezo.commands` from the `dezo.commands` exchange."""
     return FakeDelivery(
         command_body(name, data, command_id)[1],
         routing_key=name,
