@@ -81,6 +81,8 @@ class Subscription:
         self._lost = asyncio.Event()
         #: set while registered (as far as the last ConsumeOk and channel close tell)
         self.registered = asyncio.Event()
+        #: a gate that paused it has closed, and its first attempt to register has not ended
+        self.resuming = False
         self._in_flight: set[asyncio.Task[Any]] = set()
 
     @property
@@ -101,10 +103,12 @@ class Subscription:
             if self.paused:
                 # No new deliveries while a gate is open; those in flight carry on.
                 await self.cancel()
+                self.resuming = True
                 await first_of(stop.wait(), self._all_closed())
                 continue
             if not self.consuming:
                 await self._start(stop)
+            self.resuming = False
             waits = [stop.wait(), self._lost.wait(), *(g.wait_open() for g in self._pause_while)]
             await first_of(*waits, seconds=CHECK_INTERVAL)
         await self.cancel()

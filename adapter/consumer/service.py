@@ -85,8 +85,12 @@ class CommandConsumer:
     @property
     def consuming(self) -> bool:
         """This replica stands on the token queue, and consumes the commands if it owns them
-        (paused while ONCOR is down, or while a former owner's writes may still land)."""
-        return self._ownership.consuming and (self._commands.consuming or self._commands.paused)
+        (paused while ONCOR is down, or while a former owner's writes may still land; or
+        resuming, as it does the moment it gains the ownership)."""
+        commands = self._commands
+        return self._ownership.consuming and (
+            commands.consuming or commands.paused or commands.resuming
+        )
 
     async def run(self, stop: asyncio.Event) -> None:
         """Consume while owning the commands, until `stop` is set; then finish in-flight commands,
