@@ -5,7 +5,8 @@ Where things are:
     deliveries.py    one delivery: read, defer or carry out, then settle
     intake.py        reading a delivery: size, CloudEvent envelope, type, schema
     provenance.py    which x-dezo-* headers the adapter wrote itself, and may believe
-    dispatcher.py    the message bus: per-order lock, handler, decision
+    dispatcher.py    the message bus: order's line, handler, decision
+    order_line.py    an order's commands, one after the other in arrival order
     handlers.py      one handler per command (DICOM association) and the routing table
     documents.py     reject, conclusion, DICOM and protocol expertise: one path, four specs
     attachments.py   inline or by-URL files: checks, download to a temp file, upload

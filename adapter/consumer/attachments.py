@@ -92,9 +92,7 @@ class AttachmentFetcher:
                 _check_kind(file.read(_HEAD_BYTES), what, must_be_pdf)
             yield ReadyAttachment(ref.name, ref.media_type, spooled.path, spooled.size)
 
-    async def _stream_into(
-        self, spooled: SpooledFile, ref: UrlAttachment, what: str
-    ) -> None:
+    async def _stream_into(self, spooled: SpooledFile, ref: UrlAttachment, what: str) -> None:
         """Download into the spool, in a free download slot or not at all (DownloadsBusy)."""
         limit, timeout = self._limits.url_max_bytes, self._limits.url_timeout
         try:

@@ -16,7 +16,7 @@ waited for its four ONCOR calls (78 commands/s where 18 in flight gave 101/s, be
 are made only by the commands being carried out, and a command too large for their share still
 runs, alone.
 
-Commands are admitted in arrival order (the per-order lock relies on it), each once enough
+Commands are admitted in arrival order (an order's line relies on it), each once enough
 earlier ones are settled; one alone is always admitted however large, so nothing starves.
 Small commands cost little: many run at once.
 """

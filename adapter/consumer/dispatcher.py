@@ -56,7 +56,6 @@ class Dispatcher:
     def __init__(self, deps: Dependencies, retry_budget: int, write_horizon: float) -> None:
         self._deps = deps
         self._retry_budget = retry_budget
-        self._write_horizon = write_horizon
         self._lines = OrderLines(write_horizon)
 
     async def dispatch(self, received: ReceivedCommand) -> Decision:

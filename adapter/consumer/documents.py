@@ -1,11 +1,10 @@
 """Where a reject, a conclusion or an expertise is delivered to ONCOR.
 
 The four DEZO documents take one path — check the code and the inline files, check the order,
-download the files given by URL, then with the order to themselves look for the document an
+download the files given by URL, then, in their turn on the order, look for the document an
 earlier copy of the command wrote, upload the PDF, upload its signature, create the document,
-announce it — and differ only in a
-small specification: which ONCOR method, which dictionary, which record field holds the code,
-and whether it ends the order (for the turnaround metric).
+announce it — and differ only in a small specification: which ONCOR method, which dictionary,
+which record field holds the code, and whether it ends the order (for the turnaround metric).
 """
 
 from __future__ import annotations

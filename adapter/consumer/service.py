@@ -1,6 +1,6 @@
 """The command consumer: takes commands off `dezo.commands` and settles every one of them.
 
-    dezo.commands --> read + validate --> dispatcher (per-order lock, handler) -> decision
+    dezo.commands --> read + validate --> dispatcher (order's line, handler) -> decision
                           | unreadable                                  |
                           v                                             v
                       settlement: outcome event (+ reply_to), dead letter, or retry queue
@@ -8,10 +8,10 @@
 
 Only the replica holding the commands ownership (a token, see bus.leadership) consumes
 `dezo.commands`, so all commands of one order are handled by one replica, one after the other
-(the dispatcher's per-order lock). The others stand by on the token queue. A new owner that took
-over from a replica that went away waits `oncor_write_horizon` before its first command, so that
-the former owner's writes have landed (or never will) and are found; one that was handed the
-token by an owner that stopped cleanly starts at once.
+(each in its order's line, see order_line). The others stand by on the token queue. A new owner
+that took over from a replica that went away waits `oncor_write_horizon` before its first
+command, so that the former owner's writes have landed (or never will) and are found; one that
+was handed the token by an owner that stopped cleanly starts at once.
 
 A replica that loses its channel abandons its work at once. A command delivered again
 (`redelivered`) may have a write of that work still in flight: it goes through the hand-over

@@ -1,4 +1,4 @@
-"""The dispatcher: each command to its handler under its order's lock, and back as a decision."""
+"""The dispatcher: each command to its handler in its order's line, and back as a decision."""
 
 from __future__ import annotations
 
