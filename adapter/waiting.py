@@ -1,9 +1,12 @@
-"""Waiting for the first of several things, as the services' loops do."""
+"""Waiting for the first of several things, as the services' loops do; and waiting to the end."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 async def first_of(*waits: Awaitable[object], seconds: float | None = None) -> None:
@@ -15,3 +18,26 @@ async def first_of(*waits: Awaitable[object], seconds: float | None = None) -> N
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def to_the_end(work: Awaitable[T]) -> T:
+    """Await `work` even if the caller is cancelled meanwhile: the cancellation takes effect
+    once `work` is done.
+
+    For calls on a broker channel. aiormq answers a channel call cancelled half-way by closing
+    the channel, and a channel opened at that moment can make the broker close the whole
+    connection (CHANNEL_ERROR, "expected 'channel.open'"), and with it every delivery in flight
+    on it: seen on RabbitMQ 3.10 with aiormq 7.2 (tests/bus/test_cancelled_calls.py).
+    """
+    task = asyncio.ensure_future(work)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        while not task.done():
+            try:
+                await asyncio.wait({task})
+            except asyncio.CancelledError:
+                continue  # cancelled again: still not before the work is done
+        if not task.cancelled():
+            task.exception()  # seen, so asyncio does not report it as never retrieved
+        raise

@@ -33,7 +33,7 @@ from adapter.bus.headers import CLEAN_HANDOVER_HEADER
 from adapter.bus.subscription import Subscription
 from adapter.bus.topology import COMMANDS_OWNER_QUEUE, LEADER_QUEUE
 from adapter.observability import metrics
-from adapter.waiting import first_of
+from adapter.waiting import first_of, to_the_end
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +86,7 @@ class Leadership:
         #: monotonic time before which a former leader's writes may still land in ONCOR
         self.quiet_until = 0.0
         self._leaving = asyncio.Event()
+        self._stepping_down = False
         self.gained = asyncio.Event()
         self.lost = asyncio.Event()
         self.lost.set()
@@ -116,7 +117,7 @@ class Leadership:
         electing = asyncio.create_task(self._subscription.run(self._leaving))
         try:
             while not self._leaving.is_set():
-                if not self.held:
+                if not self.held and not self._stepping_down:
                     await first_of(self._refresh_token(), self._leaving.wait())
                 await first_of(
                     self._leaving.wait(),
@@ -142,20 +143,27 @@ class Leadership:
         The leader's token is unacknowledged, not ready, so followers add a spare one: harmless,
         since only the single active consumer gets deliveries, and `x-max-length: 1` keeps it one.
         """
+        ready, consumers = await to_the_end(self._count_token_queue())
+        if not ready:
+            await self._publish_token(clean=consumers - int(self.consuming) <= 0)
+
+    async def _count_token_queue(self) -> tuple[int, int]:
+        """Tokens ready in the queue, and consumers on it."""
         probe = await self._bus.channel(publisher_confirms=False)
         try:
             queue = await probe.declare_queue(self.role.queue, passive=True, robust=False)
-            ready = queue.declaration_result.message_count
-            others = (queue.declaration_result.consumer_count or 0) - int(self.consuming)
         finally:
             await probe.close()
-        if not ready:
-            await self._publish_token(clean=others <= 0)
+        counts = queue.declaration_result
+        return counts.message_count or 0, counts.consumer_count or 0
 
     async def close(self, *, clean: bool = True) -> None:
         """Leave the election, handing the token on: clean if the caller let its writes finish
         (`clean`), so that the next holder need not wait. Closing the channel returns the token
         to the queue, not clean, and anything else the channel held."""
+        # No token check of its own from here: a spare published after the clean token would
+        # push the clean one out (`x-max-length: 1`).
+        self._stepping_down = True
         token = self._token if self.held and clean else None
         self._drop("stepped down", logging.INFO)  # first, so the close is not taken for a loss
         if token is not None:

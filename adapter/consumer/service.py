@@ -39,6 +39,7 @@ from adapter.consumer.budget import CommandBudget
 from adapter.consumer.deliveries import CommandDeliveries
 from adapter.consumer.dictionaries import DictionaryCache
 from adapter.consumer.legacy import move_back_partitions
+from adapter.waiting import to_the_end
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +110,7 @@ class CommandConsumer:
             announcing.cancel()
             upgrading.cancel()
             refresher.cancel()
-            await asyncio.gather(refresher, return_exceptions=True)
+            await asyncio.gather(refresher, upgrading, return_exceptions=True)
             await self._finish()
             await asyncio.gather(electing, return_exceptions=True)
 
@@ -123,7 +124,8 @@ class CommandConsumer:
     async def _move_back_leftovers(self) -> None:
         await self._ownership.gained.wait()
         try:
-            await move_back_partitions(self._bus, self._settlement)
+            # On stop, the moving ends first: a queue call cut short could cost the connection.
+            await to_the_end(move_back_partitions(self._bus, self._settlement))
         except Exception as exc:  # tried again by the next start; nothing was lost
             log.warning("could not empty the old partition queues", extra={"error": repr(exc)})
 

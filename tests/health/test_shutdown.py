@@ -54,6 +54,8 @@ async def test_sigterm_finishes_the_command_in_flight_and_exits_zero(
 
     assert code == 0, adapter.log_tail()
     assert seconds < grace + 3
+    # Stepping down from a role must not cost the connection the command is on (waiting.to_the_end)
+    assert "broker connection lost" not in adapter.process.log_text(), adapter.log_tail()
     outcome = await probe.outcome(command_id, within=2)
     assert outcome["routing_key"] == "command.succeeded.order.associate-dicom"
     assert await order_associated(admin, order_id)
