@@ -8,11 +8,12 @@ else the local one, else one the demo starts for itself (adapter/demo_broker.py)
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import logging
 import os
 import signal
 
 from adapter.bus.connection import Bus
+from adapter.bus.topology import TopologySettings
 from adapter.config import load_settings
 from adapter.demo_broker import demo_broker
 from adapter.emulator.process import start_emulator_process
@@ -22,6 +23,8 @@ from adapter.runner import run
 from adapter.tools.watch import watch_on
 
 DEMO_TOKEN = "demo-token"
+
+log = logging.getLogger(__name__)
 
 
 def run_demo(orders: int, port: int) -> None:
@@ -52,20 +55,24 @@ async def _demo(orders: int, port: int, amqp_url: str) -> None:
         )
         print("events on dezo.events (Ctrl-C stops):", flush=True)
         stop_watching = asyncio.Event()
-        watcher = asyncio.create_task(_watch(amqp_url, stop_watching))
+        watcher = asyncio.create_task(_watch(amqp_url, settings.topology, stop_watching))
         try:
             await run(settings)
         finally:
             stop_watching.set()
-            with contextlib.suppress(Exception):
-                await watcher
+            watcher.cancel()  # it only shows events; it may still be waiting for the broker
+            await asyncio.gather(watcher, return_exceptions=True)
 
 
-async def _watch(amqp_url: str, stop: asyncio.Event) -> None:
-    # through a Bus: its reconnect attempts are told in one line each, as the adapter's are
-    bus = Bus(amqp_url, name="dezo-adapter demo watch", declare=False)
-    await bus.connect()
+async def _watch(amqp_url: str, topology: TopologySettings, stop: asyncio.Event) -> None:
+    # Through a Bus: its reconnect attempts are told in one line each, as the adapter's are. It
+    # declares the adapter's topology too: on a new broker, binding to dezo.events before the
+    # adapter had declared it failed, and no order was shown.
+    bus = Bus(amqp_url, name="dezo-adapter demo watch", topology=topology)
     try:
+        await bus.connect()
         await watch_on(bus.connection, stop)
+    except Exception as exc:
+        log.error("cannot show the events", extra={"error": repr(exc)})
     finally:
         await bus.close()
