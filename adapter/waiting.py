@@ -20,9 +20,14 @@ async def first_of(*waits: Awaitable[object], seconds: float | None = None) -> N
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
-async def to_the_end(work: Awaitable[T]) -> T:
+#: Seconds a cancelled caller of `to_the_end` still waits for its work: a broker call that
+#: takes longer is on a connection that is gone or going (a stop must not wait for the broker).
+FINISH_AFTER_CANCEL = 5.0
+
+
+async def to_the_end(work: Awaitable[T], *, after_cancel: float = FINISH_AFTER_CANCEL) -> T:
     """Await `work` even if the caller is cancelled meanwhile: the cancellation takes effect
-    once `work` is done.
+    once `work` is done, or `after_cancel` seconds later, when `work` is cancelled too.
 
     For calls on a broker channel. aiormq answers a channel call cancelled half-way by closing
     the channel, and a channel opened at that moment can make the broker close the whole
@@ -33,11 +38,18 @@ async def to_the_end(work: Awaitable[T]) -> T:
     try:
         return await asyncio.shield(task)
     except asyncio.CancelledError:
-        while not task.done():
-            try:
-                await asyncio.wait({task})
-            except asyncio.CancelledError:
-                continue  # cancelled again: still not before the work is done
-        if not task.cancelled():
-            task.exception()  # seen, so asyncio does not report it as never retrieved
+        await _finished(task, after_cancel)
         raise
+
+
+async def _finished(task: asyncio.Future[T], seconds: float) -> None:
+    """Wait `seconds` at most for `task`, then cancel it; through any further cancellation."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while not task.done():
+        if loop.time() >= deadline:
+            task.cancel()
+        try:
+            await asyncio.wait({task}, timeout=max(deadline - loop.time(), 0.1))
+        except asyncio.CancelledError:
+            continue  # cancelled again: still not before the work is done

@@ -144,7 +144,7 @@ class Leadership:
         since only the single active consumer gets deliveries, and `x-max-length: 1` keeps it one.
         """
         ready, consumers = await to_the_end(self._count_token_queue())
-        if not ready:
+        if not ready and not self._stepping_down:  # a check begun before `close`
             await self._publish_token(clean=consumers - int(self.consuming) <= 0)
 
     async def _count_token_queue(self) -> tuple[int, int]:
@@ -224,9 +224,7 @@ class Leadership:
         try:
             await token.reject(requeue=True)
         except Exception as exc:  # the channel closed meanwhile: that is a loss, handled there
-            log.debug(
-                "could not renew a token", extra={"role": self.role.name, "error": repr(exc)}
-            )
+            log.debug("could not renew a token", extra={"role": self.role.name, "error": repr(exc)})
 
     def _on_lost(self) -> None:
         self._drop("channel closed", logging.WARNING)

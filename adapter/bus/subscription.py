@@ -30,7 +30,7 @@ import aiormq
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
 
 from adapter.bus.connection import Bus
-from adapter.waiting import first_of
+from adapter.waiting import first_of, to_the_end
 
 log = logging.getLogger(__name__)
 
@@ -153,7 +153,8 @@ class Subscription:
         if stop.is_set():
             return
         try:
-            await asyncio.wait_for(self._register(), REGISTER_TIMEOUT)
+            # Not cut short in the middle of a broker call (waiting.to_the_end)
+            await asyncio.wait_for(to_the_end(self._register()), REGISTER_TIMEOUT)
         except Exception as exc:
             log.warning(
                 "could not consume, retrying",

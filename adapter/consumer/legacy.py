@@ -29,10 +29,13 @@ IDLE = 1.0
 PREFETCH = 32
 
 
-async def move_back_partitions(bus: Bus, settlement: Settlement) -> int:
-    """Move every message of the old partition queues to `dezo.commands`; how many were moved."""
+async def move_back_partitions(bus: Bus, settlement: Settlement, stop: asyncio.Event) -> int:
+    """Move every message of the old partition queues to `dezo.commands`, until `stop` is set
+    (what is left stays where it is, for the next start); how many were moved."""
     moved = 0
     for index in range(MAX_PARTITIONS):
+        if stop.is_set():
+            break
         name = f"{LEGACY_PARTITION_PREFIX}{index}"
         channel = await bus.channel(prefetch=PREFETCH, publisher_confirms=False)
         try:
@@ -40,9 +43,11 @@ async def move_back_partitions(bus: Bus, settlement: Settlement) -> int:
                 queue = await channel.declare_queue(name, passive=True, robust=False)
             except ChannelNotFoundEntity:
                 break  # none left: the next index was never declared
-            while queue.declaration_result.message_count:
-                moved += await _empty(queue, settlement)
+            while queue.declaration_result.message_count and not stop.is_set():
+                moved += await _empty(queue, settlement, stop)
                 queue = await channel.declare_queue(name, passive=True, robust=False)
+            if queue.declaration_result.message_count:
+                break  # stopped: not deleted with commands in it
             # Quorum queues accept neither `if_unused` nor `if_empty`.
             await queue.delete(if_unused=False, if_empty=False)
             log.info("deleted a partition queue of an earlier release", extra={"queue": name})
@@ -54,13 +59,13 @@ async def move_back_partitions(bus: Bus, settlement: Settlement) -> int:
     return moved
 
 
-async def _empty(queue: AbstractQueue, settlement: Settlement) -> int:
-    """Consume the queue until it stays quiet (a single-active-consumer queue refuses
-    basic.get); every message is confirmed in `dezo.commands` before it is acked."""
+async def _empty(queue: AbstractQueue, settlement: Settlement, stop: asyncio.Event) -> int:
+    """Consume the queue until it stays quiet or `stop` is set (a single-active-consumer queue
+    refuses basic.get); every message is confirmed in `dezo.commands` before it is acked."""
     received: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
     tag = await queue.consume(received.put)
     moved = 0
-    while True:
+    while not stop.is_set():
         try:
             message = await asyncio.wait_for(received.get(), IDLE)
         except TimeoutError:

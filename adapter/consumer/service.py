@@ -103,7 +103,7 @@ class CommandConsumer:
         )
         electing = asyncio.create_task(self._ownership.take_part())
         announcing = asyncio.create_task(self._announce_consuming())
-        upgrading = asyncio.create_task(self._move_back_leftovers())
+        upgrading = asyncio.create_task(self._move_back_leftovers(stop))
         try:
             await self._commands.run(stop)
         finally:
@@ -121,11 +121,12 @@ class CommandConsumer:
         await self._commands.registered.wait()
         log.info("consuming commands")
 
-    async def _move_back_leftovers(self) -> None:
+    async def _move_back_leftovers(self, stop: asyncio.Event) -> None:
         await self._ownership.gained.wait()
         try:
-            # On stop, the moving ends first: a queue call cut short could cost the connection.
-            await to_the_end(move_back_partitions(self._bus, self._settlement))
+            # Stopped between two messages, not in a queue call: one cut short could cost the
+            # connection (waiting.to_the_end).
+            await to_the_end(move_back_partitions(self._bus, self._settlement, stop))
         except Exception as exc:  # tried again by the next start; nothing was lost
             log.warning("could not empty the old partition queues", extra={"error": repr(exc)})
 

@@ -312,9 +312,7 @@ class Poller:
             announced: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             # The task keeps the order's trace: its `mark` span, ending after this one, is
             # still the order's child.
-            commit = asyncio.create_task(
-                self._commit(announcement, announced, report, may_publish)
-            )
+            commit = asyncio.create_task(self._commit(announcement, announced, report, may_publish))
             self._commits.add(commit)
             self._in_flight.add(order_id)
             commit.add_done_callback(lambda done: self._commit_done(done, order_id, announced))

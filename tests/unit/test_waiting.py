@@ -52,3 +52,16 @@ async def test_the_work_failing_uncancelled_raises_its_error() -> None:
 
     with pytest.raises(RuntimeError, match="channel closed"):
         await to_the_end(work())
+
+
+async def test_a_cancelled_caller_waits_no_longer_than_its_limit() -> None:
+    stuck = asyncio.Event()
+
+    async def work() -> None:
+        await stuck.wait()  # a broker that never answers
+
+    caller = asyncio.create_task(to_the_end(work(), after_cancel=0.05))
+    await asyncio.sleep(0.01)
+    caller.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(caller, 1)
