@@ -54,24 +54,23 @@ async def _demo(orders: int, port: int, amqp_url: str) -> None:
             " --order '#1930:0' --ris-dicom https://ris.example.org/study/1 --wait"
         )
         print("events on dezo.events (Ctrl-C stops):", flush=True)
-        stop_watching = asyncio.Event()
-        watcher = asyncio.create_task(_watch(amqp_url, settings.topology, stop_watching))
+        watcher = asyncio.create_task(_watch(amqp_url, settings.topology))
         try:
             await run(settings)
         finally:
-            stop_watching.set()
             watcher.cancel()  # it only shows events; it may still be waiting for the broker
             await asyncio.gather(watcher, return_exceptions=True)
 
 
-async def _watch(amqp_url: str, topology: TopologySettings, stop: asyncio.Event) -> None:
+async def _watch(amqp_url: str, topology: TopologySettings) -> None:
+    """Show the events until cancelled."""
     # Through a Bus: its reconnect attempts are told in one line each, as the adapter's are. It
     # declares the adapter's topology too: on a new broker, binding to dezo.events before the
     # adapter had declared it failed, and no order was shown.
     bus = Bus(amqp_url, name="dezo-adapter demo watch", topology=topology)
     try:
         await bus.connect()
-        await watch_on(bus.connection, stop)
+        await watch_on(bus.connection, asyncio.Event())  # never set: it ends by cancellation
     except Exception as exc:
         log.error("cannot show the events", extra={"error": repr(exc)})
     finally:

@@ -130,22 +130,19 @@ class Leadership:
             await asyncio.gather(electing, return_exceptions=True)
 
     async def _refresh_token(self) -> None:
-        try:
-            await self.ensure_token()
-        except Exception as exc:  # the broker is away; the robust connection is reconnecting
-            log.warning(
-                "could not check a token", extra={"role": self.role.name, "error": repr(exc)}
-            )
-
-    async def ensure_token(self) -> None:
         """Publish a token when none is ready in the queue.
 
         The leader's token is unacknowledged, not ready, so followers add a spare one: harmless,
         since only the single active consumer gets deliveries, and `x-max-length: 1` keeps it one.
         """
-        ready, consumers = await to_the_end(self._count_token_queue())
-        if not ready and not self._stepping_down:  # a check begun before `close`
-            await self._publish_token(clean=consumers - int(self.consuming) <= 0)
+        try:
+            ready, consumers = await to_the_end(self._count_token_queue())
+            if not ready and not self._stepping_down:  # a check begun before `close`
+                await self._publish_token(clean=consumers - int(self.consuming) <= 0)
+        except Exception as exc:  # the broker is away; the robust connection is reconnecting
+            log.warning(
+                "could not check a token", extra={"role": self.role.name, "error": repr(exc)}
+            )
 
     async def _count_token_queue(self) -> tuple[int, int]:
         """Tokens ready in the queue, and consumers on it."""

@@ -153,7 +153,7 @@ class Subscription:
         if stop.is_set():
             return
         try:
-            # Not cut short in the middle of a broker call (waiting.to_the_end)
+            # On a timeout, a broker call under way gets up to 5 s more (waiting.to_the_end)
             await asyncio.wait_for(to_the_end(self._register()), REGISTER_TIMEOUT)
         except Exception as exc:
             log.warning(

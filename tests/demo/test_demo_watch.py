@@ -18,8 +18,7 @@ from tests.support.waiting import eventually
 async def test_the_demo_shows_events_on_a_broker_nothing_was_declared_on(
     amqp_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    stop = asyncio.Event()
-    watcher = asyncio.create_task(_watch(amqp_url, TopologySettings(), stop))
+    watcher = asyncio.create_task(_watch(amqp_url, TopologySettings()))
     connection = await aio_pika.connect(amqp_url)
     try:
         await eventually(
@@ -27,8 +26,8 @@ async def test_the_demo_shows_events_on_a_broker_nothing_was_declared_on(
         )
         await eventually(lambda: _shown(capsys), within=5, what="the event shown", every=0.05)
     finally:
-        stop.set()
-        await watcher
+        watcher.cancel()
+        await asyncio.gather(watcher, return_exceptions=True)
         await connection.close()
 
 
