@@ -98,7 +98,7 @@ class Settings(BaseSettings):
     command_memory_budget_bytes: int = Field(
         256 * 2**20,
         ge=2**20,
-        description="Memory for commands in flight, bytes: bounds the prefetch and the commands "
+        description="Memory for commands in flight, bytes: bounds their bodies and the commands "
         "carried out at once (README, Resource limits)",
     )
     attachment_inline_max_bytes: int = Field(

@@ -22,7 +22,7 @@ from adapter.bus.connection import Bus
 from adapter.bus.leadership import COMMANDS, POLLER, Leadership
 from adapter.config import Settings
 from adapter.consumer.attachments import AttachmentFetcher, AttachmentLimits
-from adapter.consumer.budget import CommandBudget
+from adapter.consumer.budget import BodiesWindow, CommandBudget
 from adapter.consumer.deliveries import CommandDeliveries
 from adapter.consumer.dependencies import Dependencies
 from adapter.consumer.dictionaries import DictionaryCache
@@ -123,7 +123,11 @@ def build_consumer(
     )
     budget = CommandBudget(settings.command_memory_budget_bytes)
     own = ConsumerSettings(
-        prefetch=settings.command_prefetch_in_budget,
+        window=BodiesWindow(
+            settings.command_memory_budget_bytes,
+            settings.command_max_bytes,
+            settings.command_prefetch,
+        ),
         dictionary_refresh_interval=settings.dictionary_refresh_interval,
         shutdown_grace=settings.shutdown_grace,
     )

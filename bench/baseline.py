@@ -50,11 +50,14 @@ class Oncor:
         async with self._session.post(self._base + method, data=data) as response:
             return await self._results(response)
 
-    async def get(self, method: str, record_id: str) -> Json:
+    async def get(self, method: str, record_id: str, key: str = "id") -> Json:
+        return (await self.get_all(method, record_id, key))[0]
+
+    async def get_all(self, method: str, record_id: str, key: str = "id") -> list[Json]:
         # ORIDs go without their '#' in a query string, as the adapter sends them.
-        url = f"{self._base}{method}?id={record_id.lstrip('#')}"
+        url = f"{self._base}{method}?{key}={record_id.lstrip('#')}"
         async with self._session.get(url) as response:
-            return (await self._results(response))[0]
+            return await self._results(response)
 
     @staticmethod
     async def _results(response: aiohttp.ClientResponse) -> list[Json]:
@@ -191,9 +194,13 @@ class CommandLoop:
         command = json.loads(delivery.body)
         data = command["data"]
         order_id = data["order_id"]
-        # The adapter's first-delivery path: the order exists, and has no conclusion status yet.
-        await self._oncor.get("rc/get", order_id)
-        await self._oncor.get("rc/getInstanceStatus", order_id)
+        # The adapter's first-delivery path: the order exists, and its EHR holds no conclusion
+        # of this order yet (the look for an earlier copy's document).
+        order = await self._oncor.get("rc/get", order_id)
+        records = await self._oncor.get_all("rc/getList", order["ehr_id"], key="ehr_id")
+        conclusions = (r.get("rc_tm66_order_conclusion") or {} for r in records)
+        if any(c.get("order_id") == order_id for c in conclusions):
+            raise RuntimeError(f"order {order_id} already has a conclusion")
         pdf_id = await self._upload(data["pdf"]) if data.get("pdf") else None
         conclusion = {
             "order_id": order_id,

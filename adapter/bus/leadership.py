@@ -30,7 +30,7 @@ from prometheus_client import Gauge
 
 from adapter.bus.connection import Bus
 from adapter.bus.headers import CLEAN_HANDOVER_HEADER
-from adapter.bus.subscription import Subscription
+from adapter.bus.subscription import Prefetch, Subscription
 from adapter.bus.topology import COMMANDS_OWNER_QUEUE, LEADER_QUEUE
 from adapter.observability import metrics
 from adapter.waiting import first_of, to_the_end
@@ -77,7 +77,7 @@ class Leadership:
         self._token_check = token_check
         self._renew_after = renew_after
         self._subscription = Subscription(
-            bus, role.queue, self._on_token, prefetch=1, on_lost=self._on_lost
+            bus, role.queue, self._on_token, window=Prefetch(1), on_lost=self._on_lost
         )
         self._token: AbstractIncomingMessage | None = None
         self._token_channel: WireChannel | None = None

@@ -17,14 +17,24 @@ cancels the consumer:
 A delivery belongs to the channel it came on: once that channel is gone the broker has requeued
 it and may hand it to another replica, so the work on it is abandoned at once (its task is
 cancelled); `on_lost` tells the owner.
+
+How many deliveries it holds at once is its `Window`'s to say. RabbitMQ counts a prefetch in
+messages and applies a new one only to a consumer registered after it (quorum queues have no
+channel-wide prefetch), so a window that `renews` is taken in lanes: each registration is given
+the prefetch the window allows beside what is held then; once it has been given that many (the
+broker owes it nothing more) it is cancelled, its deliveries carry on, and the next lane is
+registered on the same channel when the window allows one. One consumer at a time, so the
+deliveries arrive in the queue's order.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Protocol, cast
+from dataclasses import dataclass
+from typing import Any, ClassVar, Protocol, cast
 
 import aiormq
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
@@ -55,6 +65,28 @@ class Gate(Protocol):
     async def wait_closed(self) -> None: ...
 
 
+class Window(Protocol):
+    """How many deliveries a consumer may be given, beside those it holds."""
+
+    #: whether a registration given its whole lane is replaced by a new one (see the module doc)
+    renews: ClassVar[bool]
+
+    def lane(self, held_count: int, held_bytes: int) -> int:
+        """The prefetch of the next registration; 0: none yet, wait until some are settled."""
+        ...
+
+
+@dataclass(frozen=True)
+class Prefetch:
+    """A plain prefetch: a registration holds up to `count` deliveries for as long as it stands."""
+
+    count: int
+    renews: ClassVar[bool] = False
+
+    def lane(self, held_count: int, held_bytes: int) -> int:
+        return self.count
+
+
 class Subscription:
     """Consume `queue` with `on_message` until stopped; `on_lost` hears of every lost channel."""
 
@@ -64,14 +96,14 @@ class Subscription:
         queue: str,
         on_message: OnMessage,
         *,
-        prefetch: int,
+        window: Window,
         on_lost: Callable[[], None] | None = None,
         pause_while: Sequence[Gate] = (),
     ) -> None:
         self.queue_name = queue
         self._bus = bus
         self._on_message = on_message
-        self._prefetch = prefetch
+        self._window = window
         self._on_lost = on_lost
         self._pause_while = pause_while
         self._channel: AbstractChannel | None = None
@@ -83,13 +115,26 @@ class Subscription:
         self.registered = asyncio.Event()
         #: a gate that paused it has closed, and its first attempt to register has not ended
         self.resuming = False
-        self._in_flight: set[asyncio.Task[Any]] = set()
+        self._in_flight: dict[asyncio.Task[Any], int] = {}  # each delivery's body bytes
+        self._settled = asyncio.Event()  # a delivery in flight has ended since it was cleared
+        self._tags = (f"{queue}.{n}" for n in itertools.count(1))
+        self._lane = 0  # the prefetch of the current registration
+        self._given = 0  # deliveries the current registration has been given
+        self._lane_used = asyncio.Event()
+        self._lane_ended = False  # cancelled because used up, and not registered again yet
 
     @property
     def consuming(self) -> bool:
         """The broker's ConsumeOk stands: registered on a channel still open, not cancelled."""
         wire, tag = self._wire, self._tag
         return wire is not None and not wire.is_closed and tag in wire.consumers
+
+    @property
+    def between_lanes(self) -> bool:
+        """Not consuming for a while on purpose: its last lane was given all it could hold, and
+        the next one waits for room or is being registered (see the module doc)."""
+        channel = self._channel
+        return self._lane_ended and channel is not None and not channel.is_closed
 
     @property
     def paused(self) -> bool:
@@ -102,16 +147,34 @@ class Subscription:
         while not stop.is_set():
             if self.paused:
                 # No new deliveries while a gate is open; those in flight carry on.
+                self._lane_ended = False
                 await self.cancel()
                 self.resuming = True
                 await first_of(stop.wait(), self._all_closed())
                 continue
+            if self._lane_used.is_set():
+                self._lane_used.clear()
+                self._lane_ended = True
+                await self.cancel()  # the broker owes it nothing more; its deliveries carry on
+            gates = [g.wait_open() for g in self._pause_while]
             if not self.consuming:
+                if self._next_lane() == 0:  # a lost channel's deliveries end soon, too
+                    await first_of(self._room(), stop.wait(), *gates)
+                    continue
                 await self._start(stop)
             self.resuming = False
-            waits = [stop.wait(), self._lost.wait(), *(g.wait_open() for g in self._pause_while)]
+            waits = [stop.wait(), self._lost.wait(), self._lane_used.wait(), *gates]
             await first_of(*waits, seconds=CHECK_INTERVAL)
+        self._lane_ended = False
         await self.cancel()
+
+    def _next_lane(self) -> int:
+        return self._window.lane(len(self._in_flight), sum(self._in_flight.values()))
+
+    async def _room(self) -> None:
+        while self._next_lane() == 0:
+            self._settled.clear()
+            await self._settled.wait()
 
     async def _all_closed(self) -> None:
         while opened := [gate for gate in self._pause_while if gate.is_open]:
@@ -165,19 +228,32 @@ class Subscription:
 
     async def _register(self) -> None:
         self._tag = None
+        lane = max(1, self._next_lane())
         channel = self._channel
-        if channel is None or channel.is_closed:
-            channel = await self._bus.consumer_channel(prefetch=self._prefetch)
+        fresh = channel is None or channel.is_closed
+        if channel is None or fresh:
+            channel = await self._bus.consumer_channel(prefetch=lane)
             channel.close_callbacks.add(self._on_channel_closed)
             self._channel = channel
             self._queue = await channel.declare_queue(self.queue_name, passive=True)
+        elif lane != self._lane:
+            await channel.set_qos(prefetch_count=lane)  # for the consumer registered next
+        self._lane, self._given = lane, 0
         wire = cast(aiormq.Channel, await channel.get_underlay_channel())
         wire.on_consumer_cancel_callbacks.add(self._on_cancelled)
         assert self._queue is not None
-        self._tag = await self._queue.consume(self._deliver)
+        # Named before it is registered, so that its first deliveries are counted as its own.
+        self._tag = next(self._tags)
+        await self._queue.consume(self._deliver, consumer_tag=self._tag)
         self._wire = wire
+        self._lane_ended = False
         self.registered.set()
-        log.info("consuming", extra={"queue": self.queue_name, "prefetch": self._prefetch})
+        # Once per channel: the next lanes (see the module doc) would fill the log.
+        log.log(
+            logging.INFO if fresh else logging.DEBUG,
+            "consuming",
+            extra={"queue": self.queue_name, "prefetch": lane},
+        )
 
     async def cancel(self) -> None:
         """No new deliveries; those in flight carry on."""
@@ -190,15 +266,24 @@ class Subscription:
             log.warning(
                 "could not cancel a consumer", extra={"queue": self.queue_name, "error": repr(exc)}
             )
+        # Deliveries read before the CancelOk start their task (aiormq's, which starts
+        # aio-pika's) ahead of this one: one turn of the loop and `_deliver` holds them all, so
+        # the next lane is reckoned from everything the cancelled one was given.
+        await asyncio.sleep(0)
 
     async def _deliver(self, message: AbstractIncomingMessage) -> None:
         task = asyncio.current_task()
         assert task is not None
-        self._in_flight.add(task)
+        self._in_flight[task] = len(message.body)
+        if message.consumer_tag == self._tag:
+            self._given += 1
+            if self._window.renews and self._given >= self._lane:
+                self._lane_used.set()
         try:
             await self._on_message(message)
         finally:
-            self._in_flight.discard(task)
+            del self._in_flight[task]
+            self._settled.set()
 
     def _on_channel_closed(self, channel: Any, exc: BaseException | None) -> None:
         if channel is not self._channel:
@@ -215,7 +300,7 @@ class Subscription:
     def _lost_now(self) -> None:
         self.registered.clear()
         self._lost.set()
-        for task in self._in_flight:
+        for task in list(self._in_flight):
             task.cancel()  # its delivery is back in the queue: another replica may take it
         if self._on_lost is not None:
             self._on_lost()

@@ -1,20 +1,24 @@
 """Memory for commands in flight, bounded in bytes: the broker's prefetch counts messages only.
 
-RabbitMQ ignores a prefetch size in bytes, does not apply a changed prefetch to a consumer that
-already stands (tried on 3.10), and a delivery's body is in memory before anyone can look at
-it. So `DEZO_COMMAND_MEMORY_BUDGET_BYTES` (B) is split in two shares, each bounded before the
+RabbitMQ ignores a prefetch size in bytes, applies a changed prefetch only to a consumer
+registered after it (tried on 3.10), and a delivery's body is in memory before anyone can look
+at it. So `DEZO_COMMAND_MEMORY_BUDGET_BYTES` (B) is split in two shares, each bounded before the
 bytes arrive:
 
-    bodies received, not yet settled   prefetch x DEZO_COMMAND_MAX_BYTES <= 7/8 B
-                                       (`prefetch_within`: the prefetch is lowered to fit)
+    bodies received, not yet settled   held bytes + prefetch of the consumer registered now
+                                       x DEZO_COMMAND_MAX_BYTES <= 7/8 B (`BodiesWindow`)
     copies made while carrying one out COPIES_PER_BODY_BYTE x body, for every command admitted
     (JSON text, base64, ONCOR request) by `CommandBudget.holding` before it is read  <= 1/8 B
 
-Bodies get the larger share because the prefetch is what lets commands run at once (ONCOR's
-latency, not CPU, bounds each one): with B/2 for bodies only 10 fitted by default, and each
-waited for its four ONCOR calls (78 commands/s where 18 in flight gave 101/s, bench/). Copies
-are made only by the commands being carried out, and a command too large for their share still
-runs, alone.
+The bodies' bound is kept in lanes (bus.subscription): a consumer may be given only as many
+commands as fit if each were of the largest size allowed, beside the bodies already held; once
+given them all it is cancelled and the next one registered with what fits then. With nothing
+held that is `prefetch_within` (18 by default); small commands held leave room for more lanes,
+up to `DEZO_COMMAND_PREFETCH` in flight, and large ones for fewer. Bodies get the larger share
+because commands in flight are what lets them run at once (ONCOR's latency, not CPU, bounds each
+one: 18 in flight gave 168 commands/s where the baseline's 64 gave 309, bench/). Copies are made
+only by the commands being carried out, and a command too large for their share still runs,
+alone.
 
 Commands are admitted in arrival order (an order's line relies on it), each once enough
 earlier ones are settled; one alone is always admitted however large, so nothing starves.
@@ -27,6 +31,8 @@ import asyncio
 from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import ClassVar
 
 #: Bytes copied while one command is read and carried out, per byte of its body: the parsed
 #: JSON string, the checked base64, the request to ONCOR. Measured about 3 for an inline PDF.
@@ -43,6 +49,31 @@ def prefetch_within(budget_bytes: int, max_message_bytes: int, configured: int) 
     """The configured prefetch, lowered so that that many messages at the size limit fit the
     bodies' share of the budget (at least 1)."""
     return max(1, min(configured, bodies_share(budget_bytes) // max_message_bytes))
+
+
+@dataclass(frozen=True)
+class BodiesWindow:
+    """Commands a consumer may be given beside those it holds (a bus.subscription `Window`):
+    at most `max_count` in flight, and their bodies within the bodies' share of the budget
+    however large the ones still to come."""
+
+    budget_bytes: int
+    max_body_bytes: int
+    max_count: int
+    renews: ClassVar[bool] = True
+
+    @property
+    def first_lane(self) -> int:
+        """The prefetch with nothing held: as many as fit at the size limit, at least 1."""
+        return prefetch_within(self.budget_bytes, self.max_body_bytes, self.max_count)
+
+    def lane(self, held_count: int, held_bytes: int) -> int:
+        if not held_count:
+            return self.first_lane
+        fits = (bodies_share(self.budget_bytes) - held_bytes) // self.max_body_bytes
+        lane = min(self.max_count - held_count, fits)
+        # A registration costs three calls to the broker: not one for every command settled.
+        return lane if lane >= max(1, self.first_lane // 2) else 0
 
 
 class CommandBudget:

@@ -18,9 +18,10 @@ A replica that loses its channel abandons its work at once. A command delivered 
 queue first, which holds it for `oncor_write_horizon`. Waiting in the broker, not in a replica,
 the wait survives the next connection loss and costs no delivery attempt.
 
-Up to `command_prefetch` commands are in flight, fewer if the memory budget needs it (see
-budget); what happens to each delivery is in deliveries. On `stop`: no new deliveries, in-flight
-ones get `shutdown_grace` seconds, the rest are cancelled unacked and go back to the queue.
+Up to `command_prefetch` commands are in flight, fewer if their bodies need it (see budget's
+`BodiesWindow`); what happens to each delivery is in deliveries. On `stop`: no new deliveries,
+in-flight ones get `shutdown_grace` seconds, the rest are cancelled unacked and go back to the
+queue.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from adapter.bus.connection import Bus
 from adapter.bus.leadership import Leadership, NotHeld
 from adapter.bus.subscription import Gate, OnMessage, Subscription
 from adapter.bus.topology import COMMANDS_QUEUE
-from adapter.consumer.budget import CommandBudget
+from adapter.consumer.budget import BodiesWindow, CommandBudget
 from adapter.consumer.deliveries import CommandDeliveries
 from adapter.consumer.dictionaries import DictionaryCache
 from adapter.consumer.legacy import move_back_partitions
@@ -46,7 +47,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class ConsumerSettings:
-    prefetch: int  # deliveries in flight, already lowered to fit the memory budget
+    window: BodiesWindow  # deliveries in flight, within the memory budget
     dictionary_refresh_interval: float
     shutdown_grace: float
 
@@ -72,7 +73,7 @@ class CommandConsumer:
             bus,
             COMMANDS_QUEUE,
             self._within_budget(deliveries.on_command),
-            prefetch=settings.prefetch,
+            window=settings.window,
             pause_while=(NotHeld(ownership), oncor_down),
         )
 
@@ -86,11 +87,12 @@ class CommandConsumer:
     @property
     def consuming(self) -> bool:
         """This replica stands on the token queue, and consumes the commands if it owns them
-        (paused while ONCOR is down, or while a former owner's writes may still land; or
-        resuming, as it does the moment it gains the ownership)."""
+        (paused while ONCOR is down, or while a former owner's writes may still land; between
+        two lanes while it holds all its memory budget allows; or resuming, as it does the
+        moment it gains the ownership)."""
         commands = self._commands
         return self._ownership.consuming and (
-            commands.consuming or commands.paused or commands.resuming
+            commands.consuming or commands.between_lanes or commands.paused or commands.resuming
         )
 
     async def run(self, stop: asyncio.Event) -> None:
