@@ -20,11 +20,16 @@ cancelled); `on_lost` tells the owner.
 
 How many deliveries it holds at once is its `Window`'s to say. RabbitMQ counts a prefetch in
 messages and applies a new one only to a consumer registered after it (quorum queues have no
-channel-wide prefetch), so a window that `renews` is taken in lanes: each registration is given
-the prefetch the window allows beside what is held then; once it has been given that many (the
-broker owes it nothing more) it is cancelled, its deliveries carry on, and the next lane is
-registered on the same channel when the window allows one. One consumer at a time, so the
-deliveries arrive in the queue's order.
+channel-wide prefetch), so a window that `renews` is taken in lanes: each registration gets
+the prefetch the window allows beside what is held then; once it holds that many unsettled,
+it is cancelled, its deliveries carry on, and the next lane is registered on the same channel
+when the window allows one. One consumer at a time, so deliveries arrive in the queue's order.
+
+A lane is cancelled only while the broker owes it nothing: it holds its whole prefetch, and
+none of those is settled (`settling`) until the broker has answered the cancel. A settle
+before that would give the consumer credit, and a delivery the quorum queue makes on it after
+the CancelOk goes back to the queue marked redelivered (seen on 3.10 in tests/chaos), to be
+held up as if another replica had dropped it.
 """
 
 from __future__ import annotations
@@ -119,9 +124,12 @@ class Subscription:
         self._settled = asyncio.Event()  # a delivery in flight has ended since it was cleared
         self._tags = (f"{queue}.{n}" for n in itertools.count(1))
         self._lane = 0  # the prefetch of the current registration
-        self._given = 0  # deliveries the current registration has been given
+        self._lane_unsettled: set[int] = set()  # its deliveries' tags, until `settling`
         self._lane_used = asyncio.Event()
         self._lane_ended = False  # cancelled because used up, and not registered again yet
+        self._closing: str | None = None  # the consumer tag of a used-up lane being cancelled
+        self._closed = asyncio.Event()  # set while no lane is being cancelled
+        self._closed.set()
 
     @property
     def consuming(self) -> bool:
@@ -149,13 +157,15 @@ class Subscription:
                 # No new deliveries while a gate is open; those in flight carry on.
                 self._lane_ended = False
                 await self.cancel()
+                self._lane_closed()
                 self.resuming = True
                 await first_of(stop.wait(), self._all_closed())
                 continue
             if self._lane_used.is_set():
                 self._lane_used.clear()
                 self._lane_ended = True
-                await self.cancel()  # the broker owes it nothing more; its deliveries carry on
+                await self.cancel()  # the broker owes it nothing; its deliveries carry on
+                self._lane_closed()
             gates = [g.wait_open() for g in self._pause_while]
             if not self.consuming:
                 if self._next_lane() == 0:  # a lost channel's deliveries end soon, too
@@ -167,6 +177,19 @@ class Subscription:
             await first_of(*waits, seconds=CHECK_INTERVAL)
         self._lane_ended = False
         await self.cancel()
+        self._lane_closed()
+
+    async def settling(self, message: AbstractIncomingMessage) -> None:
+        """Call just before a delivery is acknowledged or given back: while its lane is being
+        cancelled, this waits until the broker has cancelled it (see the module doc)."""
+        while message.consumer_tag is not None and message.consumer_tag == self._closing:
+            await self._closed.wait()
+        if message.consumer_tag == self._tag and message.delivery_tag is not None:
+            self._lane_unsettled.discard(message.delivery_tag)
+
+    def _lane_closed(self) -> None:
+        self._closing = None
+        self._closed.set()
 
     def _next_lane(self) -> int:
         return self._window.lane(len(self._in_flight), sum(self._in_flight.values()))
@@ -238,7 +261,8 @@ class Subscription:
             self._queue = await channel.declare_queue(self.queue_name, passive=True)
         elif lane != self._lane:
             await channel.set_qos(prefetch_count=lane)  # for the consumer registered next
-        self._lane, self._given = lane, 0
+        self._lane = lane
+        self._lane_unsettled.clear()
         wire = cast(aiormq.Channel, await channel.get_underlay_channel())
         wire.on_consumer_cancel_callbacks.add(self._on_cancelled)
         assert self._queue is not None
@@ -266,18 +290,17 @@ class Subscription:
             log.warning(
                 "could not cancel a consumer", extra={"queue": self.queue_name, "error": repr(exc)}
             )
-        # Deliveries read before the CancelOk start their task (aiormq's, which starts
-        # aio-pika's) ahead of this one: one turn of the loop and `_deliver` holds them all, so
-        # the next lane is reckoned from everything the cancelled one was given.
-        await asyncio.sleep(0)
 
     async def _deliver(self, message: AbstractIncomingMessage) -> None:
         task = asyncio.current_task()
         assert task is not None
         self._in_flight[task] = len(message.body)
-        if message.consumer_tag == self._tag:
-            self._given += 1
-            if self._window.renews and self._given >= self._lane:
+        if message.consumer_tag == self._tag and message.delivery_tag is not None:
+            self._lane_unsettled.add(message.delivery_tag)
+            used_up = len(self._lane_unsettled) >= self._lane
+            if self._window.renews and used_up and self.consuming and self._closing is None:
+                self._closing = self._tag  # its settles wait until the broker cancelled it
+                self._closed.clear()
                 self._lane_used.set()
         try:
             await self._on_message(message)
@@ -300,6 +323,7 @@ class Subscription:
     def _lost_now(self) -> None:
         self.registered.clear()
         self._lost.set()
+        self._lane_closed()  # its deliveries cannot be settled any more: none need wait
         for task in list(self._in_flight):
             task.cancel()  # its delivery is back in the queue: another replica may take it
         if self._on_lost is not None:

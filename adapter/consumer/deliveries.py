@@ -45,6 +45,8 @@ class CommandDeliveries:
         self.settlement = settlement
         self._dispatcher = dispatcher
         self._max_bytes = max_bytes
+        #: awaited just before a delivery is acked or given back: its subscription's `settling`
+        self.before_settle: Callable[[AbstractIncomingMessage], Awaitable[None]] = _at_once
 
     async def on_command(self, message: AbstractIncomingMessage) -> None:
         started = time.perf_counter()
@@ -144,6 +146,7 @@ class CommandDeliveries:
         while True:
             try:
                 await publish()
+                await self.before_settle(message)
                 await message.ack()
                 return True
             except DeliveryError as exc:
@@ -157,6 +160,7 @@ class CommandDeliveries:
                 log.exception(
                     "could not settle a command", extra={"message_id": message.message_id}
                 )
+                await self.before_settle(message)
                 await _give_back(message)
                 return False
 
@@ -203,6 +207,10 @@ def _log_decision(command_id: str, order_id: str, decision: Decision) -> None:
                 "error": decision.message,
             },
         )
+
+
+async def _at_once(message: AbstractIncomingMessage) -> None:
+    return None
 
 
 async def _give_back(message: AbstractIncomingMessage) -> None:

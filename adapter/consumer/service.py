@@ -76,6 +76,7 @@ class CommandConsumer:
             window=settings.window,
             pause_while=(NotHeld(ownership), oncor_down),
         )
+        deliveries.before_settle = self._commands.settling
 
     def _within_budget(self, handle: OnMessage) -> OnMessage:
         async def admitted(message: AbstractIncomingMessage) -> None:

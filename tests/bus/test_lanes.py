@@ -108,3 +108,34 @@ async def test_large_bodies_keep_it_to_what_fits_the_bodies_share(bus: Bus) -> N
         holder.release()
     assert holder.arrived == bodies
     assert holder.most_bytes <= bodies_share(WINDOW.budget_bytes)
+
+
+async def test_lanes_end_owing_nothing_so_no_command_comes_back_redelivered(bus: Bus) -> None:
+    # Settled at once, in a trickle: each lane is cancelled with its deliveries still being
+    # settled, the moment a settle would give the broker credit for one more.
+    count = 400
+    received: list[AbstractIncomingMessage] = []
+
+    async def settle_quickly(message: AbstractIncomingMessage) -> None:
+        received.append(message)
+        await asyncio.sleep(0.001 * (len(received) % 3))
+        await subscription.settling(message)
+        await message.ack()
+
+    subscription = Subscription(bus, QUEUE, settle_quickly, window=WINDOW)
+    stop = asyncio.Event()
+    running = asyncio.create_task(subscription.run(stop))
+    try:
+        for n in range(count):
+            await publish(bus, [str(n).encode()])
+            if n % 10 == 0:
+                await asyncio.sleep(0.002)
+        await eventually(lambda: len(received) >= count, within=30)
+        await asyncio.sleep(0.5)  # time for a late delivery to come back
+    finally:
+        stop.set()
+        await running
+        await subscription.finish(5.0)
+        await subscription.close()
+    assert [m.body for m in received] == [str(n).encode() for n in range(count)]
+    assert not [m.body for m in received if m.redelivered]

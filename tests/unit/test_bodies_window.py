@@ -22,23 +22,25 @@ def test_with_nothing_held_the_lane_is_what_fits_at_the_size_limit() -> None:
     assert BodiesWindow(8 * MIB, 12 * MIB, 64).lane(0, 0) == 1  # never none
 
 
-def test_small_bodies_held_leave_room_for_the_next_lane_up_to_the_count() -> None:
+def test_small_bodies_held_leave_room_for_whole_lanes_up_to_the_count() -> None:
     assert DEFAULTS.lane(18, 18 * 100_000) == 18
-    assert DEFAULTS.lane(54, 54 * 100_000) == 10
-    assert DEFAULTS.lane(56, 56 * 100_000) == 0  # 8 more: not worth a registration yet
+    assert DEFAULTS.lane(46, 46 * 100_000) == 18
+    assert DEFAULTS.lane(47, 47 * 100_000) == 0  # 17 more: wait for a whole lane
 
 
-def test_large_bodies_held_leave_no_room() -> None:
+def test_bodies_held_shrink_the_lane_to_half_and_no_less() -> None:
+    assert DEFAULTS.lane(18, 18 * MIB) == 17  # (224 - 18) MiB / 12 MiB
+    assert DEFAULTS.lane(18, 18 * 6 * MIB) == 9  # (224 - 108) / 12: half a lane
+    assert DEFAULTS.lane(18, 18 * 7 * MIB) == 0  # 8 would fit: less than half
     assert DEFAULTS.lane(18, 18 * 11 * MIB) == 0
 
 
 @dataclass
 class Consumer:
     """One registration as the broker sees it: it sends while the unacked are fewer than the
-    prefetch, and the adapter counts what it was given."""
+    prefetch. The adapter cancels it once it holds them all (settling none meanwhile)."""
 
     prefetch: int
-    given: int = 0
     unacked: int = 0
 
 
@@ -60,10 +62,9 @@ class Model:
         consumer = self.active
         if consumer is None or consumer.unacked >= consumer.prefetch:
             return False
-        consumer.given += 1
         consumer.unacked += 1
         self.held.append((consumer, size))
-        if consumer.given >= consumer.prefetch:
+        if consumer.unacked >= consumer.prefetch:
             self.active = None  # cancelled: the broker sends it nothing more
             self.register_if_room()
         return True
@@ -102,9 +103,14 @@ def test_bodies_held_stay_within_their_share_and_the_count(
         assert len(model.held) <= window.max_count
 
 
-def test_small_bodies_reach_the_count_allowed() -> None:
+def test_small_bodies_fill_whole_lanes_up_to_the_count_allowed() -> None:
     model = Model(DEFAULTS)
     model.register_if_room()
+    while model.deliver(100_000):
+        pass
+    assert len(model.held) == 54  # three lanes of 18; a fourth waits for 18 to be settled
+    for _ in range(8):
+        model.settle(0)
     while model.deliver(100_000):
         pass
     assert len(model.held) == 64
