@@ -12,7 +12,7 @@ Where things are:
     attachments.py   inline or by-URL files: checks, download to a temp file, upload
     dictionaries.py  cached Tm66 dictionaries: unknown codes fail fast
     idempotency.py   finding the document an earlier copy wrote: one ONCOR effect per command
-    budget.py        memory for commands in flight, bounded in bytes
+    budget.py        memory for commands in flight, bounded in bytes; the size of each lane
     url_policy.py    which attachment URLs may be fetched (allow-list, no internal addresses)
     spool.py         bytes of downloads on disk, bounded
     settlement.py    outcome events, dead letters, retry queues (then the ack)
