@@ -13,8 +13,9 @@ side, so that a noisy minute on a shared machine hits both:
   write faults   the adapter alone on a backlog of as many orders while 3 % of ONCOR's writes
                  hang 30 s and 5 % answer 503: its throughput against the fault-free backlog,
                  and the orders announced twice
-  commands       N conclusion commands with inline PDFs published at once, to the adapter then to
-                 the baseline; then both at once at --paced-command-rate
+  commands       N conclusion commands with inline PDFs published at once, twice to each in
+                 turns (adapter, baseline, baseline, adapter), each one's two bursts counted
+                 together; then both at once at --paced-command-rate
 and finally the adapter's consumer alone with one PDF of --big-pdf-mb by URL (peak memory).
 """
 
@@ -29,6 +30,7 @@ import os
 import shutil
 import sys
 import tempfile
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -82,6 +84,19 @@ class Comparison:
             "throughput_ratio": self.throughput_ratio,
             "added_p99_ms": self.added_p99_ms,
         }
+
+
+async def in_turns(
+    adapter: Callable[[], Awaitable[PhaseResult]], baseline: Callable[[], Awaitable[PhaseResult]]
+) -> tuple[PhaseResult, PhaseResult]:
+    """A throughput phase run twice by each, adapter, baseline, baseline, adapter, and each
+    one's two runs joined: a machine that slows down or speeds up during the phase weighs on
+    both alike (with one burst each, the command ratio swung from 0.74 to 1.04 between runs)."""
+    first_a = await adapter()
+    first_b = await baseline()
+    second_b = await baseline()
+    second_a = await adapter()
+    return first_a.joined(second_a), first_b.joined(second_b)
 
 
 @dataclass
@@ -172,14 +187,16 @@ class Bench:
         a, b = self.adapter.driver, self.baseline.driver
         await self._reset()
         pdf = inline_pdf(pdf_bytes(self.args.pdf_kb * 1024))
-        burst_a, paced_a = await self._commands_for(a, pdf)
-        burst_b, paced_b = await self._commands_for(b, pdf)
+        bursts_a, paced_a = await self._commands_for(a, pdf)
+        bursts_b, paced_b = await self._commands_for(b, pdf)
         with (
             await asyncio.to_thread(self._consumer, self.adapter) as adapter,
             await asyncio.to_thread(self._baseline_commands) as baseline,
         ):
-            result_a = await a.command_burst("commands/adapter", adapter, burst_a)
-            result_b = await b.command_burst("commands/baseline", baseline, burst_b)
+            result_a, result_b = await in_turns(
+                lambda: a.command_burst("commands/adapter", adapter, bursts_a.pop(0)),
+                lambda: b.command_burst("commands/baseline", baseline, bursts_b.pop(0)),
+            )
             rate = self.args.paced_command_rate
             latency_a, latency_b = await asyncio.gather(
                 a.paced_commands("commands/adapter", paced_a, rate),
@@ -189,12 +206,13 @@ class Bench:
 
     async def _commands_for(
         self, driver: Driver, pdf: dict[str, str]
-    ) -> tuple[list[tuple[str, bytes]], list[tuple[str, bytes]]]:
-        """The burst and the paced commands: one per order, as commands for one order queue
-        behind each other by design."""
-        orders = await driver.admin.add_orders(self.args.commands + self.args.paced)
+    ) -> tuple[list[list[tuple[str, bytes]]], list[tuple[str, bytes]]]:
+        """Two bursts (see `in_turns`) and the paced commands: one per order, as commands for
+        one order queue behind each other by design."""
+        burst = self.args.commands
+        orders = await driver.admin.add_orders(2 * burst + self.args.paced)
         commands = [conclusion(order_id, pdf) for order_id in orders]
-        return commands[: self.args.commands], commands[self.args.commands :]
+        return [commands[:burst], commands[burst : 2 * burst]], commands[2 * burst :]
 
     async def _reset(self) -> None:
         for stand in (self.adapter, self.baseline):
@@ -369,7 +387,7 @@ async def main(args: argparse.Namespace) -> int:
     load = os.getloadavg()
     print(
         f"ONCOR latency {args.latency_ms} ms; {args.orders} orders; {args.commands} commands"
-        f" with {args.pdf_kb} KB PDFs; paced {args.paced} each, orders at {args.paced_rate:g}/s,"
+        f" with {args.pdf_kb} KB PDFs, twice to each; paced {args.paced} each, orders at {args.paced_rate:g}/s,"
         f" commands at {args.paced_command_rate:g}/s;"
         f" {_load()} on {os.cpu_count()} CPUs",
         flush=True,

@@ -181,7 +181,7 @@ class Driver:
         latencies = [self.collector.arrivals[id_] - created for id_ in ids]
         await self._until_marked(count, marks_within)
         result = self._result(name, process, meter, count, max(latencies))
-        result.latency = Latencies.of(latencies)
+        result.latency, result.samples = Latencies.of(latencies), latencies
         result.oncor_calls = await self.admin.call_counts()
         return result
 
@@ -225,9 +225,8 @@ class Driver:
         await self.collector.all_in()
         seconds = max(self.collector.arrivals.values()) - min(published.values())
         result = self._result(name, process, meter, len(commands), seconds)
-        result.latency = Latencies.of(
-            [self.collector.arrivals[id_] - at for id_, at in published.items()]
-        )
+        result.samples = [self.collector.arrivals[id_] - at for id_, at in published.items()]
+        result.latency = Latencies.of(result.samples)
         result.oncor_calls = await self.admin.call_counts()
         return result
 

@@ -88,6 +88,25 @@ class PhaseResult:
     neighbours_cpu: dict[str, float] = field(default_factory=dict)  # emulator, broker, driver
     oncor_calls: dict[str, int] = field(default_factory=dict)  # by API path, during the phase
     outcomes: dict[str, int] = field(default_factory=dict)  # routing keys of what came back
+    #: each message's latency, seconds: what `latency` sums up, kept for `joined`
+    samples: list[float] = field(default_factory=list, repr=False)
+
+    def joined(self, later: PhaseResult) -> PhaseResult:
+        """Two runs of one phase by the same process as one: their messages, time, CPU and
+        latencies together, the higher peak RSS."""
+        samples = self.samples + later.samples
+        return PhaseResult(
+            name=self.name,
+            messages=self.messages + later.messages,
+            seconds=self.seconds + later.seconds,
+            latency=Latencies.of(samples),
+            cpu_seconds=self.cpu_seconds + later.cpu_seconds,
+            peak_rss_mb=max(self.peak_rss_mb, later.peak_rss_mb),
+            neighbours_cpu=_summed(self.neighbours_cpu, later.neighbours_cpu),
+            oncor_calls=_summed(self.oncor_calls, later.oncor_calls),
+            outcomes=_summed(self.outcomes, later.outcomes),
+            samples=samples,
+        )
 
     @property
     def throughput(self) -> float:
@@ -103,6 +122,7 @@ class PhaseResult:
 
     def as_dict(self) -> dict[str, Any]:
         figures = asdict(self)
+        del figures["samples"]
         figures.update(
             throughput=self.throughput,
             cpu_seconds_per_1000=self.cpu_per_1000,
@@ -122,6 +142,10 @@ class LatencyResult:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def _summed(first: dict[str, Any], second: dict[str, Any]) -> dict[str, Any]:
+    return {key: first.get(key, 0) + second.get(key, 0) for key in first.keys() | second.keys()}
 
 
 def ratio(adapter: float, baseline: float) -> float:
