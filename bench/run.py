@@ -387,7 +387,8 @@ async def main(args: argparse.Namespace) -> int:
     load = os.getloadavg()
     print(
         f"ONCOR latency {args.latency_ms} ms; {args.orders} orders; {args.commands} commands"
-        f" with {args.pdf_kb} KB PDFs, twice to each; paced {args.paced} each, orders at {args.paced_rate:g}/s,"
+        f" with {args.pdf_kb} KB PDFs, twice to each; paced {args.paced} each,"
+        f" orders at {args.paced_rate:g}/s,"
         f" commands at {args.paced_command_rate:g}/s;"
         f" {_load()} on {os.cpu_count()} CPUs",
         flush=True,
