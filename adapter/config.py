@@ -13,7 +13,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from adapter.bus.address import broker_urls
 from adapter.bus.topology import TopologySettings
-from adapter.consumer.budget import prefetch_within
+from adapter.consumer.budget import BodiesWindow
 from adapter.consumer.url_policy import AllowedHosts
 from adapter.oncor.client import FlowPolicy, RetryPolicy, SearchPolicy
 from adapter.oncor.transport import TransportName
@@ -119,8 +119,8 @@ class Settings(BaseSettings):
         8,
         ge=1,
         le=256,
-        description="Attachments downloaded by URL at once (and one fewer than the commands in "
-        "flight); one more is retried later",
+        description="Attachments downloaded by URL at once (and half a lane fewer than the "
+        "commands in flight); one more is retried later",
     )
     attachment_spool_max_bytes: int = Field(
         1024 * 2**20, ge=2**20, description="Disk for downloaded attachments at once, bytes"
@@ -208,12 +208,18 @@ class Settings(BaseSettings):
         return f"{url.scheme}://{url.netloc}"
 
     @property
-    def command_prefetch_in_budget(self) -> int:
-        """DEZO_COMMAND_PREFETCH, lowered so that the bodies fit their share of the memory
-        budget (see consumer.budget)."""
-        return prefetch_within(
+    def command_window(self) -> BodiesWindow:
+        """The commands in flight: DEZO_COMMAND_PREFETCH, in lanes that keep the bodies within
+        their share of the memory budget (see consumer.budget)."""
+        return BodiesWindow(
             self.command_memory_budget_bytes, self.command_max_bytes, self.command_prefetch
         )
+
+    @property
+    def command_prefetch_in_budget(self) -> int:
+        """The first lane: DEZO_COMMAND_PREFETCH, lowered so that that many bodies at the size
+        limit fit their share of the memory budget."""
+        return self.command_window.first_lane
 
     @property
     def retry_policy(self) -> RetryPolicy:

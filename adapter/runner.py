@@ -22,7 +22,7 @@ from adapter.bus.connection import Bus
 from adapter.bus.leadership import COMMANDS, POLLER, Leadership
 from adapter.config import Settings
 from adapter.consumer.attachments import AttachmentFetcher, AttachmentLimits
-from adapter.consumer.budget import BodiesWindow, CommandBudget
+from adapter.consumer.budget import CommandBudget
 from adapter.consumer.deliveries import CommandDeliveries
 from adapter.consumer.dependencies import Dependencies
 from adapter.consumer.dictionaries import DictionaryCache
@@ -123,11 +123,7 @@ def build_consumer(
     )
     budget = CommandBudget(settings.command_memory_budget_bytes)
     own = ConsumerSettings(
-        window=BodiesWindow(
-            settings.command_memory_budget_bytes,
-            settings.command_max_bytes,
-            settings.command_prefetch,
-        ),
+        window=settings.command_window,
         dictionary_refresh_interval=settings.dictionary_refresh_interval,
         shutdown_grace=settings.shutdown_grace,
     )
@@ -143,8 +139,8 @@ def build_consumer(
 
 
 def _attachment_limits(settings: Settings) -> AttachmentLimits:
-    # A download holds its delivery: one fewer than the deliveries, so that one stays free.
-    downloads = max(1, settings.command_prefetch_in_budget - 1)
+    # A download holds its delivery: enough stay free for a lane of the other commands.
+    downloads = settings.command_window.downloads
     return AttachmentLimits(
         inline_max_bytes=settings.attachment_inline_max_bytes,
         url_max_bytes=settings.attachment_url_max_bytes,

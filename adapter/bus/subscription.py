@@ -25,11 +25,11 @@ the prefetch the window allows beside what is held then; once it holds that many
 it is cancelled, its deliveries carry on, and the next lane is registered on the same channel
 when the window allows one. One consumer at a time, so deliveries arrive in the queue's order.
 
-A lane is cancelled only while the broker owes it nothing: it holds its whole prefetch, and
-none of those is settled (`settling`) until the broker has answered the cancel. A settle
-before that would give the consumer credit, and a delivery the quorum queue makes on it after
-the CancelOk goes back to the queue marked redelivered (seen on 3.10 in tests/chaos), to be
-held up as if another replica had dropped it.
+A consumer is cancelled (a used-up lane, a pause, the stop) with its deliveries' settles held
+back until the broker has answered (`settling`): a settle meanwhile would give it credit, and a
+delivery the quorum queue makes on it after the CancelOk goes back to the queue marked
+redelivered (seen on 3.10 in tests/chaos), to be held up as if another replica had dropped it.
+A used-up lane holds its whole prefetch, so it owes nothing at all.
 """
 
 from __future__ import annotations
@@ -121,15 +121,15 @@ class Subscription:
         #: a gate that paused it has closed, and its first attempt to register has not ended
         self.resuming = False
         self._in_flight: dict[asyncio.Task[Any], int] = {}  # each delivery's body bytes
-        self._settled = asyncio.Event()  # a delivery in flight has ended since it was cleared
+        self._delivery_ended = asyncio.Event()  # one in flight has ended since it was cleared
         self._tags = (f"{queue}.{n}" for n in itertools.count(1))
         self._lane = 0  # the prefetch of the current registration
         self._lane_unsettled: set[int] = set()  # its deliveries' tags, until `settling`
         self._lane_used = asyncio.Event()
-        self._lane_ended = False  # cancelled because used up, and not registered again yet
-        self._closing: str | None = None  # the consumer tag of a used-up lane being cancelled
-        self._closed = asyncio.Event()  # set while no lane is being cancelled
-        self._closed.set()
+        self._lane_ended = False  # used up: being cancelled, or the next one not registered yet
+        self._cancelling: str | None = None  # the consumer tag whose settles are held back
+        self._settles_free = asyncio.Event()  # set while none are held back
+        self._settles_free.set()
 
     @property
     def consuming(self) -> bool:
@@ -152,12 +152,17 @@ class Subscription:
     async def run(self, stop: asyncio.Event) -> None:
         """Stay registered until `stop` is set; then cancel the consumer, keeping the channel
         open so that deliveries in flight can still be settled (see `close`)."""
+        try:
+            await self._consume_until(stop)
+        finally:
+            self._release_settles()  # whatever ended it, no settle waits for it any more
+
+    async def _consume_until(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             if self.paused:
                 # No new deliveries while a gate is open; those in flight carry on.
                 self._lane_ended = False
                 await self.cancel()
-                self._lane_closed()
                 self.resuming = True
                 await first_of(stop.wait(), self._all_closed())
                 continue
@@ -165,7 +170,6 @@ class Subscription:
                 self._lane_used.clear()
                 self._lane_ended = True
                 await self.cancel()  # the broker owes it nothing; its deliveries carry on
-                self._lane_closed()
             gates = [g.wait_open() for g in self._pause_while]
             if not self.consuming:
                 if self._next_lane() == 0:  # a lost channel's deliveries end soon, too
@@ -177,27 +181,30 @@ class Subscription:
             await first_of(*waits, seconds=CHECK_INTERVAL)
         self._lane_ended = False
         await self.cancel()
-        self._lane_closed()
 
     async def settling(self, message: AbstractIncomingMessage) -> None:
         """Call just before a delivery is acknowledged or given back: while its lane is being
         cancelled, this waits until the broker has cancelled it (see the module doc)."""
-        while message.consumer_tag is not None and message.consumer_tag == self._closing:
-            await self._closed.wait()
+        if message.consumer_tag is not None and message.consumer_tag == self._cancelling:
+            await self._settles_free.wait()
         if message.consumer_tag == self._tag and message.delivery_tag is not None:
             self._lane_unsettled.discard(message.delivery_tag)
 
-    def _lane_closed(self) -> None:
-        self._closing = None
-        self._closed.set()
+    def _hold_settles(self, tag: str) -> None:
+        self._cancelling = tag
+        self._settles_free.clear()
+
+    def _release_settles(self) -> None:
+        self._cancelling = None
+        self._settles_free.set()
 
     def _next_lane(self) -> int:
         return self._window.lane(len(self._in_flight), sum(self._in_flight.values()))
 
     async def _room(self) -> None:
         while self._next_lane() == 0:
-            self._settled.clear()
-            await self._settled.wait()
+            self._delivery_ended.clear()
+            await self._delivery_ended.wait()
 
     async def _all_closed(self) -> None:
         while opened := [gate for gate in self._pause_while if gate.is_open]:
@@ -246,15 +253,18 @@ class Subscription:
                 "could not consume, retrying",
                 extra={"queue": self.queue_name, "error": repr(exc)},
             )
+            if self._in_flight:  # a lane's re-registration failed on a channel holding these
+                self._lost_now()
             await self.close()  # a half-registered consumer must not linger
             await first_of(stop.wait(), seconds=REGISTER_RETRY)
 
     async def _register(self) -> None:
         self._tag = None
-        lane = max(1, self._next_lane())
+        lane = self._next_lane()
+        if not lane:
+            return  # settles were slower than the broker: the run loop waits for room
         channel = self._channel
-        fresh = channel is None or channel.is_closed
-        if channel is None or fresh:
+        if fresh := channel is None or channel.is_closed:
             channel = await self._bus.consumer_channel(prefetch=lane)
             channel.close_callbacks.add(self._on_channel_closed)
             self._channel = channel
@@ -266,10 +276,11 @@ class Subscription:
         wire = cast(aiormq.Channel, await channel.get_underlay_channel())
         wire.on_consumer_cancel_callbacks.add(self._on_cancelled)
         assert self._queue is not None
-        # Named before it is registered, so that its first deliveries are counted as its own.
+        # Named, and its channel known, before it is registered: its first deliveries are
+        # counted as its own, and may use it up.
         self._tag = next(self._tags)
-        await self._queue.consume(self._deliver, consumer_tag=self._tag)
         self._wire = wire
+        await self._queue.consume(self._deliver, consumer_tag=self._tag)
         self._lane_ended = False
         self.registered.set()
         # Once per channel: the next lanes (see the module doc) would fill the log.
@@ -280,33 +291,37 @@ class Subscription:
         )
 
     async def cancel(self) -> None:
-        """No new deliveries; those in flight carry on."""
+        """No new deliveries; those in flight carry on, their settles held back until the
+        broker has answered (see the module doc)."""
         queue, tag = self._queue, self._tag
-        if not self.consuming or queue is None or tag is None:
-            return  # not consuming, or closing its channel already (`close` clears the queue)
         try:
+            if not self.consuming or queue is None or tag is None:
+                return  # not consuming, or closing its channel already (`close` clears it)
+            self._hold_settles(tag)
             await queue.cancel(tag)
         except Exception as exc:  # the connection may be gone: in-flight work finishes anyway
             log.warning(
                 "could not cancel a consumer", extra={"queue": self.queue_name, "error": repr(exc)}
             )
+        finally:
+            self._release_settles()
 
     async def _deliver(self, message: AbstractIncomingMessage) -> None:
         task = asyncio.current_task()
         assert task is not None
         self._in_flight[task] = len(message.body)
-        if message.consumer_tag == self._tag and message.delivery_tag is not None:
+        tag = self._tag
+        if self._window.renews and tag and message.consumer_tag == tag and message.delivery_tag:
             self._lane_unsettled.add(message.delivery_tag)
             used_up = len(self._lane_unsettled) >= self._lane
-            if self._window.renews and used_up and self.consuming and self._closing is None:
-                self._closing = self._tag  # its settles wait until the broker cancelled it
-                self._closed.clear()
+            if used_up and self.consuming and self._cancelling is None:
+                self._hold_settles(tag)  # until the broker has cancelled it
                 self._lane_used.set()
         try:
             await self._on_message(message)
         finally:
             del self._in_flight[task]
-            self._settled.set()
+            self._delivery_ended.set()
 
     def _on_channel_closed(self, channel: Any, exc: BaseException | None) -> None:
         if channel is not self._channel:
@@ -323,7 +338,7 @@ class Subscription:
     def _lost_now(self) -> None:
         self.registered.clear()
         self._lost.set()
-        self._lane_closed()  # its deliveries cannot be settled any more: none need wait
+        self._release_settles()  # its deliveries cannot be settled any more: none need wait
         for task in list(self._in_flight):
             task.cancel()  # its delivery is back in the queue: another replica may take it
         if self._on_lost is not None:

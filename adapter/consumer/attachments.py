@@ -48,7 +48,7 @@ class AttachmentLimits:
     url_max_bytes: int
     url_timeout: float
     allowed_hosts: AllowedHosts
-    url_concurrency: int  # already one fewer than the deliveries in flight, if that is fewer
+    url_concurrency: int  # already lowered to leave a lane of deliveries free (budget)
     spool_max_bytes: int
 
 

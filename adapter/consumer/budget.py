@@ -67,13 +67,23 @@ class BodiesWindow:
         """The prefetch with nothing held: as many as fit at the size limit, at least 1."""
         return prefetch_within(self.budget_bytes, self.max_body_bytes, self.max_count)
 
+    @property
+    def smallest_lane(self) -> int:
+        """A lane costs three calls to the broker: not one for every command settled."""
+        return max(1, self.first_lane // 2)
+
+    @property
+    def downloads(self) -> int:
+        """Deliveries that may wait on downloads by URL at once and still leave room for a
+        lane of the commands that download nothing."""
+        return max(1, self.max_count - self.smallest_lane)
+
     def lane(self, held_count: int, held_bytes: int) -> int:
         if not held_count:
             return self.first_lane
         fits = (bodies_share(self.budget_bytes) - held_bytes) // self.max_body_bytes
         lane = min(self.first_lane, fits, self.max_count - held_count)
-        # A lane costs three calls to the broker: not one for every command settled.
-        return lane if lane >= max(1, self.first_lane // 2) else 0
+        return lane if lane >= self.smallest_lane else 0
 
 
 class CommandBudget:

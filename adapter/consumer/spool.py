@@ -6,9 +6,10 @@ from the first write until the file is deleted after its upload; a write that wo
 fails at once with SpoolFull, so a flood of large URLs cannot fill the disk.
 
 A download holds the delivery its command came on. So at most `max_downloads` run at once:
-`DEZO_ATTACHMENT_URL_CONCURRENCY`, and one fewer than the deliveries in flight, which keeps one
-free for commands that download nothing. A download that finds no slot (SpoolFull) does not wait
-for one: its command is retried later, and its delivery is free for the commands behind it.
+`DEZO_ATTACHMENT_URL_CONCURRENCY`, and half a lane fewer than the deliveries in flight (see
+budget), which keeps room for commands that download nothing. A download that finds no slot
+(SpoolFull) does not wait for one: its command is retried later, and its delivery is free for
+the commands behind it.
 """
 
 from __future__ import annotations

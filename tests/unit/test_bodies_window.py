@@ -29,6 +29,14 @@ def test_small_bodies_held_leave_room_for_the_next_lane_up_to_the_count() -> Non
     assert BodiesWindow(256 * MIB, 12 * MIB, 2).lane(1, 1000) == 1  # a slow one holds the other
 
 
+def test_downloads_leave_room_for_a_lane_of_the_other_commands() -> None:
+    assert min(8, DEFAULTS.downloads) == 8  # DEZO_ATTACHMENT_URL_CONCURRENCY decides
+    four = BodiesWindow(256 * MIB, 12 * MIB, 4)
+    assert four.downloads == 2
+    assert four.lane(four.downloads, 1000) == 2  # two slow downloads held: a lane still opens
+    assert BodiesWindow(256 * MIB, 12 * MIB, 1).downloads == 1  # none left: README says so
+
+
 def test_bodies_held_shrink_the_lane_to_half_and_no_less() -> None:
     assert DEFAULTS.lane(18, 18 * MIB) == 17  # (224 - 18) MiB / 12 MiB
     assert DEFAULTS.lane(18, 18 * 6 * MIB) == 9  # (224 - 108) / 12: half a lane

@@ -288,3 +288,24 @@ async def test_move_back_keeps_the_adapters_own_headers_so_the_command_reads_as_
     )
     received = read_command(delivery(back), 256 * 1024)
     assert (received.name, received.attempt) == ("order.conclusion", 2)
+
+
+async def test_every_settle_waits_for_its_subscription_first() -> None:
+    # A lane being cancelled holds its settles back (bus.subscription): the ack, and a
+    # command given back after a failure, both ask first.
+    oncor, bus, desk, order_id = await wired()
+    asked: list[str | None] = []
+
+    async def before_settle(message: object) -> None:
+        asked.append(fake.settled)  # still unsettled when asked
+
+    desk.before_settle = before_settle
+    fake = conclusion(order_id)
+    await desk.on_command(delivery(fake))
+    assert (asked, fake.settled) == ([None], "ack")
+
+    asked.clear()
+    bus.refuse_publishes = RuntimeError("channel gone")
+    fake = conclusion(oncor.add_order().id or "")
+    await desk.on_command(delivery(fake))
+    assert (asked, fake.settled) == ([None], "requeue")
