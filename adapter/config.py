@@ -216,12 +216,6 @@ class Settings(BaseSettings):
         )
 
     @property
-    def command_prefetch_in_budget(self) -> int:
-        """The first lane: DEZO_COMMAND_PREFETCH, lowered so that that many bodies at the size
-        limit fit their share of the memory budget."""
-        return self.command_window.first_lane
-
-    @property
     def retry_policy(self) -> RetryPolicy:
         return RetryPolicy(
             attempts=self.oncor_retry_attempts, max_seconds=self.oncor_retry_max_seconds

@@ -12,13 +12,13 @@ bytes arrive:
 
 The bodies' bound is kept in lanes (bus.subscription): a consumer may be given only as many
 commands as fit if each were of the largest size allowed, beside the bodies already held; once
-given them all it is cancelled and the next one registered with what fits then. With nothing
-held that is `prefetch_within` (18 by default); small commands held leave room for more lanes,
-up to `DEZO_COMMAND_PREFETCH` in flight, and large ones for fewer. Bodies get the larger share
-because commands in flight are what lets them run at once (ONCOR's latency, not CPU, bounds each
-one: 18 in flight gave 168 commands/s where the baseline's 64 gave 309, bench/). Copies are made
-only by the commands being carried out, and a command too large for their share still runs,
-alone.
+it holds them all unsettled it is cancelled and the next one registered with what fits then.
+With nothing held that is `prefetch_within` (18 by default); small commands held leave room for
+more lanes, up to `DEZO_COMMAND_PREFETCH` in flight, and large ones for fewer. Bodies get the
+larger share because commands in flight are what lets them run at once (ONCOR's latency, not
+CPU, bounds each one: 18 in flight gave 168 commands/s where the baseline's 64 gave 309,
+bench/). Copies are made only by the commands being carried out, and a command too large for
+their share still runs, alone.
 
 Commands are admitted in arrival order (an order's line relies on it), each once enough
 earlier ones are settled; one alone is always admitted however large, so nothing starves.

@@ -14,7 +14,7 @@ import pytest
 from aio_pika.abc import AbstractIncomingMessage
 
 from adapter.bus.connection import Bus
-from adapter.bus.subscription import Subscription
+from adapter.bus.subscription import OnMessage, Subscription
 from adapter.consumer.budget import BodiesWindow, bodies_share
 from tests.support.waiting import eventually
 
@@ -63,14 +63,13 @@ async def publish(bus: Bus, bodies: list[bytes]) -> None:
 
 
 @asynccontextmanager
-async def consuming(bus: Bus, holder: Holder) -> AsyncIterator[Subscription]:
-    subscription = Subscription(bus, QUEUE, holder.on_message, window=WINDOW)
+async def consuming(bus: Bus, on_message: OnMessage) -> AsyncIterator[Subscription]:
+    subscription = Subscription(bus, QUEUE, on_message, window=WINDOW)
     stop = asyncio.Event()
     running = asyncio.create_task(subscription.run(stop))
     try:
         yield subscription
     finally:
-        holder.release()
         stop.set()
         await running
         await subscription.finish(5.0)
@@ -84,7 +83,7 @@ async def test_small_bodies_held_let_more_lanes_in_up_to_the_count_in_queue_orde
     bodies = [f"small {n}".encode() for n in range(8)]
     await publish(bus, bodies)
     holder = Holder()
-    async with consuming(bus, holder) as subscription:
+    async with consuming(bus, holder.on_message) as subscription:
         await eventually(lambda: len(holder.held) == WINDOW.max_count, within=10)
         await asyncio.sleep(0.5)
         assert len(holder.held) == WINDOW.max_count  # no more than the count allowed
@@ -99,7 +98,7 @@ async def test_large_bodies_keep_it_to_what_fits_the_bodies_share(bus: Bus) -> N
     bodies = [bytes([65 + n]) * 900 for n in range(4)]
     await publish(bus, bodies)
     holder = Holder()
-    async with consuming(bus, holder):
+    async with consuming(bus, holder.on_message):
         await eventually(lambda: len(holder.held) == 2, within=10)
         await asyncio.sleep(0.5)
         assert len(holder.held) == 2  # a third could be at the size limit: 3,000 > 2,000
@@ -122,20 +121,12 @@ async def test_lanes_end_owing_nothing_so_no_command_comes_back_redelivered(bus:
         await subscription.settling(message)
         await message.ack()
 
-    subscription = Subscription(bus, QUEUE, settle_quickly, window=WINDOW)
-    stop = asyncio.Event()
-    running = asyncio.create_task(subscription.run(stop))
-    try:
+    async with consuming(bus, settle_quickly) as subscription:
         for n in range(count):
             await publish(bus, [str(n).encode()])
             if n % 10 == 0:
                 await asyncio.sleep(0.002)
         await eventually(lambda: len(received) >= count, within=30)
         await asyncio.sleep(0.5)  # time for a late delivery to come back
-    finally:
-        stop.set()
-        await running
-        await subscription.finish(5.0)
-        await subscription.close()
     assert [m.body for m in received] == [str(n).encode() for n in range(count)]
     assert not [m.body for m in received if m.redelivered]

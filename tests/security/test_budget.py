@@ -19,7 +19,7 @@ def test_the_prefetch_is_lowered_until_bodies_at_the_limit_fill_their_share() ->
     assert prefetch_within(256 * MIB, 1 * MIB, 64) == 64  # small commands: as configured
     assert prefetch_within(8 * MIB, 12 * MIB, 64) == 1  # never none
     defaults = load_settings(oncor_token="t")
-    assert defaults.command_prefetch_in_budget * defaults.command_max_bytes <= (
+    assert defaults.command_window.first_lane * defaults.command_max_bytes <= (
         defaults.command_memory_budget_bytes * 7 // 8
     )
 

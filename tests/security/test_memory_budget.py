@@ -42,6 +42,6 @@ async def test_64_commands_of_11_mb_inline_are_all_answered_within_450_mb(
     assert all(o.routing_key == "command.succeeded.order.conclusion" for o in outcomes)
     print(
         f"\n{COMMANDS} commands of {len(pdf['content_base64']) / MIB:.1f} MiB of base64: "
-        f"consumer peak RSS {peak / MIB:.0f} MiB (prefetch {defaults.command_prefetch_in_budget})"
+        f"consumer peak RSS {peak / MIB:.0f} MiB (first lane {defaults.command_window.first_lane})"
     )
     assert peak <= PEAK_RSS_LIMIT
