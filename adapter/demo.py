@@ -16,8 +16,8 @@ from adapter.bus.connection import Bus
 from adapter.bus.topology import TopologySettings
 from adapter.config import load_settings
 from adapter.demo_broker import demo_broker
+from adapter.emulator.options import EmulatorOptions
 from adapter.emulator.process import start_emulator_process
-from adapter.emulator.server import EmulatorOptions
 from adapter.observability.logs import configure_logging
 from adapter.runner import run
 from adapter.tools.watch import watch_on

@@ -1,6 +1,7 @@
 """`dezo-adapter run`: wires the real dependencies and runs the adapter until SIGTERM.
 
-This is the only place that reads `Settings` into the services: it builds the ONCOR client,
+This is the only place that reads `Settings` into the services, with consumer/assembly.py for
+the command consumer (imported only by a process that consumes): it builds the ONCOR client,
 the broker connection, the services and everything they use, and hands each service the few
 settings it needs. Broker tests build the services with these same functions; the fast tests
 (tests/unit) build the parts with an in-memory ONCOR and bus instead.
@@ -9,27 +10,17 @@ settings it needs. Broker tests build the services with these same functions; th
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 import signal
 from collections.abc import Sequence
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit
 
-import httpx
-
 from adapter.bus.connection import Bus
-from adapter.bus.leadership import COMMANDS, POLLER, Leadership
+from adapter.bus.leadership import POLLER, Leadership
 from adapter.config import Settings
-from adapter.consumer.attachments import AttachmentFetcher, AttachmentLimits
-from adapter.consumer.budget import CommandBudget
-from adapter.consumer.deliveries import CommandDeliveries
-from adapter.consumer.dependencies import Dependencies
-from adapter.consumer.dictionaries import DictionaryCache
-from adapter.consumer.dispatcher import Dispatcher
-from adapter.consumer.documents import DOCUMENTS
-from adapter.consumer.service import CommandConsumer, ConsumerSettings
-from adapter.consumer.settlement import Settlement
 from adapter.exit_deadline import CLOSING_SLACK, exit_by
 from adapter.observability import metrics
 from adapter.observability.health import Health, Heartbeat, health_server
@@ -40,12 +31,13 @@ from adapter.oncor.client import CallObserver, OncorClient
 from adapter.publisher.poller import Poller, PollSettings
 from adapter.publisher.service import OrderPublisher, PublisherSettings
 
+if TYPE_CHECKING:
+    from adapter.consumer.service import CommandConsumer
+
 log = logging.getLogger(__name__)
 
 #: Seconds the event loop may go without running its heartbeat before the process counts as stuck.
 EVENT_LOOP_STALL = 30.0
-#: Seconds between a standby's checks that the commands token exists (a purge drops it).
-COMMANDS_TOKEN_CHECK = 10.0
 
 Role = Literal["publisher", "consumer"]
 ALL_ROLES: tuple[Role, ...] = ("publisher", "consumer")
@@ -96,61 +88,6 @@ def _poll_settings(settings: Settings) -> PollSettings:
     )
 
 
-def attachment_downloads(settings: Settings) -> httpx.AsyncClient:
-    """Downloads of attachments by URL: a client of their own, never the ONCOR client."""
-    return httpx.AsyncClient(follow_redirects=True, timeout=settings.attachment_url_timeout)
-
-
-def build_consumer(
-    settings: Settings, oncor: OncorApi, bus: Bus, downloads: httpx.AsyncClient
-) -> CommandConsumer:
-    """`downloads`: from `attachment_downloads`, closed by the caller after the consumer ran."""
-    dictionaries = DictionaryCache(oncor, (spec.dictionary for spec in DOCUMENTS.values()))
-    deps = Dependencies(
-        oncor=oncor,
-        dictionaries=dictionaries,
-        attachments=AttachmentFetcher(_attachment_limits(settings), downloads),
-        oncor_origin=settings.oncor_origin,
-        zone=settings.zone,
-    )
-    dispatcher = Dispatcher(
-        deps,
-        retry_budget=len(settings.command_retry_delays),
-        write_horizon=settings.oncor_write_horizon,
-    )
-    deliveries = CommandDeliveries(
-        Settlement(bus), dispatcher, max_bytes=settings.command_max_bytes
-    )
-    budget = CommandBudget(settings.command_memory_budget_bytes)
-    own = ConsumerSettings(
-        window=settings.command_window,
-        dictionary_refresh_interval=settings.dictionary_refresh_interval,
-        shutdown_grace=settings.shutdown_grace,
-    )
-    ownership = Leadership(
-        bus,
-        COMMANDS,
-        handover_wait=settings.oncor_write_horizon,
-        token_check=COMMANDS_TOKEN_CHECK,
-    )
-    return CommandConsumer(
-        own, bus, deliveries, dictionaries, budget, ownership, oncor_down=oncor.breaker
-    )
-
-
-def _attachment_limits(settings: Settings) -> AttachmentLimits:
-    # A download holds its delivery: enough stay free for a lane of the other commands.
-    downloads = settings.command_window.downloads
-    return AttachmentLimits(
-        inline_max_bytes=settings.attachment_inline_max_bytes,
-        url_max_bytes=settings.attachment_url_max_bytes,
-        url_timeout=settings.attachment_url_timeout,
-        allowed_hosts=settings.allowed_attachment_hosts,
-        url_concurrency=min(settings.attachment_url_concurrency, downloads),
-        spool_max_bytes=settings.attachment_spool_max_bytes,
-    )
-
-
 def secrets_of(settings: Settings) -> list[str]:
     """What must never appear in a log line: the ONCOR token and the broker passwords."""
     passwords = {urlsplit(url).password or "" for url in settings.amqp_urls} - {""}
@@ -183,10 +120,10 @@ async def run(settings: Settings, roles: Sequence[Role] = ALL_ROLES) -> None:
     http = health_server(health, settings.http_port)
     http_task = asyncio.create_task(http.serve())
 
-    async with (
-        build_oncor_client(settings, metrics.observe_oncor_call) as oncor,
-        attachment_downloads(settings) as downloads,
-    ):
+    async with contextlib.AsyncExitStack() as resources:
+        oncor = await resources.enter_async_context(
+            build_oncor_client(settings, metrics.observe_oncor_call)
+        )
         bus = Bus(settings.amqp_url.get_secret_value(), topology=settings.topology)
         # Every readiness check is in place before the port answers "ready" to anyone.
         health.add_readiness("broker_connected", lambda: bus.ready)
@@ -199,6 +136,9 @@ async def run(settings: Settings, roles: Sequence[Role] = ALL_ROLES) -> None:
             health.add_readiness("leader_consumer", lambda: publisher.electing)
             services.append(publisher)
         if "consumer" in roles:
+            from adapter.consumer.assembly import attachment_downloads, build_consumer
+
+            downloads = await resources.enter_async_context(attachment_downloads(settings))
             consumer = build_consumer(settings, oncor, bus, downloads)
             health.add_readiness("commands_consumer", lambda: consumer.consuming)
             services.append(consumer)

@@ -15,8 +15,8 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import httpx
 
+from adapter.emulator.options import EmulatorOptions
 from adapter.emulator.process import EmulatorProcess, start_emulator_process
-from adapter.emulator.server import EmulatorOptions
 
 EMULATOR_TOKEN = "bench-token"
 

@@ -20,8 +20,8 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from adapter.emulator.options import EmulatorOptions
 from adapter.emulator.process import EmulatorProcess, start_emulator_process
-from adapter.emulator.server import EmulatorOptions
 from tests.support.broker import Broker
 from tests.support.emulator_admin import EmulatorAdmin
 from tests.support.files import FileServer

@@ -12,8 +12,9 @@ from starlette.routing import Route
 from adapter.emulator.clock import TIME_FORMAT, format_time
 from adapter.emulator.documents import DOCUMENT_KINDS
 from adapter.emulator.faults import FaultSettings, Outage, OutageSchedule
+from adapter.emulator.options import BareToDate
 from adapter.emulator.protocol import NOT_FOUND, ApiError, api_route, invalid, orid_from_path
-from adapter.emulator.state import BareToDate, EmulatorState
+from adapter.emulator.state import EmulatorState
 from adapter.emulator.store import Attachment, Record
 from adapter.emulator.variance import Oddity
 

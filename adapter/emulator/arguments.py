@@ -4,7 +4,7 @@ import argparse
 from collections.abc import Sequence
 from dataclasses import fields
 
-from adapter.emulator.server import EmulatorOptions
+from adapter.emulator.options import EmulatorOptions
 
 _HELP = {
     "host": "interface to listen on",

@@ -12,8 +12,8 @@ from types import TracebackType
 from typing import IO
 
 from adapter.emulator.arguments import to_argv
+from adapter.emulator.options import EmulatorOptions
 from adapter.emulator.protocol import API_PREFIX
-from adapter.emulator.server import EmulatorOptions
 
 _LISTENING = re.compile(r"listening on http://(?P<host>\S+):(?P<port>\d+)/")
 _PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the directory holding `adapter/`

@@ -10,6 +10,7 @@ from starlette.routing import Route
 
 from adapter.emulator.clock import DATE_FORMAT, TIME_FORMAT
 from adapter.emulator.documents import listed
+from adapter.emulator.options import BareToDate
 from adapter.emulator.protocol import (
     NOT_FOUND,
     ApiError,
@@ -24,7 +25,7 @@ from adapter.emulator.protocol import (
     required_str,
     result,
 )
-from adapter.emulator.state import BareToDate, EmulatorState
+from adapter.emulator.state import EmulatorState
 from adapter.emulator.store import ORDER_CLASS, Record
 
 # the record class each search finds

@@ -1,10 +1,9 @@
-"""Build and run the emulator: EmulatorOptions, create_app, serve."""
+"""Build and run the emulator: create_app, serve."""
 
 import asyncio
 import contextlib
 import logging
 import socket
-from dataclasses import dataclass
 
 import uvicorn
 from starlette.applications import Starlette
@@ -16,23 +15,10 @@ from adapter.emulator.admin import AdminApi
 from adapter.emulator.app import http_error, oncor_routes
 from adapter.emulator.calls import CallLogMiddleware
 from adapter.emulator.faults import FaultMiddleware, HideInjectedDrops
+from adapter.emulator.options import EmulatorOptions
 from adapter.emulator.protocol import API_PREFIX
-from adapter.emulator.state import BareToDate, EmulatorState, PageOffsetMode, RuntimeConfig
+from adapter.emulator.state import EmulatorState, RuntimeConfig
 from adapter.emulator.variance import ODDITIES
-
-
-@dataclass(frozen=True)
-class EmulatorOptions:
-    host: str = "127.0.0.1"
-    port: int = 8080  # 0: any free port, announced in the listening line
-    token: str = "emulator-token"
-    orders: int = 5  # sample orders seeded at start
-    seed: int = 1
-    job_ready_after: float = 0.2  # seconds a new search job answers ready=false
-    page_offset_mode: PageOffsetMode = "page"  # RecordsPage offset: "page" number or "record"s
-    timezone: str = "Asia/Yekaterinburg"
-    variance: bool = False  # documented but unexampled answer forms, and one odd order of each kind
-    bare_to_date: BareToDate = "day_start"  # what a bare to_date bounds: the docs do not say
 
 
 def create_app(options: EmulatorOptions) -> Starlette:

@@ -7,12 +7,9 @@ from adapter.emulator.calls import CallLog
 from adapter.emulator.clock import LocalClock
 from adapter.emulator.faults import FaultInjector
 from adapter.emulator.jobs import SearchJobs
+from adapter.emulator.options import BareToDate, PageOffsetMode
 from adapter.emulator.samples import SampleGenerator
 from adapter.emulator.store import Store
-
-PageOffsetMode = Literal["page", "record"]
-#: What a bare `to_date` (a day) bounds; the docs do not say. "day_start": that day is out.
-BareToDate = Literal["day_start", "day_end"]
 
 
 @dataclass

@@ -10,10 +10,9 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 from urllib.parse import urlencode, urlsplit
 
-import httpx
 from opentelemetry.trace import SpanKind
 from pydantic import BaseModel, ValidationError
 from tenacity import (
@@ -64,6 +63,9 @@ from adapter.oncor.models import (
 from adapter.oncor.orid import orid_for_query
 from adapter.oncor.status import format_status
 from adapter.oncor.transport import Answer, Body, Timeouts, TransportName, WireError, make_wire
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger(__name__)
 

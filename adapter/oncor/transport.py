@@ -5,7 +5,8 @@ about 330 req/s here against 3,300 for aiohttp (httpx issue 3215). Wrapping aioh
 Request/Response (the `httpx-aiohttp` transport) still cost about twice aiohttp's CPU per call:
 URL parsing, header normalisation, a streamed response re-read through httpx. So by default
 the client talks to aiohttp directly (`AiohttpWire`); `DEZO_ONCOR_HTTP_TRANSPORT=httpx`, or an
-httpx transport handed to the client (tests use `httpx.MockTransport`), goes through `HttpxWire`.
+httpx transport handed to the client (tests use `httpx.MockTransport`), goes through `HttpxWire`
+(httpx_wire.py, imported only then: a process that does not use httpx does not load it).
 
 Both raise `WireError`, which says what the client needs to decide on a retry: whether the
 request surely never reached ONCOR, and whether the wait for the answer timed out.
@@ -15,10 +16,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterable, Mapping
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 import aiohttp
-import httpx
+
+if TYPE_CHECKING:
+    import httpx
 
 TransportName = Literal["aiohttp", "httpx"]
 Body = bytes | AsyncIterable[bytes] | None
@@ -101,50 +104,13 @@ class AiohttpWire:
             await self._session.close()
 
 
-class HttpxWire:
-    """Any httpx transport: httpx's own pool, or a test double."""
-
-    def __init__(self, transport: httpx.AsyncBaseTransport, timeouts: Timeouts) -> None:
-        self._transport = transport
-        self._extensions = {
-            "timeout": httpx.Timeout(
-                timeouts.read, connect=timeouts.connect, pool=timeouts.read
-            ).as_dict()
-        }
-
-    async def send(self, verb: str, url: str, headers: Mapping[str, str], body: Body) -> Answer:
-        request = httpx.Request(
-            verb, url, headers=headers, content=body, extensions=self._extensions
-        )
-        try:
-            response = await self._transport.handle_async_request(request)
-            try:
-                content = await response.aread()
-            finally:
-                await response.aclose()
-        except httpx.TransportError as exc:
-            never_sent = isinstance(
-                exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout
-            )
-            raise WireError(
-                type(exc).__name__,
-                never_sent=never_sent,
-                timed_out=isinstance(exc, httpx.TimeoutException),
-            ) from exc
-        return Answer(response.status_code, response.headers, content)
-
-    async def aclose(self) -> None:
-        await self._transport.aclose()
-
-
 def make_wire(
     transport: TransportName | httpx.AsyncBaseTransport, max_connections: int, timeouts: Timeouts
 ) -> Wire:
-    if isinstance(transport, httpx.AsyncBaseTransport):
-        return HttpxWire(transport, timeouts)
     if transport == "aiohttp":
         return AiohttpWire(max_connections, timeouts)
-    limits = httpx.Limits(
-        max_connections=max_connections, max_keepalive_connections=max_connections
-    )
-    return HttpxWire(httpx.AsyncHTTPTransport(limits=limits), timeouts)
+    from adapter.oncor.httpx_wire import HttpxWire, httpx_pool
+
+    if transport == "httpx":
+        return HttpxWire(httpx_pool(max_connections), timeouts)
+    return HttpxWire(transport, timeouts)

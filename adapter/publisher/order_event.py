@@ -66,7 +66,9 @@ class OrderMapping:
             diagnosis=_diagnosis(part),
             primary_protocol=self._protocol(part.primary_diagnostics_doc),
             documents=[self._document(doc) for doc in part.docs],
-            client=Physician.model_validate(part.client.model_dump()) if part.client else None,
+            client=Physician.model_validate(part.client, from_attributes=True)
+            if part.client
+            else None,
             client_mo=_organization(part.client_mo),
             expert_mo=_organization(part.expert_mo),
         )
@@ -132,4 +134,8 @@ def _diagnosis(part: oncor.RcTm66Order) -> Diagnosis | None:
 
 
 def _organization(organization: oncor.MedOrganization | None) -> MedicalOrganization | None:
-    return MedicalOrganization.model_validate(organization.model_dump()) if organization else None
+    return (
+        MedicalOrganization.model_validate(organization, from_attributes=True)
+        if organization
+        else None
+    )

@@ -5,8 +5,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from adapter.emulator.options import EmulatorOptions
 from adapter.emulator.process import EmulatorProcess, start_emulator_process
-from adapter.emulator.server import EmulatorOptions
 from tests.emulator.api_calls import TOKEN_HEADER
 
 

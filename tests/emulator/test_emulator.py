@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
+from adapter.emulator.options import EmulatorOptions
 from adapter.emulator.process import EmulatorProcess, start_emulator_process
-from adapter.emulator.server import EmulatorOptions
 from tests.emulator.api_calls import (
     EXPERT_ID,
     TOKEN_HEADER,

@@ -7,8 +7,8 @@ from typing import Any
 import httpx
 
 from adapter.emulator.arguments import parse_options, to_argv
+from adapter.emulator.options import EmulatorOptions
 from adapter.emulator.process import start_emulator_process
-from adapter.emulator.server import EmulatorOptions
 from adapter.emulator.variance import ODDITIES, STALE_ATTACHMENT_ID
 from tests.emulator.api_calls import (
     assert_error,

@@ -11,9 +11,10 @@ import pytest
 from adapter.bus import subscription
 from adapter.bus.connection import Bus
 from adapter.config import load_settings
+from adapter.consumer.assembly import attachment_downloads, build_consumer
 from adapter.emulator.process import EmulatorProcess
 from adapter.observability import metrics
-from adapter.runner import attachment_downloads, build_consumer, build_oncor_client
+from adapter.runner import build_oncor_client
 from tests.health.support import BusProbe, commands_still_consumed
 from tests.support.emulator_admin import EmulatorAdmin
 from tests.support.waiting import eventually

@@ -21,9 +21,10 @@ from adapter.bus.topology import (
     declare_topology,
 )
 from adapter.config import Settings
+from adapter.consumer.assembly import attachment_downloads, build_consumer
 from adapter.emulator.process import EmulatorProcess
 from adapter.observability import metrics
-from adapter.runner import attachment_downloads, build_consumer, build_oncor_client
+from adapter.runner import build_oncor_client
 from tests.support.commands import KIB, MIB, command_body
 from tests.support.emulator_admin import EmulatorAdmin
 from tests.support.settings import settings_for

@@ -15,7 +15,8 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from adapter.emulator.server import EmulatorOptions, create_app
+from adapter.emulator.options import EmulatorOptions
+from adapter.emulator.server import create_app
 from adapter.oncor.client import OncorClient
 
 _EXPORTER = InMemorySpanExporter()
