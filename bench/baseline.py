@@ -39,7 +39,9 @@ class Oncor:
         self._base = base_url.rstrip("/") + "/"
         self._session = aiohttp.ClientSession(
             headers={"X-Oncor-API-Token": token, "Content-Type": "application/json"},
-            connector=aiohttp.TCPConnector(limit=max_connections),
+            # The adapter's pool: idle connections dropped after 4 s, before uvicorn closes them
+            # at 5 s (aiohttp's 15 s default lost a request to a closing connection now and then).
+            connector=aiohttp.TCPConnector(limit=max_connections, keepalive_timeout=4.0),
         )
 
     async def post(self, method: str, body: Json | bytes) -> Json:
@@ -115,7 +117,10 @@ class OrderLoop:
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             started = time.monotonic()
-            await self.cycle()
+            try:
+                await self.cycle()
+            except (aiohttp.ClientError, TimeoutError) as exc:  # as the adapter: the next retries
+                print(f"cycle failed: {type(exc).__name__}: {exc}", flush=True)
             remaining = self._interval - (time.monotonic() - started)
             if remaining > 0:
                 with contextlib.suppress(TimeoutError):
