@@ -119,8 +119,8 @@ class OrderLoop:
             started = time.monotonic()
             try:
                 await self.cycle()
-            except (aiohttp.ClientError, TimeoutError) as exc:  # as the adapter: the next retries
-                print(f"cycle failed: {type(exc).__name__}: {exc}", flush=True)
+            except Exception as exc:  # as the adapter: the next cycle retries
+                print(f"cycle failed: {exc!r}", flush=True)
             remaining = self._interval - (time.monotonic() - started)
             if remaining > 0:
                 with contextlib.suppress(TimeoutError):
@@ -136,20 +136,20 @@ class OrderLoop:
         page = await self._ready_page(job)
         total, seen, offset = page.get("size") or 0, 0, 0
         in_flight = asyncio.Semaphore(2 * self._page_size)  # pages in flight, as the adapter
-        orders: set[asyncio.Task[None]] = set()
-        while records := page.get("rc") or []:
-            attachments = asyncio.ensure_future(self._attachments(records))
-            for record in records:
-                await in_flight.acquire()
-                order = asyncio.create_task(self._order(record, attachments))
-                orders.add(order)
-                order.add_done_callback(lambda _: in_flight.release())
-            seen += len(records)
-            if seen >= total:
-                break
-            offset += 1  # the emulator runs with offsets counting pages
-            page = await self._page(job, offset)
-        await asyncio.gather(*orders)
+        # One failure stops the cycle's other work, as in the adapter: nothing of it runs on
+        # beside the next cycle, which would find those orders still unmarked.
+        async with asyncio.TaskGroup() as orders:
+            while records := page.get("rc") or []:
+                attachments = orders.create_task(self._attachments(records))
+                for record in records:
+                    await in_flight.acquire()
+                    order = orders.create_task(self._order(record, attachments))
+                    order.add_done_callback(lambda _: in_flight.release())
+                seen += len(records)
+                if seen >= total:
+                    break
+                offset += 1  # the emulator runs with offsets counting pages
+                page = await self._page(job, offset)
 
     async def _page(self, job: str, offset: int) -> Json:
         body = {"page": {"job": {"id": job}, "offset": offset, "size": self._page_size}}

@@ -7,12 +7,13 @@
 
 Adapter and baseline each get an emulator and a vhost of their own (a stand), and run side by
 side, so that a noisy minute on a shared machine hits both:
-  orders         a backlog of N orders appears in ONCOR: announced and marked by the adapter,
-                 then by the baseline (the other one idle); then both at once, orders trickling
-                 in at --paced-rate, --paced orders each, for latency without a backlog
+  orders         a backlog of N orders appears in ONCOR, to be announced and marked, twice to
+                 each in turns (adapter, baseline, baseline, adapter; the other one idle), each
+                 one's two backlogs counted together; then both at once, orders trickling in at
+                 --paced-rate, --paced orders each, for latency without a backlog
   write faults   the adapter alone on a backlog of as many orders while 3 % of ONCOR's writes
-                 hang 30 s and 5 % answer 503: its throughput against the fault-free backlog,
-                 and the orders announced twice
+                 hang 30 s and 5 % answer 503: its throughput against its first fault-free
+                 backlog (both on an ONCOR holding N orders), and the orders announced twice
   commands       N conclusion commands with inline PDFs published at once, twice to each in
                  turns (adapter, baseline, baseline, adapter), each one's two bursts counted
                  together; then both at once at --paced-command-rate
@@ -86,9 +87,20 @@ class Comparison:
         }
 
 
+@dataclass(frozen=True)
+class Turns:
+    """Each one's two runs of a phase, in the order they ran."""
+
+    adapter: tuple[PhaseResult, PhaseResult]
+    baseline: tuple[PhaseResult, PhaseResult]
+
+    def joined(self) -> tuple[PhaseResult, PhaseResult]:
+        return self.adapter[0].joined(self.adapter[1]), self.baseline[0].joined(self.baseline[1])
+
+
 async def in_turns(
     adapter: Callable[[], Awaitable[PhaseResult]], baseline: Callable[[], Awaitable[PhaseResult]]
-) -> tuple[PhaseResult, PhaseResult]:
+) -> Turns:
     """A throughput phase run twice by each, adapter, baseline, baseline, adapter, and each
     one's two runs joined: a machine that slows down or speeds up during the phase weighs on
     both alike. With one run each, the command ratio swung from 0.74 to 1.04 between runs, and
@@ -98,7 +110,7 @@ async def in_turns(
     first_b = await baseline()
     second_b = await baseline()
     second_a = await adapter()
-    return first_a.joined(second_a), first_b.joined(second_b)
+    return Turns((first_a, second_a), (first_b, second_b))
 
 
 @dataclass
@@ -156,7 +168,9 @@ class Bench:
         self.baseline = baseline
         self.logs = logs
 
-    async def orders(self) -> Comparison:
+    async def orders(self) -> tuple[Comparison, PhaseResult]:
+        """Adapter against baseline; and the adapter's first backlog alone, on an ONCOR holding
+        the backlog only, the reference of the write-faults phase."""
         args, a, b = self.args, self.adapter.driver, self.baseline.driver
         await self._reset()
         publisher = partial(self._publisher, self.adapter)
@@ -164,7 +178,7 @@ class Bench:
             await asyncio.to_thread(publisher) as adapter,
             await asyncio.to_thread(self._baseline_orders) as baseline,
         ):
-            backlog_a, backlog_b = await in_turns(
+            backlogs = await in_turns(
                 lambda: a.order_backlog("orders/adapter", adapter, args.orders),
                 lambda: b.order_backlog("orders/baseline", baseline, args.orders),
             )
@@ -173,7 +187,8 @@ class Bench:
                 a.paced_orders("orders/adapter", rate, count),
                 b.paced_orders("orders/baseline", rate, count, delay=turn),
             )
-        return Comparison(backlog_a, paced_a, backlog_b, paced_b)
+        backlog_a, backlog_b = backlogs.joined()
+        return Comparison(backlog_a, paced_a, backlog_b, paced_b), backlogs.adapter[0]
 
     async def write_faults(self, fault_free: PhaseResult) -> WriteFaults:
         driver = self.adapter.driver
@@ -197,7 +212,7 @@ class Bench:
             await asyncio.to_thread(self._consumer, self.adapter) as adapter,
             await asyncio.to_thread(self._baseline_commands) as baseline,
         ):
-            result_a, result_b = await in_turns(
+            bursts = await in_turns(
                 lambda: a.command_burst("commands/adapter", adapter, bursts_a.pop(0)),
                 lambda: b.command_burst("commands/baseline", baseline, bursts_b.pop(0)),
             )
@@ -206,6 +221,7 @@ class Bench:
                 a.paced_commands("commands/adapter", paced_a, rate),
                 b.paced_commands("commands/baseline", paced_b, rate, delay=0.5 / rate),
             )
+        result_a, result_b = bursts.joined()
         return Comparison(result_a, latency_a, result_b, latency_b)
 
     async def _commands_for(
@@ -405,9 +421,9 @@ async def main(args: argparse.Namespace) -> int:
         adapter = await _stand(stack, "adapter", args.amqp_url, work)
         baseline = await _stand(stack, "baseline", args.amqp_url, work)
         bench = Bench(args, adapter, baseline, work)
-        orders = await bench.orders()
+        orders, first_backlog = await bench.orders()
         print("\n".join(report("Orders", "order", orders)), flush=True)
-        faults = await bench.write_faults(orders.adapter)
+        faults = await bench.write_faults(first_backlog)
         print("\n".join(fault_report(faults)), flush=True)
         commands = await bench.commands()
         print("\n".join(report("Commands", "command", commands)), flush=True)
