@@ -188,7 +188,7 @@ class span:  # lower case: it reads, and is used, as a function
 
     A class rather than the API's `start_as_current_span`: that one goes through three nested
     generator context managers, and cost about a tenth of the publisher's CPU per order
-    (profiled; seven spans per order)."""
+    (profiled; seven spans per order). The span starts when made: make one only in a `with`."""
 
     __slots__ = ("_span", "_token")
 
