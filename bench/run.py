@@ -103,9 +103,9 @@ async def in_turns(
 ) -> Turns:
     """A throughput phase run twice by each, adapter, baseline, baseline, adapter, and each
     one's two runs joined: a machine that slows down or speeds up during the phase weighs on
-    both alike. With one run each, the command ratio swung from 0.74 to 1.04 between runs, and
-    the order backlog ran 8 % slower the second time on the same stand (its ONCOR holds twice
-    the orders), which always fell on the baseline."""
+    both alike (with one run each, the command ratio swung from 0.74 to 1.04 between runs), and
+    so does a stand's own slowing: its second order backlog runs 5-8 % slower than its first,
+    its ONCOR holding twice the orders."""
     first_a = await adapter()
     first_b = await baseline()
     second_b = await baseline()
