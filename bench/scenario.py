@@ -147,14 +147,21 @@ class Driver:
         return meter
 
     def _result(
-        self, name: str, process: ChildProcess, meter: CpuMeter, count: int, seconds: float
+        self,
+        name: str,
+        process: ChildProcess,
+        meter: CpuMeter,
+        seconds: float,
+        latencies: list[float],
     ) -> PhaseResult:
+        """The phase's figures: one latency per message, seconds each."""
         cpu = meter.used()
         return PhaseResult(
             name=name,
-            messages=count,
+            messages=len(latencies),
             seconds=seconds,
-            latency=Latencies.of([]),
+            latency=Latencies.of(latencies),
+            samples=latencies,
             cpu_seconds=cpu.pop("tested"),
             peak_rss_mb=process.peak_rss_mb(),
             neighbours_cpu=cpu,
@@ -180,8 +187,7 @@ class Driver:
         await self.collector.all_in()
         latencies = [self.collector.arrivals[id_] - created for id_ in ids]
         await self._until_marked(count, marks_within)
-        result = self._result(name, process, meter, count, max(latencies))
-        result.latency, result.samples = Latencies.of(latencies), latencies
+        result = self._result(name, process, meter, max(latencies), latencies)
         result.oncor_calls = await self.admin.call_counts()
         return result
 
@@ -224,9 +230,8 @@ class Driver:
         published = await self._publish_all(commands)
         await self.collector.all_in()
         seconds = max(self.collector.arrivals.values()) - min(published.values())
-        result = self._result(name, process, meter, len(commands), seconds)
-        result.samples = [self.collector.arrivals[id_] - at for id_, at in published.items()]
-        result.latency = Latencies.of(result.samples)
+        latencies = [self.collector.arrivals[id_] - at for id_, at in published.items()]
+        result = self._result(name, process, meter, seconds, latencies)
         result.oncor_calls = await self.admin.call_counts()
         return result
 
