@@ -75,7 +75,11 @@ def emulator_server() -> Iterator[EmulatorProcess]:
 @pytest.fixture
 def emulator(emulator_server: EmulatorProcess) -> Iterator[EmulatorProcess]:
     """The emulator, emptied and with no faults, for one test."""
-    admin = httpx.Client(base_url=emulator_server.base_url)
+    # No kept-alive connection: the test may idle past uvicorn's 5 s keep-alive, and a reset
+    # after it would reuse a connection the server is closing (ECONNRESET, seen in a run).
+    admin = httpx.Client(
+        base_url=emulator_server.base_url, limits=httpx.Limits(max_keepalive_connections=0)
+    )
     admin.post("/admin/reset").raise_for_status()
     admin.post("/admin/config", json={"job_ready_after": 0.05, "page_offset_mode": "page"})
     yield emulator_server

@@ -22,14 +22,19 @@ How many deliveries it holds at once is its `Window`'s to say. RabbitMQ counts a
 messages and applies a new one only to a consumer registered after it (quorum queues have no
 channel-wide prefetch), so a window that `renews` is taken in lanes: each registration gets
 the prefetch the window allows beside what is held then; once it holds that many unsettled,
-it is cancelled, its deliveries carry on, and the next lane is registered on the same channel
-when the window allows one. One consumer at a time, so deliveries arrive in the queue's order.
+it is used up: the next lane is registered on the same channel when the window allows one, and
+the used-up one cancelled, its deliveries carrying on. Only the newest lane has credit, so
+deliveries arrive in the queue's order.
 
 A consumer is cancelled (a used-up lane, a pause, the stop) with its deliveries' settles held
 back until the broker has answered (`settling`): a settle meanwhile would give it credit, and a
 delivery the quorum queue makes on it after the CancelOk goes back to the queue marked
 redelivered (seen on 3.10 in tests/chaos), to be held up as if another replica had dropped it.
-A used-up lane holds its whole prefetch, so it owes nothing at all.
+A used-up lane's settles are held from the moment it is used up: it holds its whole prefetch,
+so it owes nothing and is given nothing, and the next lane can be registered before it is
+cancelled. On a quorum queue both a registration and a cancel are commits to its log, which
+queue behind the broker's writes: after a stall (a WAL roll-over, bench/) the next lane is one
+commit away instead of two.
 """
 
 from __future__ import annotations
@@ -127,9 +132,8 @@ class Subscription:
         self._lane_unsettled: set[int] = set()  # its deliveries' tags, until `settling`
         self._lane_used = asyncio.Event()
         self._lane_ended = False  # used up: being cancelled, or the next one not registered yet
-        self._cancelling: str | None = None  # the consumer tag whose settles are held back
-        self._settles_free = asyncio.Event()  # set while none are held back
-        self._settles_free.set()
+        #: consumer tags whose settles are held back, each with its release
+        self._held: dict[str, asyncio.Event] = {}
 
     @property
     def consuming(self) -> bool:
@@ -168,8 +172,7 @@ class Subscription:
                 continue
             if self._lane_used.is_set():
                 self._lane_used.clear()
-                self._lane_ended = True
-                await self.cancel()  # the broker owes it nothing; its deliveries carry on
+                await self._renew(stop)
             gates = [g.wait_open() for g in self._pause_while]
             if not self.consuming:
                 if self._next_lane() == 0:  # a lost channel's deliveries end soon, too
@@ -183,20 +186,30 @@ class Subscription:
         await self.cancel()
 
     async def settling(self, message: AbstractIncomingMessage) -> None:
-        """Call just before a delivery is acknowledged or given back: while its lane is being
-        cancelled, this waits until the broker has cancelled it (see the module doc)."""
-        if message.consumer_tag is not None and message.consumer_tag == self._cancelling:
-            await self._settles_free.wait()
+        """Call just before a delivery is acknowledged or given back: while its lane is used up
+        or being cancelled, this waits until the broker has cancelled it (see the module doc)."""
+        if message.consumer_tag is not None and (held := self._held.get(message.consumer_tag)):
+            await held.wait()
         if message.consumer_tag == self._tag and message.delivery_tag is not None:
             self._lane_unsettled.discard(message.delivery_tag)
 
     def _hold_settles(self, tag: str) -> None:
-        self._cancelling = tag
-        self._settles_free.clear()
+        self._held.setdefault(tag, asyncio.Event())
 
-    def _release_settles(self) -> None:
-        self._cancelling = None
-        self._settles_free.set()
+    def _release_settles(self, tag: str | None = None) -> None:
+        """Release the settles held for `tag`, or for every consumer."""
+        for released in [tag] if tag is not None else list(self._held):
+            if (held := self._held.pop(released, None)) is not None:
+                held.set()
+
+    async def _renew(self, stop: asyncio.Event) -> None:
+        """Replace the used-up lane: the next one first if the window has room beside it (the
+        used-up one is given nothing meanwhile), then cancel it."""
+        used_up = self._tag
+        self._lane_ended = True
+        if used_up is not None and self._next_lane():
+            await self._start(stop)
+        await self.cancel(used_up)
 
     def _next_lane(self) -> int:
         return self._window.lane(len(self._in_flight), sum(self._in_flight.values()))
@@ -290,13 +303,15 @@ class Subscription:
             extra={"queue": self.queue_name, "prefetch": lane},
         )
 
-    async def cancel(self) -> None:
-        """No new deliveries; those in flight carry on, their settles held back until the
-        broker has answered (see the module doc)."""
-        queue, tag = self._queue, self._tag
+    async def cancel(self, tag: str | None = None) -> None:
+        """No new deliveries for consumer `tag` (the current one by default); those in flight
+        carry on, their settles held back until the broker has answered (see the module doc)."""
+        queue, wire, tag = self._queue, self._wire, tag or self._tag
         try:
-            if not self.consuming or queue is None or tag is None:
+            if queue is None or tag is None or wire is None or wire.is_closed:
                 return  # not consuming, or closing its channel already (`close` clears it)
+            if tag not in wire.consumers:
+                return
             self._hold_settles(tag)
             await queue.cancel(tag)
         except Exception as exc:  # the connection may be gone: in-flight work finishes anyway
@@ -304,7 +319,8 @@ class Subscription:
                 "could not cancel a consumer", extra={"queue": self.queue_name, "error": repr(exc)}
             )
         finally:
-            self._release_settles()
+            if tag is not None:
+                self._release_settles(tag)
 
     async def _deliver(self, message: AbstractIncomingMessage) -> None:
         task = asyncio.current_task()
@@ -314,7 +330,7 @@ class Subscription:
         if self._window.renews and tag and message.consumer_tag == tag and message.delivery_tag:
             self._lane_unsettled.add(message.delivery_tag)
             used_up = len(self._lane_unsettled) >= self._lane
-            if used_up and self.consuming and self._cancelling is None:
+            if used_up and self.consuming and tag not in self._held:
                 self._hold_settles(tag)  # until the broker has cancelled it
                 self._lane_used.set()
         try:

@@ -130,3 +130,27 @@ async def test_lanes_end_owing_nothing_so_no_command_comes_back_redelivered(bus:
         await asyncio.sleep(0.5)  # time for a late delivery to come back
     assert [m.body for m in received] == [str(n).encode() for n in range(count)]
     assert not [m.body for m in received if m.redelivered]
+
+
+async def test_the_next_lane_does_not_wait_for_the_used_up_one_to_be_cancelled(
+    bus: Bus, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # On a quorum queue a cancel is a commit to its log, which waits behind the broker's writes
+    # after a stall (bench/): here every cancel takes a second.
+    cancel = aio_pika.Queue.cancel
+
+    async def slow_cancel(queue: aio_pika.Queue, *args: object, **kwargs: object) -> object:
+        await asyncio.sleep(1.0)
+        return await cancel(queue, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(aio_pika.Queue, "cancel", slow_cancel)
+    bodies = [f"small {n}".encode() for n in range(6)]
+    await publish(bus, bodies)
+    holder = Holder()
+    async with consuming(bus, holder.on_message):
+        # The first lane (2) is used up at once; the next one comes before its cancel ends.
+        await eventually(lambda: len(holder.held) > WINDOW.first_lane, within=0.7)
+        holder.release()
+        await eventually(lambda: len(holder.arrived) == len(bodies), within=10)
+        holder.release()
+    assert holder.arrived == bodies  # only the newest lane has credit: the queue's order
