@@ -18,6 +18,8 @@ side, so that a noisy minute on a shared machine hits both:
                  turns (adapter, baseline, baseline, adapter), each one's two bursts counted
                  together; then both at once at --paced-command-rate
 and finally the adapter's consumer alone with one PDF of --big-pdf-mb by URL (peak memory).
+A paced run's added p99 is given for the whole run, and for five consecutive parts with their
+median: one stall of the shared broker decides the first (bench/stats.PACED_PARTS).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import json
 import math
 import os
 import shutil
+import statistics
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable
@@ -43,7 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script 
 from bench.adapter_run import ChildProcess, Target, start_adapter, start_baseline
 from bench.environment import EmulatorAdmin, broker_pid, emulator, file_server, own_vhost
 from bench.scenario import Driver, conclusion, inline_pdf, pdf_by_url, pdf_bytes
-from bench.stats import LatencyResult, PhaseResult, ratio
+from bench.stats import PACED_PARTS, LatencyResult, PhaseResult, ratio
 
 MB = 2**20
 POLL_INTERVAL = 0.2  # seconds, adapter and baseline alike: a backlog is found at once
@@ -76,6 +79,21 @@ class Comparison:
     def added_p99_ms(self) -> float:
         return self.adapter_paced.latency.p99 - self.baseline_paced.latency.p99
 
+    @property
+    def added_p99_ms_by_part(self) -> list[float]:
+        """Both paced runs cut alike: each part covers the same seconds on both stands."""
+        return [
+            adapter - baseline
+            for adapter, baseline in zip(
+                self.adapter_paced.p99_by_part(), self.baseline_paced.p99_by_part(), strict=True
+            )
+        ]
+
+    @property
+    def added_p99_ms_median_of_parts(self) -> float:
+        parts = self.added_p99_ms_by_part
+        return statistics.median(parts) if parts else math.nan
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "adapter": self.adapter.as_dict(),
@@ -84,6 +102,8 @@ class Comparison:
             "baseline_paced": self.baseline_paced.as_dict(),
             "throughput_ratio": self.throughput_ratio,
             "added_p99_ms": self.added_p99_ms,
+            "added_p99_ms_by_part": self.added_p99_ms_by_part,
+            "added_p99_ms_median_of_parts": self.added_p99_ms_median_of_parts,
         }
 
 
@@ -322,6 +342,9 @@ def report(title: str, unit: str, comparison: Comparison) -> list[str]:
             comparison.adapter_paced.latency,
             comparison.baseline_paced.latency,
         ),
+        f"  added paced p99 in {PACED_PARTS} parts of the run: "
+        + " ".join(f"{ms:+.0f}" for ms in comparison.added_p99_ms_by_part)
+        + f" ms; median {comparison.added_p99_ms_median_of_parts:+.1f} ms",
         _row(f"ONCOR calls per {unit}", a.calls_per_message, b.calls_per_message, "", 2),
         _row(f"CPU s per 1,000 {unit}s", a.cpu_per_1000, b.cpu_per_1000, "s", 2),
         _row("peak RSS", a.peak_rss_mb, b.peak_rss_mb, "MB", 0),

@@ -208,7 +208,7 @@ class Driver:
             self.collector.add_expected(ids)
         await self.collector.all_in()
         latencies = [self.collector.arrivals[id_] - at for id_, at in created.items()]
-        return LatencyResult(name, rate, len(latencies), Latencies.of(latencies))
+        return LatencyResult.of(name, rate, latencies)
 
     async def _until_marked(self, count: int, within: float = 30.0) -> None:
         """The status updates follow the publishes; wait for them before counting calls."""
@@ -250,7 +250,7 @@ class Driver:
         await asyncio.gather(*sends)
         await self.collector.all_in()
         latencies = [self.collector.arrivals[id_] - at for id_, at in published.items()]
-        return LatencyResult(name, rate, len(latencies), Latencies.of(latencies))
+        return LatencyResult.of(name, rate, latencies)
 
     async def one_command(self, command: tuple[str, bytes]) -> dict[str, int]:
         self.collector.expect({command[0]})

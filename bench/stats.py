@@ -9,6 +9,10 @@ from pathlib import Path
 from typing import Any
 
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+#: A paced run is also read as this many consecutive parts, each with its own p99: a stall of
+#: the shared broker (a quorum WAL roll-over: half a second to a second, about one per paced
+#: commands run, bench/ README) decides the p99 of the whole run and of one part only.
+PACED_PARTS = 5
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -139,9 +143,26 @@ class LatencyResult:
     rate: float  # messages per second offered
     messages: int
     latency: Latencies
+    #: each message's latency, seconds, in the order they were sent
+    samples: list[float] = field(default_factory=list, repr=False)
+
+    @classmethod
+    def of(cls, name: str, rate: float, samples: list[float]) -> LatencyResult:
+        return cls(name, rate, len(samples), Latencies.of(samples), samples)
+
+    def p99_by_part(self) -> list[float]:
+        """The p99 (ms) of each of `PACED_PARTS` consecutive parts of the run."""
+        size = len(self.samples) // PACED_PARTS
+        if not size:
+            return []
+        parts = (self.samples[n * size : (n + 1) * size] for n in range(PACED_PARTS))
+        return [Latencies.of(part).p99 for part in parts]
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        figures = asdict(self)
+        del figures["samples"]
+        figures["p99_by_part"] = self.p99_by_part()
+        return figures
 
 
 def _summed(first: dict[str, Any], second: dict[str, Any]) -> dict[str, Any]:

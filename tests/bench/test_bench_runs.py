@@ -40,6 +40,9 @@ def test_bench_runs_on_a_small_size(broker: Broker, tmp_path: Path) -> None:
             assert figures[phase][who].keys() >= FIGURES
             assert "broker" in figures[phase][who]["neighbours_cpu"]
         assert figures[phase]["adapter_paced"]["messages"] == 10
+        assert len(figures[phase]["adapter_paced"]["p99_by_part"]) == 5  # of 2 messages each
+        assert len(figures[phase]["added_p99_ms_by_part"]) == 5
+        assert figures[phase]["added_p99_ms_median_of_parts"] is not None
     faults = figures["orders_write_faults"]
     assert {"throughput_ratio", "announced_again"} <= faults.keys()
     assert faults["adapter"]["messages"] == 30
