@@ -130,10 +130,7 @@ def event_message(
     head.update(trace_context)
     # pydantic-core writes the time as the envelope model would (ISO 8601, `Z`).
     envelope = pydantic_core.to_json({**head, "time": now, "datacontenttype": "application/json"})
-    # The serializer's own bytes: `model_dump_json` would decode them to a str to be encoded
-    # again, about a fifth of this function's time on a 4 KB order.
-    data_json = data.__pydantic_serializer__.to_json(data, exclude_none=True)
-    body = b"".join((envelope[:-1], b',"data":', data_json, b"}"))
+    body = b"".join((envelope[:-1], b',"data":', encode(data), b"}"))
     return aio_pika.Message(
         body,
         content_type=CONTENT_TYPE,
@@ -147,8 +144,11 @@ def event_message(
     )
 
 
-def encode(event: CloudEvent) -> bytes:
-    return event.__pydantic_serializer__.to_json(event, exclude_none=True)
+def encode(model: BaseModel) -> bytes:
+    """A CloudEvent, or an event's data, as JSON without its None fields. The serializer's own
+    bytes: `model_dump_json` would decode them to a str to be encoded again, about a fifth of
+    `event_message`'s time on a 4 KB order."""
+    return model.__pydantic_serializer__.to_json(model, exclude_none=True)
 
 
 def decode(body: bytes) -> CloudEvent:

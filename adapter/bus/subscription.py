@@ -159,7 +159,7 @@ class Subscription:
         try:
             await self._consume_until(stop)
         finally:
-            self._release_settles()  # whatever ended it, no settle waits for it any more
+            self._release_every_settle()  # whatever ended it, no settle waits for it any more
 
     async def _consume_until(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -196,11 +196,13 @@ class Subscription:
     def _hold_settles(self, tag: str) -> None:
         self._held.setdefault(tag, asyncio.Event())
 
-    def _release_settles(self, tag: str | None = None) -> None:
-        """Release the settles held for `tag`, or for every consumer."""
-        for released in [tag] if tag is not None else list(self._held):
-            if (held := self._held.pop(released, None)) is not None:
-                held.set()
+    def _release_settles(self, tag: str) -> None:
+        if (held := self._held.pop(tag, None)) is not None:
+            held.set()
+
+    def _release_every_settle(self) -> None:
+        for tag in list(self._held):
+            self._release_settles(tag)
 
     async def _renew(self, stop: asyncio.Event) -> None:
         """Replace the used-up lane: the next one first if the window has room beside it (the
@@ -307,11 +309,11 @@ class Subscription:
         """No new deliveries for consumer `tag` (the current one by default); those in flight
         carry on, their settles held back until the broker has answered (see the module doc)."""
         queue, wire, tag = self._queue, self._wire, tag or self._tag
+        if tag is None:
+            return
         try:
-            if queue is None or tag is None or wire is None or wire.is_closed:
+            if queue is None or wire is None or wire.is_closed or tag not in wire.consumers:
                 return  # not consuming, or closing its channel already (`close` clears it)
-            if tag not in wire.consumers:
-                return
             self._hold_settles(tag)
             await queue.cancel(tag)
         except Exception as exc:  # the connection may be gone: in-flight work finishes anyway
@@ -319,8 +321,7 @@ class Subscription:
                 "could not cancel a consumer", extra={"queue": self.queue_name, "error": repr(exc)}
             )
         finally:
-            if tag is not None:
-                self._release_settles(tag)
+            self._release_settles(tag)
 
     async def _deliver(self, message: AbstractIncomingMessage) -> None:
         task = asyncio.current_task()
@@ -354,7 +355,7 @@ class Subscription:
     def _lost_now(self) -> None:
         self.registered.clear()
         self._lost.set()
-        self._release_settles()  # its deliveries cannot be settled any more: none need wait
+        self._release_every_settle()  # its deliveries cannot be settled any more: none need wait
         for task in list(self._in_flight):
             task.cancel()  # its delivery is back in the queue: another replica may take it
         if self._on_lost is not None:
