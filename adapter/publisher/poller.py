@@ -308,11 +308,15 @@ class Poller:
                 tracing.failed(span, "skipped")  # its stage's span says why
                 self._skip(record.id, report)
                 return
+            # From here the order is its event: the task below holds it, and lets it go once
+            # the message is made (`_commit`).
+            del record
             order_id = announcement.order.id
             announced: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             # The task keeps the order's trace: its `mark` span, ending after this one, is
             # still the order's child.
             commit = asyncio.create_task(self._commit(announcement, announced, report, may_publish))
+            del announcement
             self._commits.add(commit)
             self._in_flight.add(order_id)
             commit.add_done_callback(lambda done: self._commit_done(done, order_id, announced))
@@ -353,33 +357,31 @@ class Poller:
         report: CycleReport,
         may_publish: MayPublish,
     ) -> None:
-        order_id = announcement.order.id
-        await self._announce(announcement, report, may_publish)
-        del announcement  # a status update waiting its turn holds no order in memory
-        announced.set_result(None)
-        async with self._marks:
-            # Asked again after waiting its turn: a replica that no longer leads (or is
-            # stopping) starts no status update; the next leader announces the order again.
-            if may_publish():
-                await self._mark(order_id, report)
-
-    async def _announce(
-        self, announcement: OrderReceived, report: CycleReport, may_publish: MayPublish
-    ) -> None:
+        """Announce the order, then set its status."""
         order_id = announcement.order.id
         if not may_publish():
             raise PublishingStopped
         try:
             with tracing.publishing(EVENTS_EXCHANGE, ORDER_RECEIVED, None) as span:
                 message = order_received_message(announcement)  # carries the span's context
+                # Waiting for its confirm, an order weighs its message alone: at the start of a
+                # backlog, a whole window of orders waits for the broker at once.
+                del announcement
                 span.set_attribute("messaging.message.id", message.message_id or "")
                 async with asyncio.timeout(PUBLISH_TIMEOUT):
                     await self._bus.publish(EVENTS_EXCHANGE, ORDER_RECEIVED, message)
         except Exception as exc:  # whatever the cause, the event is not confirmed
             raise BrokerUnavailable(f"order {order_id}: {type(exc).__name__}: {exc}") from exc
+        del message
         self._confirmed(order_id, report)
         if not may_publish():
             raise PublishingStopped  # the next leader announces it again, and marks it
+        announced.set_result(None)
+        async with self._marks:
+            # Asked again after waiting its turn: a replica that no longer leads (or is
+            # stopping) starts no status update; the next leader announces the order again.
+            if may_publish():
+                await self._mark(order_id, report)
 
     def _confirmed(self, order_id: str, report: CycleReport) -> None:
         report.published += 1
