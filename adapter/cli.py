@@ -13,7 +13,7 @@ from adapter.bus.address import broker_urls
 from adapter.config import DEFAULT_AMQP_URL, ConfigError, load_settings
 from adapter.emulator.arguments import add_arguments as add_emulator_arguments
 from adapter.tools import ToolError
-from adapter.tools.send import add_send_parser
+from adapter.tools.send_arguments import add_send_parser
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -117,10 +117,10 @@ async def run(settings: Settings, roles: Sequence[Role] = ALL_ROLES) -> None:
     event_loop = Heartbeat(limit=EVENT_LOOP_STALL)
     beating = asyncio.create_task(event_loop.keep_beating(every=1.0))
     health.add_liveness("event_loop", event_loop.fresh)
-    http = health_server(health, settings.http_port)
-    http_task = asyncio.create_task(http.serve())
-
-    async with contextlib.AsyncExitStack() as resources:
+    async with (
+        health_server(health, settings.http_port),
+        contextlib.AsyncExitStack() as resources,
+    ):
         oncor = await resources.enter_async_context(
             build_oncor_client(settings, metrics.observe_oncor_call)
         )
@@ -148,8 +148,6 @@ async def run(settings: Settings, roles: Sequence[Role] = ALL_ROLES) -> None:
                 await asyncio.gather(*(service.run(stop) for service in services))
         finally:
             await bus.close()
-            http.should_exit = True
-            await http_task
             beating.cancel()
             if tracer_provider is not None:  # the last spans out, off the event loop
                 await asyncio.to_thread(tracer_provider.shutdown)

@@ -29,39 +29,6 @@ SOURCE = "urn:dezo-adapter:cli"
 SIGNATURE_TYPES = {".sig": "application/pkcs7-signature", ".p7s": "application/pkcs7-signature"}
 
 
-#: command -> (flag, data field) for each command's own flags; shared flags come below.
-_OWN_FLAGS: dict[str, list[tuple[str, str, str]]] = {
-    "order.associate-dicom": [("--ris-dicom", "ris_dicom", "link to the matched DICOM study")],
-    "order.reject": [("--reason", "reason_code", "code from Tm66OrderRejectReason")],
-    "order.conclusion": [("--conclusion", "conclusion_code", "code from Tm66ConclusionType")],
-    "order.expertise-dicom": [("--result", "result_code", "code from Tm66ExpertDicomResult")],
-    "order.expertise-protocol": [("--result", "result_code", "code from Tm66ExpertProtocolResult")],
-}
-
-
-def add_send_parser(commands: Any) -> None:
-    send = commands.add_parser("send", help="publish a command to dezo.commands")
-    kinds = send.add_subparsers(dest="send_command", required=True)
-    for command, own_flags in _OWN_FLAGS.items():
-        short = command.removeprefix("order.")
-        parser = kinds.add_parser(short, help=COMMANDS[command].__doc__)
-        parser.set_defaults(command_name=command, own_flags=own_flags)
-        parser.add_argument("--order", required=True, help="ONCOR order id, e.g. '#1930:0'")
-        for flag, field, meaning in own_flags:
-            parser.add_argument(flag, dest=field, required=True, help=meaning)
-        if command != "order.associate-dicom":
-            parser.add_argument("--description", required=True, help="the document's text")
-            parser.add_argument("--expert", required=True, help="MedResource id of the expert")
-            parser.add_argument("--department", help="MedDepart id of the expert")
-            parser.add_argument("--pdf", type=Path, help="PDF file, sent inline (base64)")
-            parser.add_argument("--pdf-url", help="PDF by URL: the adapter downloads it")
-            parser.add_argument("--sig", type=Path, help="detached e-signature file of the PDF")
-            parser.add_argument("--sig-url", help="detached e-signature by URL")
-        parser.add_argument("--id", help="command id (idempotency key); default: a new UUID")
-        parser.add_argument("--wait", action="store_true", help="print the outcome event")
-        parser.add_argument("--timeout", type=float, default=60.0, help="seconds --wait waits")
-
-
 def build_command(args: argparse.Namespace) -> CloudEvent:
     """The CloudEvent for the flags, validated against the command's model."""
     data: dict[str, Any] = {"order_id": args.order}
