@@ -137,7 +137,10 @@ class Poller:
         self._commits: set[asyncio.Task[None]] = set()
         #: orders whose announcement or status update is in flight: the next cycles skip them
         self._in_flight: set[str] = set()
-        #: orders marked since this cycle's search started, which it may still find unmarked
+        #: orders marked since this cycle's search started, which it may still find unmarked:
+        #: only those in flight when it started; the cycle's own are found once (`iter_search`),
+        #: so a backlog of any size adds none
+        self._in_flight_at_search: set[str] = set()
         self._marked_since_search: set[str] = set()
         self._marks = asyncio.Semaphore(settings.concurrency)
         self.last_report: CycleReport | None = None
@@ -243,6 +246,7 @@ class Poller:
         self, report: CycleReport, enrichment: CycleEnrichment, may_publish: MayPublish
     ) -> None:
         self._marked_since_search.clear()
+        self._in_flight_at_search = set(self._in_flight)
         job = await self._oncor.start_order_search(self._query())
         in_flight = asyncio.Semaphore(PAGES_IN_FLIGHT * self._settings.page_size)
         async with asyncio.TaskGroup() as orders:
@@ -403,7 +407,8 @@ class Poller:
             count_failure("mark", order_id, exc)
             return
         self._unmarked.marked(order_id)
-        self._marked_since_search.add(order_id)
+        if order_id in self._in_flight_at_search:
+            self._marked_since_search.add(order_id)
         report.marked += 1
         metrics.orders_marked.inc()
 
