@@ -25,11 +25,12 @@ from adapter.oncor.models import AttachmentMeta, Patient, Rc
 Key = TypeVar("Key", bound=Hashable)
 Value = TypeVar("Value")
 
-#: Finished calls remembered: patients of a few pages' worth of orders, which covers the orders
-#: in flight (two pages) and a patient's orders found on nearby pages; the attachments of the
-#: pages in flight and the one after (a page's batch may describe a few hundred); the batches
+#: Finished calls remembered: patients of two pages' worth of orders, the orders in flight (a
+#: call still running is shared whatever its age; 500 took about 1 MB of a backlog's peak, for
+#: a patient's orders more than two pages apart); the attachments of the pages in flight and
+#: the one after (a page's batch may describe a few hundred); the batches
 #: narrowed down from a refused one, per order or per id.
-REMEMBERED_PATIENTS = 500
+REMEMBERED_PATIENTS = 200
 REMEMBERED_PAGES = 3
 REMEMBERED_NARROWED = 1000
 
