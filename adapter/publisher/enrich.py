@@ -28,8 +28,8 @@ Value = TypeVar("Value")
 #: Finished calls remembered: patients of two pages' worth of orders, the orders in flight (a
 #: call still running is shared whatever its age; 500 took about 1 MB of a backlog's peak, for
 #: a patient's orders more than two pages apart); the attachments of the pages in flight and
-#: the one after (a page's batch may describe a few hundred); the batches
-#: narrowed down from a refused one, per order or per id.
+#: the one after (a page's batch may describe a few hundred); the batches narrowed down from a
+#: refused one, per order or per id.
 REMEMBERED_PATIENTS = 200
 REMEMBERED_PAGES = 3
 REMEMBERED_NARROWED = 1000
