@@ -117,15 +117,11 @@ async def run(settings: Settings, roles: Sequence[Role] = ALL_ROLES) -> None:
     event_loop = Heartbeat(limit=EVENT_LOOP_STALL)
     beating = asyncio.create_task(event_loop.keep_beating(every=1.0))
     health.add_liveness("event_loop", event_loop.fresh)
-    async with (
-        health_server(health, settings.http_port),
-        contextlib.AsyncExitStack() as resources,
-    ):
+    async with contextlib.AsyncExitStack() as resources:
         oncor = await resources.enter_async_context(
             build_oncor_client(settings, metrics.observe_oncor_call)
         )
         bus = Bus(settings.amqp_url.get_secret_value(), topology=settings.topology)
-        # Every readiness check is in place before the port answers "ready" to anyone.
         health.add_readiness("broker_connected", lambda: bus.ready)
         # While the circuit is open: not ready, but alive, since a restart cannot bring ONCOR back.
         health.add_readiness("oncor_reachable", lambda: not oncor.breaker.is_open)
@@ -142,6 +138,9 @@ async def run(settings: Settings, roles: Sequence[Role] = ALL_ROLES) -> None:
             consumer = build_consumer(settings, oncor, bus, downloads)
             health.add_readiness("commands_consumer", lambda: consumer.consuming)
             services.append(consumer)
+        # Every readiness check is in place before the port answers "ready" to anyone; of the
+        # resources, the port is the first closed at the end.
+        await resources.enter_async_context(health_server(health, settings.http_port))
         try:
             if await _connected_unless_stopped(bus, stop):
                 log.info("adapter started", extra={"roles": list(roles)})

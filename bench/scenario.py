@@ -198,7 +198,7 @@ class Driver:
         self, name: str, rate: float, count: int, *, batch: int = 10, delay: float = 0.0
     ) -> LatencyResult:
         """Orders created in small batches well below capacity: latency without a backlog.
-        `delay` shifts the batches: two stands paced at once take turns.
+        `delay` shifts the batches: two stands paced at once mostly take turns.
 
         Each batch comes at a random moment of its slot, the same moments on both stands. At
         fixed moments, batches every 0.2 s met polls every 0.2 s at one phase for the whole run:

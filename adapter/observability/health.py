@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Callable
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from adapter.config import ConfigError
 from adapter.observability import metrics
 
 Check = Callable[[], bool]
@@ -89,12 +90,20 @@ def health_app(health: Health) -> web.Application:
 @contextlib.asynccontextmanager
 async def health_server(health: Health, port: int) -> AsyncIterator[None]:
     """The operations port, served from the adapter's event loop while the context is open; a
-    port that cannot be bound fails the start."""
-    # The runner, not the server, owns the signals; access logs would be one line per probe.
-    runner = web.AppRunner(health_app(health), handle_signals=False, access_log=None)
+    port that cannot be bound fails the start (`ConfigError`, naming `DEZO_HTTP_PORT`)."""
+    # The runner, not the server, owns the signals; access logs would be one line per probe. A
+    # probe answers in microseconds: closing waits a second at most, well within the shutdown
+    # deadline (aiohttp's default is a minute).
+    runner = web.AppRunner(
+        health_app(health), handle_signals=False, access_log=None, shutdown_timeout=1.0
+    )
     await runner.setup()
     try:
-        await web.TCPSite(runner, "0.0.0.0", port).start()
+        site = web.TCPSite(runner, "0.0.0.0", port)
+        try:
+            await site.start()
+        except OSError as exc:
+            raise ConfigError(f"DEZO_HTTP_PORT: cannot listen on {port}: {exc.strerror}") from None
         yield
     finally:
         await runner.cleanup()

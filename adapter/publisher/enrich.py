@@ -1,8 +1,8 @@
 """What a polling cycle asks ONCOR about besides the orders: patients and attachment metadata.
 
 Within one cycle each patient is fetched once, however many of its orders are found close
-together (concurrent askers share the one call; a finished call is remembered for the next
-`REMEMBERED_PATIENTS` patients), and each page's attachments are described by one
+together (concurrent askers share the one call; a finished call is remembered for as many
+patients as there are orders in flight), and each page's attachments are described by one
 `attachment/query`.
 Remembering every answer of a cycle instead made memory grow with the backlog (134 MB of RSS
 on a backlog of 10,000 orders, against 53 MB for the baseline).
@@ -25,12 +25,9 @@ from adapter.oncor.models import AttachmentMeta, Patient, Rc
 Key = TypeVar("Key", bound=Hashable)
 Value = TypeVar("Value")
 
-#: Finished calls remembered: patients of two pages' worth of orders, the orders in flight (a
-#: call still running is shared whatever its age; 500 took about 1 MB of a backlog's peak, for
-#: a patient's orders more than two pages apart); the attachments of the pages in flight and
-#: the one after (a page's batch may describe a few hundred); the batches narrowed down from a
-#: refused one, per order or per id.
-REMEMBERED_PATIENTS = 200
+#: Finished calls remembered, besides the patients of the orders in flight (`CycleEnrichment`):
+#: the attachments of the pages in flight and the one after (a page's batch may describe a few
+#: hundred); the batches narrowed down from a refused one, per order or per id.
 REMEMBERED_PAGES = 3
 REMEMBERED_NARROWED = 1000
 
@@ -100,11 +97,14 @@ class OrderAttachments:
 class CycleEnrichment:
     """Patients and attachment metadata for one cycle, with at most `concurrency` calls at once."""
 
-    def __init__(self, oncor: OncorApi, concurrency: int) -> None:
+    def __init__(self, oncor: OncorApi, concurrency: int, orders_in_flight: int) -> None:
         self._oncor = oncor
         self._limit = asyncio.Semaphore(concurrency)
+        # A patient's orders in flight at once share one call, whatever its age (a call still
+        # running is never forgotten); remembering five times as many patients as that took
+        # about 1 MB of a 10,000-order backlog's peak, to spare a call now and then.
         self._patients: SharedCalls[str, Patient] = SharedCalls(
-            self._fetch_patient, REMEMBERED_PATIENTS
+            self._fetch_patient, orders_in_flight
         )
         self._pages: Batches = SharedCalls(self._query_attachments, REMEMBERED_PAGES)
         self._narrowed: Batches = SharedCalls(self._query_attachments, REMEMBERED_NARROWED)

@@ -137,10 +137,10 @@ class Poller:
         self._commits: set[asyncio.Task[None]] = set()
         #: orders whose announcement or status update is in flight: the next cycles skip them
         self._in_flight: set[str] = set()
-        #: orders marked since this cycle's search started, which it may still find unmarked:
-        #: only those in flight when it started; the cycle's own are found once (`iter_search`),
-        #: so a backlog of any size adds none
+        #: orders in flight when this cycle's search started: the only ones it may find unmarked
+        #: after they were marked, since it finds its own orders once (`iter_search`)
         self._in_flight_at_search: set[str] = set()
+        #: those of them marked since: skipped too, so a backlog of any size adds none here
         self._marked_since_search: set[str] = set()
         self._marks = asyncio.Semaphore(settings.concurrency)
         self.last_report: CycleReport | None = None
@@ -165,7 +165,9 @@ class Poller:
     async def _cycle(self, may_publish: MayPublish) -> CycleReport:
         report = CycleReport()
         started = self.last_progress = time.monotonic()
-        enrichment = CycleEnrichment(self._oncor, self._settings.concurrency)
+        enrichment = CycleEnrichment(
+            self._oncor, self._settings.concurrency, PAGES_IN_FLIGHT * self._settings.page_size
+        )
         self.skipped.cycle_started()
         try:
             if await self._oncor_down():
