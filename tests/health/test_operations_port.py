@@ -9,17 +9,11 @@ import pytest
 
 from adapter.config import ConfigError
 from adapter.observability.health import Health, health_server
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+from tests.support.processes import free_port
 
 
 async def test_the_port_answers_the_checks_while_open_and_is_closed_after() -> None:
-    health, port = Health(), _free_port()
+    health, port = Health(), free_port()
     health.add_readiness("broker_connected", lambda: False)
     async with health_server(health, port), httpx.AsyncClient() as client:
         alive = await client.get(f"http://127.0.0.1:{port}/healthz")
