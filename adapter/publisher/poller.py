@@ -143,6 +143,8 @@ class Poller:
         #: those of them marked since: skipped too, so a backlog of any size adds none here
         self._marked_since_search: set[str] = set()
         self._marks = asyncio.Semaphore(settings.concurrency)
+        #: orders of a cycle in flight at once
+        self._window = PAGES_IN_FLIGHT * settings.page_size
         self.last_report: CycleReport | None = None
         #: monotonic time of the last sign of life: a cycle started or ended, a page arrived
         self.last_progress = time.monotonic()
@@ -165,9 +167,7 @@ class Poller:
     async def _cycle(self, may_publish: MayPublish) -> CycleReport:
         report = CycleReport()
         started = self.last_progress = time.monotonic()
-        enrichment = CycleEnrichment(
-            self._oncor, self._settings.concurrency, PAGES_IN_FLIGHT * self._settings.page_size
-        )
+        enrichment = CycleEnrichment(self._oncor, self._settings.concurrency, self._window)
         self.skipped.cycle_started()
         try:
             if await self._oncor_down():
@@ -250,7 +250,7 @@ class Poller:
         self._marked_since_search.clear()
         self._in_flight_at_search = set(self._in_flight)
         job = await self._oncor.start_order_search(self._query())
-        in_flight = asyncio.Semaphore(PAGES_IN_FLIGHT * self._settings.page_size)
+        in_flight = asyncio.Semaphore(self._window)
         async with asyncio.TaskGroup() as orders:
             async for page in self._oncor.iter_search(job.id):
                 self.last_progress = time.monotonic()
