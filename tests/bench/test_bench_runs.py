@@ -47,3 +47,19 @@ def test_bench_runs_on_a_small_size(broker: Broker, tmp_path: Path) -> None:
     assert {"throughput_ratio", "announced_again"} <= faults.keys()
     assert faults["adapter"]["messages"] == 30
     assert figures["big_pdf"]["outcomes"] == {"command.succeeded.order.conclusion": 1}
+
+
+def test_own_cost_runs_on_a_small_size() -> None:
+    done = subprocess.run(
+        [sys.executable, "bench/own_cost.py", "--pages", "2", "--runs", "1"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    lines = done.stdout.splitlines()
+    assert "200 orders a run" in lines[0]
+    costs = {line.split()[1]: line for line in lines[2:]}
+    assert costs.keys() == {"mapping", "message", "spans", "metrics"}
+    assert all(" costs " in line and " µs" in line for line in costs.values())
