@@ -109,11 +109,12 @@ class ReplayedOncor:
         self._pages = [
             _result(_renumbered(answers["page"], number, total)) for number in range(pages)
         ]
-        self._attachments = {
-            _attachment_id(meta["id"], number): {**meta, "id": _attachment_id(meta["id"], number)}
+        copies = (
+            {**meta, "id": _attachment_id(meta["id"], number)}
             for number in range(pages)
             for meta in answers["attachments"]
-        }
+        )
+        self._attachments = {copy["id"]: copy for copy in copies}
         self._fixed = {
             "search/start/RcTm66OrderQuery": _result({"id": answers["page"]["page"]["job"]["id"]}),
             "patient/get": _result(answers["patient"]),
@@ -220,11 +221,8 @@ async def measure(kind: str, answers: Json, pages: int) -> float:
     gc.set_threshold(*GC_THRESHOLDS)
     tracing.configure_tracing({})  # no exporter: spans carry context only, as in the bench
     make_free(kind)
-    settings = Settings(
-        oncor_url="http://oncor.invalid/api/1.0/json/",
-        oncor_token="own-cost",
-        amqp_url="amqp://guest:guest@127.0.0.1:5672/",
-    )
+    # No broker is used, and no ONCOR: the client's wire is replaced below.
+    settings = Settings(oncor_url="http://oncor.invalid/api/1.0/json/", oncor_token="own-cost")
     async with build_oncor_client(settings, metrics.observe_oncor_call) as oncor:
         # Answers from memory instead of aiohttp: the measure is the adapter's own Python.
         oncor._wire = ReplayedOncor(answers, pages)
