@@ -20,6 +20,8 @@ from bench.stats import cpu_seconds, peak_rss_mb
 
 ROOT = Path(__file__).resolve().parents[1]
 ADAPTER_READY = {"publisher": "poller leadership gained", "consumer": "consuming commands"}
+#: Set to a directory, it has every process under test run under cProfile (python_command).
+PROFILE_DIR_VARIABLE = "BENCH_PROFILE_DIR"
 
 
 def free_port() -> int:
@@ -86,11 +88,22 @@ class ChildProcess:
         self.stop()
 
 
-def adapter_command() -> list[str]:
+def python_command(name: str, *program: str) -> list[str]:
+    """This Python running `program` (a script, or `-m` and a module): under cProfile, its
+    profile written into PROFILE_DIR_VARIABLE's directory at exit, when that variable is set
+    (bench/call_profile.py)."""
+    profile_dir = os.environ.get(PROFILE_DIR_VARIABLE)
+    if not profile_dir:
+        return [sys.executable, *program]
+    out = Path(profile_dir) / f"{name.replace(' ', '-')}-{time.monotonic_ns()}.prof"
+    return [sys.executable, "-m", "cProfile", "-o", str(out), *program]
+
+
+def adapter_command(name: str) -> list[str]:
     script = ROOT / ".venv/bin/dezo-adapter"
     if script.exists():
-        return [str(script)]
-    return [sys.executable, "-m", "adapter.cli"]
+        return python_command(name, str(script))
+    return python_command(name, "-m", "adapter.cli")
 
 
 def start_adapter(
@@ -106,7 +119,10 @@ def start_adapter(
     }
     log_path = log_dir / f"adapter-{role}-{time.monotonic_ns()}.log"
     process = ChildProcess(
-        f"adapter {role}", [*adapter_command(), "run", "--role", role], env, log_path
+        f"adapter {role}",
+        [*adapter_command(f"adapter {role}"), "run", "--role", role],
+        env,
+        log_path,
     )
     try:
         process.wait_until_logged(ADAPTER_READY[role])
@@ -121,8 +137,7 @@ def start_baseline(
 ) -> ChildProcess:
     """`python bench/baseline.py <role>`; waits until it works."""
     argv = [
-        sys.executable,
-        str(ROOT / "bench" / "baseline.py"),
+        *python_command(f"baseline {role}", str(ROOT / "bench" / "baseline.py")),
         role,
         "--amqp-url",
         target.amqp_url,

@@ -193,10 +193,10 @@ class Bench:
         the backlog only, the reference of the write-faults phase."""
         args, a, b = self.args, self.adapter.driver, self.baseline.driver
         await self._reset()
-        publisher = partial(self._publisher, self.adapter)
+        publisher = partial(self.publisher, self.adapter)
         with (
             await asyncio.to_thread(publisher) as adapter,
-            await asyncio.to_thread(self._baseline_orders) as baseline,
+            await asyncio.to_thread(self.baseline_orders) as baseline,
         ):
             backlogs = await in_turns(
                 lambda: a.order_backlog("orders/adapter", adapter, args.orders),
@@ -214,7 +214,7 @@ class Bench:
         driver = self.adapter.driver
         await driver.admin.reset(self.args.latency_ms, **WRITE_FAULTS)
         # A short grace: status updates still hanging at the end are not the phase's business.
-        publisher = partial(self._publisher, self.adapter, shutdown_grace=1)
+        publisher = partial(self.publisher, self.adapter, shutdown_grace=1)
         with await asyncio.to_thread(publisher) as process:
             result = await driver.order_backlog(
                 "orders/adapter, write faults", process, self.args.fault_orders, marks_within=0
@@ -229,8 +229,8 @@ class Bench:
         bursts_a, paced_a = await self._commands_for(a, pdf)
         bursts_b, paced_b = await self._commands_for(b, pdf)
         with (
-            await asyncio.to_thread(self._consumer, self.adapter) as adapter,
-            await asyncio.to_thread(self._baseline_commands) as baseline,
+            await asyncio.to_thread(self.consumer, self.adapter) as adapter,
+            await asyncio.to_thread(self.baseline_commands) as baseline,
         ):
             bursts = await in_turns(
                 lambda: a.command_burst("commands/adapter", adapter, bursts_a.pop(0)),
@@ -267,7 +267,7 @@ class Bench:
         with file_server({"big.pdf": path}) as base_url:
             # URL attachments are refused unless their host is allowed (DEZO_ATTACHMENT_URL_...).
             allowed = json.dumps([urlsplit(base_url).netloc])
-            consumer = partial(self._consumer, self.adapter, attachment_url_allowed_hosts=allowed)
+            consumer = partial(self.consumer, self.adapter, attachment_url_allowed_hosts=allowed)
             with await asyncio.to_thread(consumer) as process:
                 command = conclusion(order_id, pdf_by_url(f"{base_url}/big.pdf"))
                 outcomes = await self.adapter.driver.one_command(command)
@@ -276,7 +276,7 @@ class Bench:
 
     # --- the processes under test, configured alike ------------------------------------------
 
-    def _publisher(self, stand: Stand, **settings: str | int | float) -> ChildProcess:
+    def publisher(self, stand: Stand, **settings: str | int | float) -> ChildProcess:
         return start_adapter(
             "publisher",
             stand.target,
@@ -286,15 +286,15 @@ class Bench:
             **self._log(),
         )
 
-    def _consumer(self, stand: Stand, **settings: str | int | float) -> ChildProcess:
+    def consumer(self, stand: Stand, **settings: str | int | float) -> ChildProcess:
         return start_adapter("consumer", stand.target, self.logs, **settings, **self._log())
 
-    def _baseline_orders(self) -> ChildProcess:
+    def baseline_orders(self) -> ChildProcess:
         return start_baseline(
             "orders", self.baseline.target, self.logs, poll_interval=POLL_INTERVAL
         )
 
-    def _baseline_commands(self) -> ChildProcess:
+    def baseline_commands(self) -> ChildProcess:
         return start_baseline("commands", self.baseline.target, self.logs)
 
     def _log(self) -> dict[str, str]:
@@ -441,8 +441,8 @@ async def main(args: argparse.Namespace) -> int:
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="dezo-bench-")))
         if args.keep_logs:
             stack.callback(_keep_logs, work, Path(args.keep_logs))
-        adapter = await _stand(stack, "adapter", args.amqp_url, work)
-        baseline = await _stand(stack, "baseline", args.amqp_url, work)
+        adapter = await new_stand(stack, "adapter", args.amqp_url, work)
+        baseline = await new_stand(stack, "baseline", args.amqp_url, work)
         bench = Bench(args, adapter, baseline, work)
         orders, first_backlog = await bench.orders()
         print("\n".join(report("Orders", "order", orders)), flush=True)
@@ -476,7 +476,7 @@ async def main(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _stand(stack: contextlib.AsyncExitStack, who: str, amqp_url: str, work: Path) -> Stand:
+async def new_stand(stack: contextlib.AsyncExitStack, who: str, amqp_url: str, work: Path) -> Stand:
     """An emulator and a vhost for one implementation, and a driver on both."""
     vhost_url = stack.enter_context(own_vhost(amqp_url))
     emu = stack.enter_context(emulator(work / f"emulator-{who}.log"))

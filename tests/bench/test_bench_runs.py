@@ -67,3 +67,29 @@ def test_own_cost_runs_on_a_small_size() -> None:
     for part in parts:
         _, cost, unit, *_ = part.split()
         assert unit == "µs" and float(cost) == float(cost), part  # a figure, not NaN
+
+
+@pytest.mark.slow
+def test_call_profile_runs_on_a_small_size(broker: Broker) -> None:
+    small = ["commands", "--commands", "10", "--paced", "10", "--top", "40"]
+    done = subprocess.run(
+        [sys.executable, "bench/call_profile.py", *small, "--amqp-url", broker.url],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    header, columns, calls, busy, groups_title, *rest = done.stdout.splitlines()
+    assert "30 commands by the adapter, 30 by the baseline" in header  # 2 bursts and the paced
+    assert columns.split() == ["per", "command", "adapter", "baseline", "difference"]
+    for row, label in ((calls, "function calls"), (busy, "busy ms, profiled")):
+        assert row.strip().startswith(label)
+        adapter, baseline, _ = (float(x.replace(",", "")) for x in row.split()[-3:])
+        assert adapter > 0 and baseline > 0, row
+    assert groups_title.strip() == "where the busy time goes, ms:"
+    (functions_at,) = [i for i, line in enumerate(rest) if line.startswith("  calls per command")]
+    groups = {line.rsplit(maxsplit=3)[0].strip(): line for line in rest[:functions_at]}
+    assert {"adapter/consumer", "bench/baseline.py", "asyncio"} <= groups.keys()
+    assert groups["adapter/consumer"].split()[-2] == "0.000"  # the baseline runs none of it
+    assert len(rest[functions_at + 1 :]) == 40
