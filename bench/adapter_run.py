@@ -95,8 +95,13 @@ def python_command(name: str, *program: str) -> list[str]:
     profile_dir = os.environ.get(PROFILE_DIR_VARIABLE)
     if not profile_dir:
         return [sys.executable, *program]
-    out = Path(profile_dir) / f"{name.replace(' ', '-')}-{time.monotonic_ns()}.prof"
+    out = Path(profile_dir) / f"{profile_stem(name)}-{time.monotonic_ns()}.prof"
     return [sys.executable, "-m", "cProfile", "-o", str(out), *program]
+
+
+def profile_stem(name: str) -> str:
+    """How the profile files of the process `name` (e.g. "adapter consumer") begin."""
+    return name.replace(" ", "-")
 
 
 def adapter_command(name: str) -> list[str]:

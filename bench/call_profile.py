@@ -7,9 +7,11 @@ with both processes under cProfile.
 The phase runs as bench/run.py runs it (the same stands, turns, sizes and settings), every
 process under test started under cProfile (bench/adapter_run.PROFILE_DIR_VARIABLE). What a
 process does to start and stop is left out: each one is also profiled started and stopped with
-no work, and that profile is subtracted. Printed, per message: the function calls, the busy
-time under the profiler (the event loop's waits in epoll left out) by where it is spent, and the
-functions whose calls per message differ most.
+no work, and that profile is subtracted. What a process does on a clock through the phase stays
+in (its heartbeat; a poller's searches every 0.2 s, also while the other stand has its turn).
+Printed, per message: the function calls, the busy time under the profiler (the event loop's
+waits in epoll left out) by where it is spent, and the functions whose calls per message differ
+most.
 
 cProfile makes every Python call dearer, so its times are shares, not durations (about twice the
 real CPU of the adapter's Python), and each resumption of a coroutine counts as a call.
@@ -23,6 +25,7 @@ import asyncio
 import contextlib
 import os
 import pstats
+import re
 import sys
 import sysconfig
 import tempfile
@@ -34,22 +37,19 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
 from bench import run
-from bench.adapter_run import PROFILE_DIR_VARIABLE
+from bench.adapter_run import PROFILE_DIR_VARIABLE, profile_stem
 
 ROOT = Path(__file__).resolve().parents[1]
 STDLIB = Path(sysconfig.get_paths()["stdlib"])
+ADAPTER = ROOT / "adapter"
 EVENT_LOOP_WAIT = "<method 'poll' of 'select.epoll' objects>"
-#: Libraries counted together with the one that brings them in.
-LIBRARY_GROUPS = {
-    "aio_pika": "aio-pika, aiormq, pamqp",
-    "aiormq": "aio-pika, aiormq, pamqp",
-    "pamqp": "aio-pika, aiormq, pamqp",
-    "aiohttp": "aiohttp, yarl, multidict",
-    "yarl": "aiohttp, yarl, multidict",
-    "multidict": "aiohttp, yarl, multidict",
-    "propcache": "aiohttp, yarl, multidict",
-    "pydantic_core": "pydantic",
+#: Libraries counted together: the group, and the packages in it.
+LIBRARIES = {
+    "aio-pika, aiormq, pamqp": ("aio_pika", "aiormq", "pamqp"),
+    "aiohttp, yarl, multidict": ("aiohttp", "yarl", "multidict", "propcache"),
+    "pydantic": ("pydantic", "pydantic_core"),
 }
+LIBRARY_GROUPS = {package: group for group, packages in LIBRARIES.items() for package in packages}
 #: The stdlib modules named on their own; the rest is "stdlib, other".
 STDLIB_GROUPS = {
     "asyncio": "asyncio",
@@ -57,10 +57,12 @@ STDLIB_GROUPS = {
     "logging": "logging",
     "json": "json",
 }
-#: What the phases' processes are named (bench/adapter_run), by phase: adapter, baseline.
+#: The built-ins that are asyncio's C part: a task's step runs in a Context's `run`.
+ASYNCIO_BUILT_INS = ("_asyncio", "of '_contextvars.Context' objects")
+#: The processes under test in each phase: the adapter's, the baseline's (bench/adapter_run).
 PROCESSES = {
-    "orders": ("adapter-publisher", "baseline-orders"),
-    "commands": ("adapter-consumer", "baseline-commands"),
+    "orders": ("adapter publisher", "baseline orders"),
+    "commands": ("adapter consumer", "baseline commands"),
 }
 
 Key = tuple[str, int, str]  # cProfile's: file, line, function
@@ -77,9 +79,11 @@ class Profile:
     def read(cls, path: Path) -> Profile:
         stats: dict[Key, Any] = pstats.Stats(str(path)).stats  # type: ignore[attr-defined]
         calls, seconds = Counter[Key](), Counter[Key]()
-        for key, (_, total_calls, own_seconds, _, _) in stats.items():
-            calls[key] = total_calls
-            seconds[key] = own_seconds
+        for (file, line, name), (_, total_calls, own_seconds, _, _) in stats.items():
+            # A built-in may be named with its address, which differs from process to process.
+            key = (file, line, re.sub(r" at 0x[0-9a-f]+", "", name))
+            calls[key] += total_calls
+            seconds[key] += own_seconds
         return cls(calls, seconds)
 
     def minus(self, other: Profile) -> Profile:
@@ -100,18 +104,20 @@ def group_of(key: Key) -> str:
     """Where a function belongs: the adapter's package, a library, a part of the stdlib."""
     path, _, name = key
     if path == "~":  # a built-in: told apart by what it is a method of
+        if any(part in name for part in ASYNCIO_BUILT_INS):
+            return "asyncio"
         if "pydantic_core" in name:
             return "pydantic"
         return "sockets" if "socket" in name else "built-ins"
+    if path.startswith("<frozen "):
+        return "stdlib, other"
     file = Path(path)
-    if "site-packages" in file.parts:
-        library = file.parts[file.parts.index("site-packages") + 1]
-        return LIBRARY_GROUPS.get(library, library)
+    if library := installed(file):
+        return LIBRARY_GROUPS.get(library[0], library[0].removesuffix(".py"))
     if file.is_relative_to(STDLIB):
         return STDLIB_GROUPS.get(file.relative_to(STDLIB).parts[0], "stdlib, other")
-    if file.is_relative_to(ROOT / "adapter"):
-        package = file.relative_to(ROOT).parts[:-1]
-        return "/".join(package[:2])
+    if file.is_relative_to(ADAPTER):
+        return "/".join(("adapter", *file.relative_to(ADAPTER).parts[:-1])[:2])
     return file.relative_to(ROOT).as_posix() if file.is_relative_to(ROOT) else file.name
 
 
@@ -120,13 +126,17 @@ def shown(key: Key) -> str:
     if path == "~":
         return name
     file = Path(path)
-    if "site-packages" in file.parts:
-        inside = file.parts[file.parts.index("site-packages") + 1 :]
-        return f"{'/'.join(inside)}:{line}({name})"
-    for base in (STDLIB, ROOT):
-        if file.is_relative_to(base):
-            return f"{file.relative_to(base)}:{line}({name})"
-    return f"{file.name}:{line}({name})"
+    where = "/".join(installed(file)) or next(
+        (str(file.relative_to(base)) for base in (STDLIB, ROOT) if file.is_relative_to(base)),
+        path,  # e.g. <frozen abc>
+    )
+    return f"{where}:{line}({name})"
+
+
+def installed(file: Path) -> tuple[str, ...]:
+    """The file's path inside site-packages; empty if it is not installed there."""
+    parts = file.parts
+    return parts[parts.index("site-packages") + 1 :] if "site-packages" in parts else ()
 
 
 @contextlib.contextmanager
@@ -139,9 +149,14 @@ def profiled(directory: Path) -> Iterator[None]:
         del os.environ[PROFILE_DIR_VARIABLE]
 
 
-def the_profile(directory: Path, process: str) -> Profile:
-    (path,) = directory.glob(f"{process}-*.prof")
-    return Profile.read(path)
+def profile_of(directory: Path, process: str) -> Profile:
+    found = list(directory.glob(f"{profile_stem(process)}-*.prof"))
+    if len(found) != 1:
+        raise RuntimeError(
+            f"{len(found)} profiles of the {process} process in {directory}, not one: it was"
+            " stopped before it could write its profile, or started more than once"
+        )
+    return Profile.read(found[0])
 
 
 async def measure(args: argparse.Namespace, work: Path) -> list[str]:
@@ -156,13 +171,13 @@ async def measure(args: argparse.Namespace, work: Path) -> list[str]:
         adapter = await run.new_stand(stack, "adapter", args.amqp_url, work)
         baseline = await run.new_stand(stack, "baseline", args.amqp_url, work)
         bench = run.Bench(bench_args, adapter, baseline, work)
-        with profiled(idle_dir):
+        with profiled(idle_dir):  # started and stopped at once: their start and stop only
             if args.phase == "orders":
-                started = (bench.publisher(adapter), bench.baseline_orders())
+                with bench.publisher(adapter), bench.baseline_orders():
+                    pass
             else:
-                started = (bench.consumer(adapter), bench.baseline_commands())
-        for process in started:
-            process.stop()
+                with bench.consumer(adapter), bench.baseline_commands():
+                    pass
         with profiled(phase_dir):
             if args.phase == "orders":
                 comparison, _ = await bench.orders()
@@ -174,7 +189,7 @@ async def measure(args: argparse.Namespace, work: Path) -> list[str]:
     }
     names = dict(zip(("adapter", "baseline"), PROCESSES[args.phase], strict=True))
     work_only = {
-        who: the_profile(phase_dir, name).minus(the_profile(idle_dir, name))
+        who: profile_of(phase_dir, name).minus(profile_of(idle_dir, name))
         for who, name in names.items()
     }
     return report(args, count, work_only)
@@ -195,6 +210,10 @@ def report(
         )
 
     busy_a, busy_b = a.busy_by_group(), b.busy_by_group()
+    busy_ms = {  # per message
+        group: (1000 * busy_a[group] / na, 1000 * busy_b[group] / nb)
+        for group in set(busy_a) | set(busy_b)
+    }
     lines = [
         f"{args.phase} under cProfile: {na:,} {args.phase} by the adapter, {nb:,} by the baseline;"
         " start and stop left out",
@@ -209,13 +228,10 @@ def report(
         "  where the busy time goes, ms:",
     ]
     groups = sorted(
-        set(busy_a) | set(busy_b),
-        key=lambda group: -abs(busy_a[group] / na - busy_b[group] / nb),
+        (group for group, figures in busy_ms.items() if max(map(abs, figures)) >= 0.0005),
+        key=lambda group: -abs(busy_ms[group][0] - busy_ms[group][1]),
     )
-    lines += [
-        row(f"  {group}", 1000 * busy_a[group] / na, 1000 * busy_b[group] / nb, 3)
-        for group in groups[: args.top]
-    ]
+    lines += [row(f"  {group}", *busy_ms[group], 3) for group in groups[: args.top]]
     functions = set(a.calls) | set(b.calls)
     differences = sorted(functions, key=lambda key: -abs(a.calls[key] / na - b.calls[key] / nb))
     lines.append(f"  calls per {unit} (adapter, baseline, difference), the largest differences:")
@@ -231,7 +247,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--orders", type=int, default=10000, help="orders in each backlog")
     parser.add_argument("--commands", type=int, default=2000, help="commands in each burst")
     parser.add_argument("--paced", type=int, default=200, help="messages in each paced run")
-    parser.add_argument("--top", type=int, default=25, help="groups and functions shown")
+    parser.add_argument(
+        "--top", type=int, default=25, help="groups shown, and functions shown (each at most)"
+    )
     parser.add_argument(
         "--amqp-url",
         default=os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/"),
