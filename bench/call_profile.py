@@ -250,11 +250,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--top", type=int, default=25, help="groups shown, and functions shown (each at most)"
     )
-    parser.add_argument(
-        "--amqp-url",
-        default=os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/"),
-        help="the broker; a vhost of the benchmark's own is made on it and deleted",
-    )
+    run.add_broker_argument(parser)
     return parser.parse_args(argv)
 
 

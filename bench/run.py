@@ -528,14 +528,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--fault-orders", type=int, default=0, help="orders with write faults; default --orders"
     )
     parser.add_argument("--log-level", default="INFO", help="DEZO_LOG_LEVEL of the adapter")
+    add_broker_argument(parser)
+    parser.add_argument("--json", help="write the figures to this file")
+    parser.add_argument("--keep-logs", help="move the processes' logs to this directory")
+    return parser.parse_args(argv)
+
+
+def add_broker_argument(parser: argparse.ArgumentParser) -> None:
+    """`--amqp-url`: AMQP_URL, else the local broker, as the tests take it."""
     parser.add_argument(
         "--amqp-url",
         default=os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/"),
         help="the broker; the benchmark creates and deletes a vhost of its own on it",
     )
-    parser.add_argument("--json", help="write the figures to this file")
-    parser.add_argument("--keep-logs", help="move the processes' logs to this directory")
-    return parser.parse_args(argv)
 
 
 if __name__ == "__main__":
